@@ -1,0 +1,114 @@
+// The vocabulary every part of the monitor shares: what a probe observed, how exposed that is,
+// and who owns the address. Nothing here knows about Lambda, DynamoDB or sockets.
+
+/** What one probe of one host:port concluded (architecture.md, "States and exposure"). */
+export const PROBE_STATES = [
+  "closed", // connection refused (RST to our SYN)
+  "filtered", // no answer to SYN before the connect timeout
+  "dropped", // TCP accepted, closed without a byte, and not TLS either
+  "not-redis", // something else answers (HTTP, SSH, binary)
+  "protected-mode", // Redis without a password that refuses non-loopback clients
+  "auth-required", // password, ACL or client certificate required
+  "busy", // maxclients reached, loading, busy script
+  "error", // a Redis-like server answered with another error
+  "open-unauthenticated", // INFO answered without credentials
+] as const;
+export type ProbeState = (typeof PROBE_STATES)[number];
+
+export const EXPOSURES = ["none", "reachable", "unauthenticated"] as const;
+export type Exposure = (typeof EXPOSURES)[number];
+
+export function exposureOf(state: ProbeState): Exposure {
+  if (state === "closed" || state === "filtered") return "none";
+  if (state === "open-unauthenticated") return "unauthenticated";
+  return "reachable";
+}
+
+/** Higher is worse; used to sort and to compare exposures. */
+export function exposureRank(exposure: Exposure): number {
+  return EXPOSURES.indexOf(exposure);
+}
+
+export type Product = "redis" | "valkey" | "dragonfly" | "keydb" | "unknown";
+
+export interface LoadedModule {
+  name: string;
+  version?: string;
+  path?: string;
+}
+
+/** The selected facts kept from INFO; never the raw text, client lists or key names. */
+export interface ServerFacts {
+  product: Product;
+  version: string | null;
+  mode: "standalone" | "cluster" | "sentinel" | null;
+  role: "master" | "replica" | null;
+  masterHost?: string;
+  masterPort?: number;
+  masterLinkStatus?: "up" | "down";
+  os?: string;
+  uptimeSeconds?: number;
+  executable?: string;
+  loading?: boolean;
+  modules?: LoadedModule[];
+}
+
+export type Severity = "critical" | "high" | "medium" | "low" | "info";
+
+export interface Finding {
+  /** Stable id, e.g. "CVE-2025-49844" or "ioc:rogue-master". */
+  id: string;
+  kind: "cve" | "compromise";
+  severity: Severity;
+  title: string;
+  /** The INFO line (or version) that shows it. */
+  evidence: string;
+}
+
+export interface CertificateFacts {
+  subject: string;
+  issuer: string;
+  validTo: string | null;
+  selfSigned: boolean;
+}
+
+/** Who owns a public address, as far as the cloud APIs tell. */
+export interface Asset {
+  provider: "aws";
+  accountId: string;
+  region: string;
+  resourceType: string;
+  resourceId: string;
+  name?: string;
+  tags?: Record<string, string>;
+}
+
+/** One thing to probe. `host` is an IP literal or a DNS name. */
+export interface Target {
+  host: string;
+  port: number;
+  asset?: Asset;
+}
+
+/** The outcome of probing one target. This is the JSON line `exposure probe --json` prints. */
+export interface ProbeResult {
+  target: string;
+  ip: string;
+  port: number;
+  state: ProbeState;
+  exposure: Exposure;
+  tls: boolean;
+  certificate?: CertificateFacts;
+  server: ServerFacts | null;
+  findings: Finding[];
+  /** The first reply, at most 200 printable characters. */
+  reply: string;
+  durationMs: number;
+  observedAt: string;
+  asset?: Asset;
+}
+
+/** "203.0.113.10:6379" or "[2001:db8::1]:6379". */
+export function formatEndpoint(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
