@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// The `exposure` command: a dispatcher. Each subcommand lives in cli/commands/<name>.ts and
+// exports `run(argv): Promise<number>` (the exit code). Errors are printed on one line, never as a stack trace.
+import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.ts";
+
+const COMMANDS: Record<string, string> = {
+  probe: "probe host[:port] or CIDR targets once and print what each one says",
+  demo: "start a small lab of real Redis servers on loopback and monitor it (what `npm start` runs)",
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, text]) => `  ${name.padEnd(width)}  ${text}`);
+  return ["usage: exposure <command> [options]", "", "commands:", ...lines, "", "exposure <command> --help for a command's options"].join("\n");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(`${usage()}\n`);
+    return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`unknown command "${name}" (try: exposure --help)`);
+  const command = (await import(`./commands/${name}.ts`)) as { run(argv: string[]): Promise<number> };
+  return command.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`exposure: ${message.split("\n")[0]}\n`);
+    if (process.env.EXPOSURE_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+  },
+);
