@@ -112,3 +112,38 @@ export interface ProbeResult {
 export function formatEndpoint(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** Why an alert goes out (architecture.md, "Alert rules"). */
+export type AlertKind = "newly-unauthenticated" | "newly-internet-facing" | "new-finding" | "resolved";
+
+/**
+ * One recorded change of an endpoint, immutable once written: the history, and the single
+ * source of every alert. `alerts` lists the alert kinds this change raises (often none).
+ */
+export interface StateChangeEvent {
+  /** Deterministic: the same observation recorded twice yields the same id. */
+  eventId: string;
+  /** "ip:port" or "[ipv6]:port". */
+  endpoint: string;
+  ip: string;
+  port: number;
+  /** observedAt of the observation that made the change. */
+  at: string;
+  previous: { state: ProbeState; exposure: Exposure } | null;
+  current: {
+    state: ProbeState;
+    exposure: Exposure;
+    tls: boolean;
+    server: ServerFacts | null;
+    certificate?: CertificateFacts;
+  };
+  /** All findings at this observation. */
+  findings: Finding[];
+  /** Findings not present at the previous recorded state. */
+  newFindings: Finding[];
+  alerts: AlertKind[];
+  asset: Asset | null;
+  firstSeenAt: string;
+  /** The scan that observed it, when known. */
+  scanId?: string;
+}
