@@ -147,3 +147,25 @@ export interface StateChangeEvent {
   /** The scan that observed it, when known. */
   scanId?: string;
 }
+
+/** A coverage gap: an account or region (or a whole source) that could not be read. */
+export interface CoverageGap {
+  accountId?: string;
+  region?: string;
+  source: string;
+  error: string;
+}
+
+/** The per-scan evidence kept for auditors. */
+export interface ScanRecord {
+  scanId: string;
+  startedAt: string;
+  completedAt: string | null;
+  targets: number;
+  shards: number;
+  shardsDone: number;
+  countsByState: Partial<Record<ProbeState, number>>;
+  accountsRead: string[];
+  regionsRead: string[];
+  gaps: CoverageGap[];
+}
