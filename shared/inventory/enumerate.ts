@@ -1,0 +1,333 @@
+// The organization-wide inventory: accounts x regions x listings -> deduplicated public targets
+// with owners, plus a summary of what was read and what could not be (coverage gaps).
+import { DescribeRegionsCommand } from "@aws-sdk/client-ec2";
+import { ListAccountsCommand } from "@aws-sdk/client-organizations";
+import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import type { CoverageGap, Target } from "../exposure/model.ts";
+import { addressKey, isPublicAddress } from "../net/ip-ranges.ts";
+import type { AccountAccess, AccountClients, InventoryClientFactory } from "./clients.ts";
+import { type InventoryConfig, resolveInventoryConfig, tagsInScope } from "./config.ts";
+import { callWithDeadline } from "./deadline.ts";
+import { createLimiter } from "./limiter.ts";
+import {
+  type FoundAddress,
+  type ReadContext,
+  readAllPages,
+  readElasticIps,
+  readGlobalAccelerators,
+  readLightsailInstances,
+  readLightsailStaticIps,
+  readNetworkInterfaces,
+} from "./readers.ts";
+
+export interface InventoryCounts {
+  /** Accounts in scope after include/exclude. */
+  accounts: number;
+  /** Account x region pairs attempted, and those with every listing read. */
+  accountRegions: number;
+  accountRegionsRead: number;
+  /** Addresses reported by all listings, before filtering and deduplication. */
+  addressesSeen: number;
+  /** Private, shared or reserved addresses dropped. */
+  nonPublicDropped: number;
+  /** Addresses of resources outside the tag filters. */
+  outOfScopeByTag: number;
+  /** Public addresses reported by more than one listing, counted once. */
+  duplicates: number;
+  /** Distinct public addresses, and those per owner type. */
+  addresses: number;
+  byResourceType: Record<string, number>;
+  /** addresses x ports. */
+  targets: number;
+}
+
+export interface InventorySummary {
+  callerAccountId: string;
+  startedAt: string;
+  durationMs: number;
+  /** Accounts entered whose regions could be listed (a region of one may still be a gap). */
+  accountsRead: string[];
+  /** Regions with every listing read in at least one account. */
+  regionsRead: string[];
+  gaps: CoverageGap[];
+  counts: InventoryCounts;
+}
+
+export interface InventoryResult {
+  targets: Target[];
+  summary: InventorySummary;
+}
+
+/** The caller's own credentials do not work: nothing can be read at all. */
+export class InventoryCredentialsError extends Error {
+  override name = "InventoryCredentialsError";
+}
+
+/**
+ * Lists every public address of the configured accounts and regions, one target per address
+ * and port, sorted by address then port. Failures of single accounts, regions or listings are
+ * returned as coverage gaps; only unusable caller credentials throw (InventoryCredentialsError).
+ */
+export async function enumeratePublicTargets(
+  configInput: Partial<InventoryConfig>,
+  clients: InventoryClientFactory,
+): Promise<InventoryResult> {
+  const config = resolveInventoryConfig(configInput);
+  const started = Date.now();
+  const startedAt = new Date(started).toISOString();
+  const gaps: CoverageGap[] = [];
+  const found: FoundAddress[] = [];
+  const limit = createLimiter(config.concurrency);
+
+  const caller = await callerIdentity(clients, config.callTimeoutMs);
+  const accountIds = (await accountsInScope(config, clients, caller.accountId, gaps)).filter(
+    (id) => !config.excludeAccounts.includes(id),
+  );
+
+  const accountsRead: string[] = [];
+  const regionsAttempted = new Map<string, { ok: number; failed: number }>();
+  let accountRegions = 0;
+
+  await Promise.all(
+    accountIds.map(async (accountId) => {
+      const opened = await limit(() => openAccount(accountId, config, clients, caller, gaps));
+      if (opened === null) return;
+      accountsRead.push(accountId);
+      accountRegions += opened.regions.length;
+      const regionReads = opened.regions.map((region) =>
+        limit(async () => {
+          const ok = await readRegion(opened.account, region, config, found, gaps);
+          const tally = regionsAttempted.get(region) ?? { ok: 0, failed: 0 };
+          if (ok) tally.ok++;
+          else tally.failed++;
+          regionsAttempted.set(region, tally);
+        }),
+      );
+      const globalRead = config.readGlobalAccelerator
+        ? limit(() =>
+            collect(found, gaps, { accountId }, "globalaccelerator:ListAccelerators", () =>
+              readGlobalAccelerators(opened.account.globalAccelerator(), {
+                accountId,
+                callTimeoutMs: config.callTimeoutMs,
+              }),
+            ),
+          )
+        : Promise.resolve(true);
+      await Promise.all([...regionReads, globalRead]);
+    }),
+  );
+
+  const { targets, counts } = toTargets(found, config);
+  return {
+    targets,
+    summary: {
+      callerAccountId: caller.accountId,
+      startedAt,
+      durationMs: Date.now() - started,
+      accountsRead: accountsRead.sort(),
+      regionsRead: [...regionsAttempted.entries()]
+        .filter(([, tally]) => tally.ok > 0)
+        .map(([region]) => region)
+        .sort(),
+      gaps: gaps.sort(compareGaps),
+      counts: {
+        ...counts,
+        accounts: accountIds.length,
+        accountRegions,
+        accountRegionsRead: [...regionsAttempted.values()].reduce((sum, tally) => sum + tally.ok, 0),
+      },
+    },
+  };
+}
+
+async function callerIdentity(clients: InventoryClientFactory, callTimeoutMs: number) {
+  try {
+    const identity = await callWithDeadline(callTimeoutMs, (abortSignal) =>
+      clients.sts().send(new GetCallerIdentityCommand({}), { abortSignal }),
+    );
+    if (!identity.Account) throw new Error("sts:GetCallerIdentity returned no account");
+    // arn:aws:sts::123456789012:assumed-role/... -> "aws" (or aws-cn, aws-us-gov) for role ARNs.
+    const partition = identity.Arn?.split(":")[1] || "aws";
+    return { accountId: identity.Account, partition };
+  } catch (error) {
+    throw new InventoryCredentialsError(`cannot use the AWS credentials (sts:GetCallerIdentity): ${errorText(error)}`);
+  }
+}
+
+async function accountsInScope(
+  config: InventoryConfig,
+  clients: InventoryClientFactory,
+  callerAccountId: string,
+  gaps: CoverageGap[],
+): Promise<string[]> {
+  if (config.accounts.kind === "current") return [callerAccountId];
+  if (config.accounts.kind === "accounts") return [...new Set(config.accounts.accountIds)].sort();
+  try {
+    const pages = await readAllPages(
+      config.callTimeoutMs,
+      (NextToken, abortSignal) => clients.organizations().send(new ListAccountsCommand({ NextToken }), { abortSignal }),
+      (page) => page.NextToken,
+    );
+    const active = pages
+      .flatMap((page) => page.Accounts ?? [])
+      // `State` replaces the deprecated `Status`; either says ACTIVE for a usable account.
+      .filter((account) => (account.State ?? account.Status) === "ACTIVE")
+      .flatMap((account) => (account.Id ? [account.Id] : []));
+    return [...new Set(active)].sort();
+  } catch (error) {
+    // Without the organization's list, the caller's own account is still worth reading.
+    gaps.push({ source: "organizations:ListAccounts", error: errorText(error) });
+    return [callerAccountId];
+  }
+}
+
+async function openAccount(
+  accountId: string,
+  config: InventoryConfig,
+  clients: InventoryClientFactory,
+  caller: { accountId: string; partition: string },
+  gaps: CoverageGap[],
+): Promise<{ account: AccountClients; regions: string[] } | null> {
+  const access: AccountAccess =
+    accountId === caller.accountId
+      ? { kind: "caller" }
+      : {
+          kind: "assume-role",
+          roleArn: `arn:${caller.partition}:iam::${accountId}:role/${config.roleName}`,
+          externalId: config.externalId,
+        };
+  let account: AccountClients;
+  try {
+    account = await clients.openAccount(accountId, access);
+  } catch (error) {
+    gaps.push({ accountId, source: "sts:AssumeRole", error: errorText(error) });
+    return null;
+  }
+  let regions = config.regions;
+  if (regions === null) {
+    try {
+      const output = await callWithDeadline(config.callTimeoutMs, (abortSignal) =>
+        account.ec2(clients.homeRegion).send(new DescribeRegionsCommand({ AllRegions: true }), { abortSignal }),
+      );
+      regions = (output.Regions ?? [])
+        .filter((region) => region.OptInStatus !== "not-opted-in")
+        .flatMap((region) => (region.RegionName ? [region.RegionName] : []));
+    } catch (error) {
+      gaps.push({ accountId, source: "ec2:DescribeRegions", error: errorText(error) });
+      return null;
+    }
+  }
+  return { account, regions: [...new Set(regions)].filter((region) => !config.excludeRegions.includes(region)).sort() };
+}
+
+/** Reads every listing of one account and region; true when all of them were read. */
+async function readRegion(
+  account: AccountClients,
+  region: string,
+  config: InventoryConfig,
+  found: FoundAddress[],
+  gaps: CoverageGap[],
+): Promise<boolean> {
+  const ctx: ReadContext = { accountId: account.accountId, region, callTimeoutMs: config.callTimeoutMs };
+  const where = { accountId: account.accountId, region };
+  const reads = [
+    collect(found, gaps, where, "ec2:DescribeNetworkInterfaces", () => readNetworkInterfaces(account.ec2(region), ctx)),
+    collect(found, gaps, where, "ec2:DescribeAddresses", () => readElasticIps(account.ec2(region), ctx)),
+  ];
+  if (config.readLightsail && config.lightsailRegions.includes(region)) {
+    reads.push(
+      collect(found, gaps, where, "lightsail:GetInstances", () =>
+        readLightsailInstances(account.lightsail(region), ctx),
+      ),
+      collect(found, gaps, where, "lightsail:GetStaticIps", () =>
+        readLightsailStaticIps(account.lightsail(region), ctx),
+      ),
+    );
+  }
+  return (await Promise.all(reads)).every(Boolean);
+}
+
+/** Runs one listing; its addresses go to `found`, its failure to `gaps`. */
+async function collect(
+  found: FoundAddress[],
+  gaps: CoverageGap[],
+  where: { accountId: string; region?: string },
+  source: string,
+  read: () => Promise<FoundAddress[]>,
+): Promise<boolean> {
+  try {
+    found.push(...(await read()));
+    return true;
+  } catch (error) {
+    gaps.push({ ...where, source, error: errorText(error) });
+    return false;
+  }
+}
+
+/** Drops non-public and out-of-scope addresses, keeps the most specific owner per address, expands ports. */
+function toTargets(found: FoundAddress[], config: InventoryConfig) {
+  let nonPublicDropped = 0;
+  let outOfScopeByTag = 0;
+  let duplicates = 0;
+  const best = new Map<string, FoundAddress>();
+  for (const candidate of found) {
+    if (!isPublicAddress(candidate.ip)) {
+      nonPublicDropped++;
+      continue;
+    }
+    if (!tagsInScope(candidate.asset.tags, config)) {
+      outOfScopeByTag++;
+      continue;
+    }
+    const key = addressKey(candidate.ip);
+    const current = best.get(key);
+    if (current === undefined) {
+      best.set(key, candidate);
+      continue;
+    }
+    duplicates++;
+    if (preferred(candidate, current)) best.set(key, candidate);
+  }
+  const byResourceType: Record<string, number> = {};
+  const targets: Target[] = [];
+  for (const key of [...best.keys()].sort()) {
+    const { ip, asset } = best.get(key)!;
+    byResourceType[asset.resourceType] = (byResourceType[asset.resourceType] ?? 0) + 1;
+    for (const port of config.ports) targets.push({ host: ip.toLowerCase(), port, asset });
+  }
+  return {
+    targets,
+    counts: {
+      addressesSeen: found.length,
+      nonPublicDropped,
+      outOfScopeByTag,
+      duplicates,
+      addresses: best.size,
+      byResourceType: Object.fromEntries(Object.entries(byResourceType).sort(([a], [b]) => (a < b ? -1 : 1))),
+      targets: targets.length,
+    },
+  };
+}
+
+/** Higher specificity wins; ties go to a fixed order of owner fields so the result does not depend on timing. */
+function preferred(candidate: FoundAddress, current: FoundAddress): boolean {
+  if (candidate.specificity !== current.specificity) return candidate.specificity > current.specificity;
+  const order = (found: FoundAddress) =>
+    [found.asset.accountId, found.asset.region, found.asset.resourceType, found.asset.resourceId].join("\u0000");
+  return order(candidate) < order(current);
+}
+
+function compareGaps(a: CoverageGap, b: CoverageGap): number {
+  const key = (gap: CoverageGap) => [gap.accountId ?? "", gap.region ?? "", gap.source, gap.error].join("\u0000");
+  const ka = key(a);
+  const kb = key(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** "AccessDenied: User ... is not authorized ..." on one line, at most 300 characters. */
+export function errorText(error: unknown): string {
+  const name = error instanceof Error ? error.name : "Error";
+  const message = (error instanceof Error ? error.message : String(error)).split("\n")[0]!.trim();
+  const text = message.startsWith(name) || name === "Error" ? message : `${name}: ${message}`;
+  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+}

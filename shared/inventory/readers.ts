@@ -1,0 +1,184 @@
+// One reader per AWS listing. Each returns every address the listing shows, with its owner,
+// and throws when the listing cannot be read (the caller turns that into a coverage gap).
+import { DescribeAddressesCommand, DescribeNetworkInterfacesCommand, type EC2Client } from "@aws-sdk/client-ec2";
+import { type GlobalAcceleratorClient, ListAcceleratorsCommand } from "@aws-sdk/client-global-accelerator";
+import { GetInstancesCommand, GetStaticIpsCommand, type LightsailClient } from "@aws-sdk/client-lightsail";
+import type { Asset } from "../exposure/model.ts";
+import { callWithDeadline } from "./deadline.ts";
+import { interfaceOwner, tagRecord } from "./owners.ts";
+
+/** An address as one listing reports it. `specificity` decides which owner wins when two listings report one address. */
+export interface FoundAddress {
+  ip: string;
+  asset: Asset;
+  specificity: number;
+}
+
+/** Owners by how much they tell: an instance beats a bare interface, which beats an Elastic IP record. */
+export const SPECIFICITY = { resource: 30, interface: 20, accelerator: 20, allocation: 10 } as const;
+
+export interface ReadContext {
+  accountId: string;
+  region: string;
+  callTimeoutMs: number;
+}
+
+/** Pages beyond this, or a token seen twice, mean the listing is not converging. */
+const MAX_PAGES = 10_000;
+
+/** Follows a listing's pagination token until it ends, one deadline per page. */
+export async function readAllPages<O>(
+  callTimeoutMs: number,
+  fetchPage: (token: string | undefined, abortSignal: AbortSignal) => Promise<O>,
+  nextToken: (page: O) => string | undefined,
+): Promise<O[]> {
+  const pages: O[] = [];
+  const seen = new Set<string>();
+  let token: string | undefined;
+  do {
+    const page = await callWithDeadline(callTimeoutMs, (signal) => fetchPage(token, signal));
+    pages.push(page);
+    token = nextToken(page) || undefined;
+    if (token !== undefined) {
+      if (seen.has(token) || pages.length >= MAX_PAGES) throw new Error("pagination does not end (token repeated)");
+      seen.add(token);
+    }
+  } while (token !== undefined);
+  return pages;
+}
+
+function asset(ctx: ReadContext, fields: Omit<Asset, "provider" | "accountId" | "region">, region = ctx.region): Asset {
+  const result: Asset = { provider: "aws", accountId: ctx.accountId, region, ...fields };
+  if (result.name === undefined) delete result.name;
+  if (result.tags === undefined) delete result.tags;
+  return result;
+}
+
+/** ec2:DescribeNetworkInterfaces: every public IPv4 of every private address, and every IPv6 address. */
+export async function readNetworkInterfaces(client: EC2Client, ctx: ReadContext): Promise<FoundAddress[]> {
+  const pages = await readAllPages(
+    ctx.callTimeoutMs,
+    (NextToken, abortSignal) =>
+      client.send(new DescribeNetworkInterfacesCommand({ MaxResults: 1000, NextToken }), { abortSignal }),
+    (page) => page.NextToken,
+  );
+  const found: FoundAddress[] = [];
+  for (const eni of pages.flatMap((page) => page.NetworkInterfaces ?? [])) {
+    const owner = interfaceOwner(eni);
+    const tags = tagRecord(eni.TagSet);
+    const owned = asset(ctx, { ...owner, name: tags?.Name ?? owner.name, tags });
+    const specificity = owner.resourceType === "network-interface" ? SPECIFICITY.interface : SPECIFICITY.resource;
+    const addresses = [
+      eni.Association?.PublicIp,
+      ...(eni.PrivateIpAddresses ?? []).map((address) => address.Association?.PublicIp),
+      eni.Ipv6Address,
+      ...(eni.Ipv6Addresses ?? []).map((address) => address.Ipv6Address),
+    ];
+    for (const ip of addresses) if (ip) found.push({ ip, asset: owned, specificity });
+  }
+  return found;
+}
+
+/** ec2:DescribeAddresses: Elastic IPs, including those associated with nothing. Not paginated. */
+export async function readElasticIps(client: EC2Client, ctx: ReadContext): Promise<FoundAddress[]> {
+  const output = await callWithDeadline(ctx.callTimeoutMs, (abortSignal) =>
+    client.send(new DescribeAddressesCommand({}), { abortSignal }),
+  );
+  return (output.Addresses ?? []).flatMap((address) => {
+    if (!address.PublicIp) return [];
+    const tags = tagRecord(address.Tags);
+    return [
+      {
+        ip: address.PublicIp,
+        asset: asset(ctx, {
+          resourceType: "elastic-ip",
+          resourceId: address.AllocationId ?? address.PublicIp,
+          name: tags?.Name,
+          tags,
+        }),
+        specificity: SPECIFICITY.allocation,
+      },
+    ];
+  });
+}
+
+function lightsailTags(tags: ReadonlyArray<{ key?: string; value?: string }> | undefined) {
+  return tagRecord(tags?.map((tag) => ({ Key: tag.key, Value: tag.value })));
+}
+
+/** lightsail:GetInstances: each instance's public IPv4 and IPv6 addresses. */
+export async function readLightsailInstances(client: LightsailClient, ctx: ReadContext): Promise<FoundAddress[]> {
+  const pages = await readAllPages(
+    ctx.callTimeoutMs,
+    (pageToken, abortSignal) => client.send(new GetInstancesCommand({ pageToken }), { abortSignal }),
+    (page) => page.nextPageToken,
+  );
+  return pages
+    .flatMap((page) => page.instances ?? [])
+    .flatMap((instance) => {
+      const tags = lightsailTags(instance.tags);
+      const owned = asset(ctx, {
+        resourceType: "lightsail-instance",
+        resourceId: instance.name ?? instance.arn ?? "unknown-instance",
+        name: instance.name,
+        tags,
+      });
+      return [instance.publicIpAddress, ...(instance.ipv6Addresses ?? [])]
+        .filter((ip): ip is string => Boolean(ip))
+        .map((ip) => ({ ip, asset: owned, specificity: SPECIFICITY.resource }));
+    });
+}
+
+/** lightsail:GetStaticIps: static IPs, attached or not. */
+export async function readLightsailStaticIps(client: LightsailClient, ctx: ReadContext): Promise<FoundAddress[]> {
+  const pages = await readAllPages(
+    ctx.callTimeoutMs,
+    (pageToken, abortSignal) => client.send(new GetStaticIpsCommand({ pageToken }), { abortSignal }),
+    (page) => page.nextPageToken,
+  );
+  return pages
+    .flatMap((page) => page.staticIps ?? [])
+    .flatMap((staticIp) =>
+      staticIp.ipAddress
+        ? [
+            {
+              ip: staticIp.ipAddress,
+              asset: asset(ctx, {
+                resourceType: "lightsail-static-ip",
+                resourceId: staticIp.name ?? staticIp.ipAddress,
+                name: staticIp.name,
+              }),
+              specificity: SPECIFICITY.allocation,
+            },
+          ]
+        : [],
+    );
+}
+
+/** globalaccelerator:ListAccelerators: the static anycast IPs of every accelerator (a global resource). */
+export async function readGlobalAccelerators(
+  client: GlobalAcceleratorClient,
+  ctx: Omit<ReadContext, "region">,
+): Promise<FoundAddress[]> {
+  const pages = await readAllPages(
+    ctx.callTimeoutMs,
+    (NextToken, abortSignal) =>
+      client.send(new ListAcceleratorsCommand({ MaxResults: 100, NextToken }), { abortSignal }),
+    (page) => page.NextToken,
+  );
+  return pages
+    .flatMap((page) => page.Accelerators ?? [])
+    .flatMap((accelerator) => {
+      const owned = asset(
+        { ...ctx, region: "global" },
+        {
+          resourceType: "global-accelerator",
+          resourceId: accelerator.AcceleratorArn ?? "unknown-accelerator",
+          name: accelerator.Name,
+        },
+      );
+      return (accelerator.IpSets ?? [])
+        .flatMap((set) => set.IpAddresses ?? [])
+        .map((ip) => ({ ip, asset: owned, specificity: SPECIFICITY.accelerator }));
+    });
+}
