@@ -1,0 +1,99 @@
+// The alert object: what every channel (console, JSONL, SNS, webhook) carries. One alert per
+// alert kind of one recorded state-change event; its id is derived from the event, so a
+// redelivered event yields the same alert and the delivery ledger can skip it.
+import { createHash } from "node:crypto";
+import type {
+  AlertKind,
+  Asset,
+  Exposure,
+  Finding,
+  ProbeState,
+  ServerFacts,
+  Severity,
+  StateChangeEvent,
+} from "../exposure/model.ts";
+import { type RemediationOptions, remediationFor } from "./remediation.ts";
+
+/** Who owns the address, in the alert's own vocabulary (architecture.md, "Alert rules"). */
+export interface AlertAsset {
+  account: string;
+  region: string;
+  resourceType: string;
+  resourceId: string;
+  name: string | null;
+}
+
+export interface Alert {
+  /** Deterministic: derived from the state-change event id and the alert kind. */
+  id: string;
+  kind: AlertKind;
+  severity: Severity;
+  /** "ip:port" or "[ipv6]:port". */
+  target: string;
+  previous: { state: ProbeState; exposure: Exposure } | null;
+  current: { state: ProbeState; exposure: Exposure; tls: boolean; server: ServerFacts | null };
+  /** new-finding: the findings that appeared; other kinds: all findings at this observation. */
+  findings: Finding[];
+  asset: AlertAsset | null;
+  observedAt: string;
+  firstSeenAt: string;
+  remediation: string[];
+}
+
+const KIND_SEVERITY: Record<Exclude<AlertKind, "new-finding">, Severity> = {
+  "newly-unauthenticated": "critical",
+  "newly-internet-facing": "high",
+  resolved: "info",
+};
+
+/** The same event id and kind always give the same alert id, whatever process computes it. */
+export function alertId(eventId: string, kind: AlertKind): string {
+  return createHash("sha256").update(`${eventId}\n${kind}`).digest("hex").slice(0, 32);
+}
+
+export function alertAsset(asset: Asset | null | undefined): AlertAsset | null {
+  if (!asset) return null;
+  return {
+    account: asset.accountId,
+    region: asset.region,
+    resourceType: asset.resourceType,
+    resourceId: asset.resourceId,
+    name: asset.name ?? null,
+  };
+}
+
+/** A new finding alerts critical when any new finding is critical (critical CVE, compromise), else high. */
+export function findingSeverity(findings: readonly Finding[]): Severity {
+  return findings.some((finding) => finding.severity === "critical") ? "critical" : "high";
+}
+
+/** One alert per kind the event raises, in the event's order; none when it raises none. */
+export function alertsFromEvent(event: StateChangeEvent, options: RemediationOptions = {}): Alert[] {
+  const asset = alertAsset(event.asset);
+  const current = {
+    state: event.current.state,
+    exposure: event.current.exposure,
+    tls: event.current.tls,
+    server: event.current.server,
+  };
+  const previous = event.previous ? { state: event.previous.state, exposure: event.previous.exposure } : null;
+  const kinds = [...new Set(event.alerts)];
+  return kinds.map((kind) => {
+    // A new-finding event always carries its new findings; fall back to all rather than alert with none.
+    const findings = kind === "new-finding" && event.newFindings.length > 0 ? event.newFindings : event.findings;
+    const severity = kind === "new-finding" ? findingSeverity(findings) : KIND_SEVERITY[kind];
+    return {
+      id: alertId(event.eventId, kind),
+      kind,
+      severity,
+      target: event.endpoint,
+      previous,
+      current,
+      findings,
+      asset,
+      observedAt: event.at,
+      firstSeenAt: event.firstSeenAt,
+      remediation: remediationFor({ kind, port: event.port, previous, current, findings, asset }, options),
+    };
+  });
+}

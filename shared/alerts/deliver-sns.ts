@@ -1,0 +1,61 @@
+// Alerts published to an SNS topic. The message is the alert JSON for machine subscribers
+// (SQS, Lambda, HTTPS); email subscribers get the plain-text body and SMS the subject line, through
+// SNS's per-protocol message structure. Message attributes `kind`, `severity` and `account` let
+// subscriptions filter (e.g. only critical alerts of one account to a team's mailbox).
+import { PublishCommand, type PublishCommandInput, type SNSClient } from "@aws-sdk/client-sns";
+import type { Alert } from "./alert.ts";
+import type { AlertDeliverer } from "./deliver.ts";
+import { alertJson, emailBody, emailSubject } from "./render.ts";
+import { awsDeliveryError, DEFAULT_RETRY, type RetryPolicy, withRetries } from "./retry.ts";
+
+/** SNS message attribute values must not be empty. */
+export const UNKNOWN_ACCOUNT = "unknown";
+
+export function snsPublishInput(topicArn: string, alert: Alert): PublishCommandInput {
+  return {
+    TopicArn: topicArn,
+    Subject: emailSubject(alert),
+    MessageStructure: "json",
+    Message: JSON.stringify({ default: alertJson(alert), email: emailBody(alert), sms: emailSubject(alert) }),
+    MessageAttributes: {
+      kind: { DataType: "String", StringValue: alert.kind },
+      severity: { DataType: "String", StringValue: alert.severity },
+      account: { DataType: "String", StringValue: alert.asset?.account ?? UNKNOWN_ACCOUNT },
+    },
+  };
+}
+
+export interface SnsDelivererOptions {
+  client: SNSClient;
+  topicArn: string;
+  /**
+   * Retries on top of the SDK's own (standard mode already retries throttling and 5xx):
+   * these cover errors that outlast the SDK's attempts.
+   */
+  retry?: RetryPolicy;
+}
+
+export class SnsDeliverer implements AlertDeliverer {
+  readonly name: string;
+  readonly #client: SNSClient;
+  readonly #topicArn: string;
+  readonly #retry: RetryPolicy;
+
+  constructor(options: SnsDelivererOptions) {
+    this.name = `sns:${options.topicArn}`;
+    this.#client = options.client;
+    this.#topicArn = options.topicArn;
+    this.#retry = options.retry ?? { ...DEFAULT_RETRY, attempts: 3 };
+  }
+
+  async deliver(alert: Alert): Promise<void> {
+    const input = snsPublishInput(this.#topicArn, alert);
+    await withRetries(this.#retry, async () => {
+      try {
+        await this.#client.send(new PublishCommand(input));
+      } catch (error) {
+        throw awsDeliveryError("SNS Publish", error);
+      }
+    });
+  }
+}

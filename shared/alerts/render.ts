@@ -1,0 +1,122 @@
+// Plain-text renderings of an alert: an email subject and body a person reads in ten seconds
+// (what, where, owner, since, what to do), the console form, and the JSON itself.
+// Server facts and finding evidence come from hostile peers: every rendering strips control
+// characters and bounds lengths.
+import type { AlertKind, ServerFacts } from "../exposure/model.ts";
+import type { Alert, AlertAsset } from "./alert.ts";
+
+export const KIND_HEADLINES: Record<AlertKind, string> = {
+  "newly-unauthenticated": "Redis open without authentication",
+  "newly-internet-facing": "Port newly reachable from the internet",
+  "new-finding": "New security finding",
+  resolved: "No longer reachable from the internet",
+};
+
+/** The alert as one JSON document (what SNS, the JSONL file and machine subscribers get). */
+export function alertJson(alert: Alert): string {
+  return JSON.stringify(alert);
+}
+
+/** Removes control characters and collapses whitespace, so a value stays on one line. */
+export function oneLine(text: string): string {
+  return text
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ")
+    .replace(/ {2,}/g, " ")
+    .trim();
+}
+
+/** Cuts to at most `max` characters (code points), marking the cut with "...". */
+export function truncate(text: string, max: number): string {
+  const chars = Array.from(text);
+  if (chars.length <= max) return text;
+  return `${chars.slice(0, Math.max(0, max - 3)).join("")}...`;
+}
+
+/** "123456789012/eu-west-1 i-0abc (web-1)", or "owner unknown". */
+export function ownerLabel(asset: AlertAsset | null): string {
+  if (!asset) return "owner unknown";
+  const name = asset.name ? ` (${oneLine(asset.name)})` : "";
+  return `${asset.account}/${asset.region} ${asset.resourceId}${name}`;
+}
+
+/** "Redis 7.2.4 standalone master", "Valkey 8.0.1 replica of 198.51.100.7:6379", or null. */
+export function describeServer(server: ServerFacts | null): string | null {
+  if (!server) return null;
+  const product = server.product === "unknown" ? "Redis-compatible" : server.product;
+  const parts = [
+    product.charAt(0).toUpperCase() + product.slice(1),
+    server.version,
+    server.mode,
+    server.role === "replica" && server.masterHost
+      ? `replica of ${server.masterHost}:${server.masterPort ?? 6379}`
+      : server.role,
+  ];
+  return oneLine(parts.filter((part) => part).join(" "));
+}
+
+/** "open-unauthenticated (was auth-required)", "open-unauthenticated (first sighting)". */
+export function stateChange(alert: Alert): string {
+  const was = alert.previous ? `was ${alert.previous.state}` : "first sighting";
+  return `${alert.current.state} (${was})`;
+}
+
+/** "2026-11-22 03:00:05 UTC" from an ISO timestamp; anything else is shown as is. */
+export function formatTime(iso: string): string {
+  const match = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})(?:\.\d+)?Z$/.exec(iso);
+  return match ? `${match[1]} ${match[2]} UTC` : oneLine(iso);
+}
+
+/**
+ * "[CRITICAL] newly-unauthenticated 203.0.113.10:6379 - 123456789012/eu-west-1 i-0abc (web-1)".
+ * Fits SNS's Subject rules: ASCII, no line breaks, fewer than 100 characters; the owner is cut first.
+ */
+export function emailSubject(alert: Alert, max = 99): string {
+  const ascii = (text: string) => oneLine(text).replace(/[^\x20-\x7e]/g, "?");
+  const head = ascii(`[${alert.severity.toUpperCase()}] ${alert.kind} ${alert.target}`);
+  const subject = `${head} - ${ascii(ownerLabel(alert.asset))}`;
+  return subject.length <= max ? subject : truncate(subject, max);
+}
+
+/** The plain-text body: the facts first, then numbered steps. */
+export function emailBody(alert: Alert): string {
+  const server = describeServer(alert.current.server);
+  const lines = [
+    `${KIND_HEADLINES[alert.kind]}: ${alert.target} is ${stateChange(alert)}.`,
+    "",
+    `What:   ${alert.current.state}, exposure ${alert.current.exposure}, TLS ${alert.current.tls ? "yes" : "no"}${server ? `, ${server}` : ""}`,
+    `Where:  ${alert.target}`,
+    `Owner:  ${alert.asset ? `AWS account ${alert.asset.account}, ${alert.asset.region}, ${oneLine(alert.asset.resourceType)} ${oneLine(alert.asset.resourceId)}${alert.asset.name ? ` "${oneLine(alert.asset.name)}"` : ""}` : "unknown (not found in the AWS inventory)"}`,
+    `Since:  ${formatTime(alert.observedAt)} (first seen ${formatTime(alert.firstSeenAt)})`,
+  ];
+  if (alert.findings.length > 0) {
+    lines.push("", "Findings:");
+    for (const finding of alert.findings) {
+      lines.push(
+        `  - ${oneLine(finding.id)} (${finding.severity}): ${truncate(oneLine(finding.title), 200)}`,
+        `    evidence: ${truncate(oneLine(finding.evidence), 200)}`,
+      );
+    }
+  }
+  if (alert.remediation.length > 0) {
+    lines.push("", "What to do:");
+    alert.remediation.forEach((line, index) => {
+      lines.push(`  ${index + 1}. ${line}`);
+    });
+  }
+  lines.push("", `Alert ${alert.id}, ${alert.kind}, severity ${alert.severity}.`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** One to three lines for a terminal: what and where, the first step, the findings. */
+export function consoleLines(alert: Alert): string[] {
+  const lines = [
+    `${formatTime(alert.observedAt)} ${alert.severity.toUpperCase()} ${alert.kind} ${alert.target} ${stateChange(alert)} owner ${ownerLabel(alert.asset)}`,
+  ];
+  const first = alert.remediation[0];
+  if (first) lines.push(`  do: ${first}`);
+  if (alert.findings.length > 0) {
+    const names = alert.findings.map((finding) => `${oneLine(finding.id)} (${finding.severity})`).join(", ");
+    lines.push(`  findings: ${truncate(names, 300)}`);
+  }
+  return lines;
+}
