@@ -18,8 +18,9 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
   try {
     return parseArgs({ args: argv, options, allowPositionals, strict: true });
   } catch (error) {
-    const message = error instanceof Error ? error.message.split("\n")[0] : String(error);
-    throw new UsageError(message ?? "invalid arguments");
+    // node:util appends a paragraph of advice; the first sentence is the error.
+    const message = (error instanceof Error ? error.message : String(error)).split("\n")[0]?.split(". ")[0];
+    throw new UsageError(message || "invalid arguments");
   }
 }
 

@@ -11,7 +11,14 @@ const COMMANDS: Record<string, string> = {
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
   const lines = Object.entries(COMMANDS).map(([name, text]) => `  ${name.padEnd(width)}  ${text}`);
-  return ["usage: exposure <command> [options]", "", "commands:", ...lines, "", "exposure <command> --help for a command's options"].join("\n");
+  return [
+    "usage: exposure <command> [options]",
+    "",
+    "commands:",
+    ...lines,
+    "",
+    "exposure <command> --help for a command's options",
+  ].join("\n");
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -63,6 +63,8 @@ export interface Finding {
   title: string;
   /** The INFO line (or version) that shows it. */
   evidence: string;
+  /** For a CVE: the release of the server's line (or the next line) that fixes it. */
+  fixedIn?: string;
 }
 
 export interface CertificateFacts {
