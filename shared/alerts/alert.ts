@@ -12,7 +12,7 @@ import type {
   Severity,
   StateChangeEvent,
 } from "../exposure/model.ts";
-import { type RemediationOptions, remediationFor } from "./remediation.ts";
+import { remediationFor } from "./remediation.ts";
 
 /** Who owns the address, in the alert's own vocabulary (architecture.md, "Alert rules"). */
 export interface AlertAsset {
@@ -68,7 +68,7 @@ export function findingSeverity(findings: readonly Finding[]): Severity {
 }
 
 /** One alert per kind the event raises, in the event's order; none when it raises none. */
-export function alertsFromEvent(event: StateChangeEvent, options: RemediationOptions = {}): Alert[] {
+export function alertsFromEvent(event: StateChangeEvent): Alert[] {
   const asset = alertAsset(event.asset);
   const current = {
     state: event.current.state,
@@ -93,7 +93,7 @@ export function alertsFromEvent(event: StateChangeEvent, options: RemediationOpt
       asset,
       observedAt: event.at,
       firstSeenAt: event.firstSeenAt,
-      remediation: remediationFor({ kind, port: event.port, previous, current, findings, asset }, options),
+      remediation: remediationFor({ kind, port: event.port, previous, current, findings, asset }),
     };
   });
 }

@@ -1,18 +1,10 @@
 // What to do about an alert, as short imperative lines, most urgent first. The lines depend on
 // the observed state, TLS, the findings and, when the cloud inventory knows it, the resource
 // that owns the address, so the reader can act without looking anything up.
+
+import { compareVersions, parseVersion } from "../exposure/cves.ts";
 import type { AlertKind, Exposure, Finding, ProbeState, ServerFacts } from "../exposure/model.ts";
 import type { AlertAsset } from "./alert.ts";
-
-/**
- * The fixed release of `version`'s own line for a CVE, or null when that line has none.
- * The CVE table lives with the probe's findings; pass its lookup here rather than copy it.
- */
-export type FixedVersionLookup = (cveId: string, version: string) => string | null;
-
-export interface RemediationOptions {
-  fixedVersion?: FixedVersionLookup;
-}
 
 export interface RemediationInput {
   kind: AlertKind;
@@ -32,7 +24,7 @@ const REDIS_STATES: ReadonlySet<ProbeState> = new Set([
   "error",
 ]);
 
-export function remediationFor(input: RemediationInput, options: RemediationOptions = {}): string[] {
+export function remediationFor(input: RemediationInput): string[] {
   const lines =
     input.kind === "resolved" || input.current.exposure === "none"
       ? resolvedLines(input)
@@ -41,7 +33,7 @@ export function remediationFor(input: RemediationInput, options: RemediationOpti
           networkLine(input),
           ...stateLines(input),
           ...(REDIS_STATES.has(input.current.state) ? [BIND_LINE] : []),
-          ...cveLines(input, options),
+          ...cveLines(input),
         ];
   return [...new Set(lines)];
 }
@@ -55,16 +47,32 @@ export function describeResource(asset: AlertAsset): string {
   return `${resourceNoun(asset)} ${asset.resourceId}${name} in account ${asset.account}/${asset.region}`;
 }
 
+const RESOURCE_NOUNS: Record<string, string> = {
+  "ec2-instance": "EC2 instance",
+  "network-interface": "network interface",
+  "elastic-ip": "Elastic IP",
+  "nat-gateway": "NAT gateway",
+  "load-balancer": "load balancer",
+  "global-accelerator": "Global Accelerator",
+  "global-accelerator-endpoint": "Global Accelerator",
+  "lightsail-instance": "Lightsail instance",
+  "lightsail-static-ip": "Lightsail instance",
+  elasticache: "ElastiCache cluster",
+  rds: "RDS instance",
+  "ecs-task": "ECS task",
+  "eks-cluster": "EKS cluster",
+  "vpc-endpoint": "VPC endpoint",
+};
+
+/** A readable noun for the inventory's resource types (shared/inventory), by id prefix when the type is new. */
 function resourceNoun(asset: AlertAsset): string {
-  const type = asset.resourceType.toLowerCase();
+  const known = RESOURCE_NOUNS[asset.resourceType];
+  if (known) return known;
   const id = asset.resourceId;
-  if (type.includes("lightsail")) return "Lightsail instance";
-  if (id.startsWith("eni-") || type.includes("interface") || type === "eni") return "network interface";
-  if (id.startsWith("i-") || type.includes("instance")) return "EC2 instance";
-  if (id.startsWith("eipalloc-") || type.includes("elastic-ip") || type.includes("eip")) return "Elastic IP";
-  if (id.startsWith("nat-") || type.includes("nat")) return "NAT gateway";
-  if (type.includes("load") || type.includes("elb")) return "load balancer";
-  if (type.includes("accelerator")) return "Global Accelerator";
+  if (asset.resourceType.toLowerCase().includes("lightsail")) return "Lightsail instance";
+  if (id.startsWith("eni-")) return "network interface";
+  if (id.startsWith("i-")) return "EC2 instance";
+  if (id.startsWith("eipalloc-")) return "Elastic IP";
   return asset.resourceType;
 }
 
@@ -150,34 +158,35 @@ function compromiseLines({ findings, current }: RemediationInput): string[] {
   const lines = [
     "Treat the host as compromised: isolate it from the network, capture INFO, logs, the RDB/AOF files and any module files before changing anything, then rotate every credential stored in or reachable from it and rebuild from a clean image.",
   ];
-  const text = (finding: Finding) => `${finding.id} ${finding.title} ${finding.evidence}`.toLowerCase();
+  // Ids from shared/exposure/findings.ts; an indicator without specific advice gets the general line only.
+  const has = (...ids: string[]) => iocs.some((finding) => ids.includes(finding.id));
   const server = current.server;
-  if (iocs.some((finding) => /master|replica|slaveof/.test(text(finding)))) {
+  if (has("ioc:rogue-master")) {
     const master = server?.masterHost ? ` ${server.masterHost}:${server.masterPort ?? 6379}` : " an outside master";
     lines.push(
       `It replicates from${master}, which the organization does not own (rogue-master technique): after capturing evidence run \`REPLICAOF NO ONE\` and block outbound traffic to that address.`,
     );
   }
-  if (iocs.some((finding) => /module/.test(text(finding)))) {
+  if (has("ioc:system-module", "ioc:module-path")) {
     const names = server?.modules?.map((module) => module.name).join(", ");
     lines.push(
-      `Unknown modules are loaded${names ? ` (${names})` : ""}: keep the module file as evidence, look for commands such as \`system.exec\`, then \`MODULE UNLOAD\` and remove \`loadmodule\` lines.`,
+      `Unknown modules are loaded${names ? ` (${names})` : ""}: keep the module files as evidence, look for commands such as \`system.exec\`, then \`MODULE UNLOAD\` them and remove their \`loadmodule\` lines.`,
     );
   }
-  if (iocs.some((finding) => /executable|\/tmp|\/dev\/shm/.test(text(finding)))) {
+  if (has("ioc:tmp-executable")) {
     lines.push(
       `The server runs from a temporary directory${server?.executable ? ` (${server.executable})` : ""}: the binary may have been replaced; compare it with the packaged one.`,
     );
   }
-  if (iocs.some((finding) => /commandstats|config\|set|flushall/.test(text(finding)))) {
+  if (has("ioc:admin-commands")) {
     lines.push(
-      "Administrative commands were run from outside: check for cron entries, SSH authorized_keys and web shells written with `CONFIG SET dir`.",
+      "Administrative commands (replication, module load, config set or flushall) were run: check for cron entries, SSH authorized_keys and web shells written with `CONFIG SET dir`, and restore lost data from backup.",
     );
   }
   return lines;
 }
 
-function cveLines({ findings, current }: RemediationInput, options: RemediationOptions): string[] {
+function cveLines({ findings, current }: RemediationInput): string[] {
   const cves = findings.filter((finding) => finding.kind === "cve");
   if (cves.length === 0) return [];
   const version = current.server?.version ?? null;
@@ -185,13 +194,12 @@ function cveLines({ findings, current }: RemediationInput, options: RemediationO
   const fixedIn = new Map<string, string>();
   const unfixed: string[] = [];
   for (const cve of cves) {
-    const fixed = (version && options.fixedVersion?.(cve.id, version)) || fixedVersionFromText(cve);
-    if (fixed) fixedIn.set(cve.id, fixed);
+    if (cve.fixedIn) fixedIn.set(cve.id, cve.fixedIn);
     else unfixed.push(cve.id);
   }
   const lines: string[] = [];
   if (fixedIn.size > 0) {
-    const target = [...fixedIn.values()].sort(compareVersions).at(-1);
+    const target = [...fixedIn.values()].sort(byVersion).at(-1);
     lines.push(
       `Upgrade ${product}${version ? ` ${version}` : ""} to ${target} or later (fixes ${[...fixedIn.keys()].join(", ")}).`,
     );
@@ -218,18 +226,6 @@ function productLabel(server: ServerFacts | null): string {
   }
 }
 
-/** A finding may say "fixed in 7.2.11" in its title or evidence; use that when no lookup is given. */
-export function fixedVersionFromText(finding: Finding): string | null {
-  const match = /fixed in (?:version )?v?(\d+\.\d+(?:\.\d+)?)/i.exec(`${finding.title} ${finding.evidence}`);
-  return match?.[1] ?? null;
-}
-
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (diff !== 0) return diff;
-  }
-  return 0;
+function byVersion(a: string, b: string): number {
+  return compareVersions(parseVersion(a) ?? [], parseVersion(b) ?? []);
 }

@@ -67,13 +67,16 @@ export function formatTime(iso: string): string {
 }
 
 /**
- * "[CRITICAL] newly-unauthenticated 203.0.113.10:6379 - 123456789012/eu-west-1 i-0abc (web-1)".
+ * "[CRITICAL] newly-unauthenticated 203.0.113.10:6379 - 123456789012 i-0abc (web-1)".
  * Fits SNS's Subject rules: ASCII, no line breaks, fewer than 100 characters; the owner is cut first.
  */
 export function emailSubject(alert: Alert, max = 99): string {
   const ascii = (text: string) => oneLine(text).replace(/[^\x20-\x7e]/g, "?");
   const head = ascii(`[${alert.severity.toUpperCase()}] ${alert.kind} ${alert.target}`);
-  const subject = `${head} - ${ascii(ownerLabel(alert.asset))}`;
+  const asset = alert.asset;
+  // The region is left to the body: the subject has room for account, resource and name.
+  const owner = asset ? `${asset.account} ${asset.resourceId}${asset.name ? ` (${asset.name})` : ""}` : "owner unknown";
+  const subject = `${head} - ${ascii(owner)}`;
   return subject.length <= max ? subject : truncate(subject, max);
 }
 
