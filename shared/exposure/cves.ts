@@ -105,7 +105,10 @@ export function isAffected(version: string, cve: KnownCve): { affected: boolean;
   if (!parsed) return { affected: false, fixedIn: null };
   const fixes = cve.fixedIn.map((fixed) => ({ text: fixed, parts: parseVersion(fixed) as number[] }));
   const sameLine = fixes.find((fix) => fix.parts[0] === parsed[0] && fix.parts[1] === parsed[1]);
-  if (sameLine) return { affected: compareVersions(parsed, sameLine.parts) < 0, fixedIn: sameLine.text };
+  if (sameLine) {
+    const affected = compareVersions(parsed, sameLine.parts) < 0;
+    return { affected, fixedIn: affected ? sameLine.text : null };
+  }
   const newest = fixes.reduce((a, b) => (compareVersions(a.parts, b.parts) >= 0 ? a : b));
   if (compareVersions(parsed, newest.parts) > 0) return { affected: false, fixedIn: null };
   // Upgrade advice: the oldest fixed release newer than this version.

@@ -189,8 +189,10 @@ function attempt(
       else if (!connected) finish(kind, error.code);
       else finish();
     });
-    socket.on("close", () => finish(connected ? undefined : "reset"));
-    socket.on("end", () => finish());
+    // Closed before the handshake completed (TLS: a plaintext peer hanging up on our ClientHello).
+    const onClosed = () => finish(connected ? undefined : "reset");
+    socket.on("close", onClosed);
+    socket.on("end", onClosed);
   });
 }
 

@@ -63,8 +63,11 @@ export class RespReader {
   /** Adds bytes and parses every complete reply they finish. */
   feed(chunk: Uint8Array): void {
     if (this.error !== null) return;
-    if (this.totalBytes + chunk.length > this.#limits.maxBytes) {
-      this.#fail(`byte cap of ${this.#limits.maxBytes} reached`);
+    const room = this.#limits.maxBytes - this.totalBytes;
+    if (chunk.length > room) {
+      // Read what fits (the replies in it still count), then stop.
+      if (room > 0) this.feed(chunk.subarray(0, room));
+      if (this.error === null) this.#fail(`byte cap of ${this.#limits.maxBytes} reached`);
       return;
     }
     this.totalBytes += chunk.length;
