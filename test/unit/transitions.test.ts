@@ -4,7 +4,6 @@ import {
   type AlertKind,
   type Exposure,
   exposureOf,
-  type Finding,
   PROBE_STATES,
   type ProbeResult,
   type ProbeState,
@@ -16,32 +15,7 @@ import {
   type EndpointState,
   eventIdFor,
 } from "../../shared/exposure/transitions.ts";
-
-const T0 = Date.parse("2026-03-01T10:00:00.000Z");
-const minutes = (n: number) => new Date(T0 + n * 60_000).toISOString();
-
-function observation(state: ProbeState, at: string, extra: Partial<ProbeResult> = {}): ProbeResult {
-  const exposure = exposureOf(state);
-  return {
-    target: "203.0.113.10:6379",
-    ip: "203.0.113.10",
-    port: 6379,
-    state,
-    exposure,
-    tls: false,
-    server:
-      state === "open-unauthenticated"
-        ? { product: "redis", version: "7.2.4", mode: "standalone", role: "master" }
-        : state === "auth-required"
-          ? { product: "redis", version: null, mode: null, role: null }
-          : null,
-    findings: [],
-    reply: "",
-    durationMs: 3,
-    observedAt: at,
-    ...extra,
-  };
-}
+import { CVE_CRITICAL, CVE_MEDIUM, minutes, observation, ROGUE_MASTER, T0 } from "../helpers/observations.ts";
 
 /** The recorded state of an endpoint that has been observed once in `state` (confirmed, nothing pending). */
 function recordedIn(state: ProbeState, at = minutes(0)): EndpointState {
@@ -49,22 +23,6 @@ function recordedIn(state: ProbeState, at = minutes(0)): EndpointState {
   expect(decision.next).not.toBeNull();
   return decision.next!;
 }
-
-const CVE_CRITICAL: Finding = {
-  id: "CVE-2025-49844",
-  kind: "cve",
-  severity: "critical",
-  title: "Lua use-after-free (RediShell)",
-  evidence: "redis_version:7.2.4",
-};
-const CVE_MEDIUM: Finding = { id: "CVE-2024-0001", kind: "cve", severity: "medium", title: "x", evidence: "v" };
-const ROGUE_MASTER: Finding = {
-  id: "ioc:rogue-master",
-  kind: "compromise",
-  severity: "critical",
-  title: "replicating from an unknown master",
-  evidence: "master_host:198.51.100.7",
-};
 
 // The alert rules written as a table on exposure levels (architecture.md), independent of the code under test.
 // Rows: previous exposure ("new" = never seen); columns: observed exposure.

@@ -1,0 +1,520 @@
+// The ExposureStore on one DynamoDB table (keys and access patterns: schema.ts, docs/readme-store.md).
+// The same code runs in Lambda against DynamoDB and on a laptop against DynamoDB Local.
+//
+// Recording an observation is optimistic concurrency around the pure transition rules:
+//   read the STATE item (consistent) -> decideTransition() -> write, conditional on the version read,
+//   together with the event (TransactWriteItems, event put only if its key is new) -> on a condition
+//   failure, start over from the read.
+// An observation not newer than the record's lastObservedAt changes nothing, and event ids are derived
+// from (endpoint, observedAt), so redeliveries, retries and racing writers yield at most one event.
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
+import {
+  exposureRank,
+  formatEndpoint,
+  PROBE_STATES,
+  type ProbeResult,
+  type ScanRecord,
+  type Severity,
+  type StateChangeEvent,
+} from "../exposure/model.ts";
+import { canonicalTime, decideTransition, type EndpointState } from "../exposure/transitions.ts";
+import {
+  EXPOSED_PK,
+  endpointPk,
+  eventSk,
+  eventsDayPk,
+  ITEM_TYPE,
+  ipPk,
+  ownerPk,
+  SCAN_SK,
+  STATE_SK,
+  scanPk,
+  scansDayPk,
+  TABLE_SCHEMA,
+} from "./schema.ts";
+import type {
+  ExposureStore,
+  Page,
+  PageOptions,
+  RecordOptions,
+  RecordResult,
+  ScanStart,
+  ShardReport,
+  ShardResult,
+  TimeRange,
+} from "./store.ts";
+
+export interface DynamoStoreOptions {
+  client: DynamoDBDocumentClient;
+  tableName: string;
+  /** The clock for scan start and completion times (observations carry their own time). */
+  now?: () => Date;
+  /** When set, events and scan records get a `ttl` this many days after their time. */
+  retentionDays?: number;
+  /** How often to re-read and retry a write that lost a race (default 10). */
+  maxAttempts?: number;
+}
+
+const DEFAULT_PAGE_SIZE = 100;
+const MAX_PAGE_SIZE = 1000;
+const DAY_MS = 86_400_000;
+/** A time-range listing walks one partition per day; this bounds how many a single range may span. */
+const MAX_RANGE_DAYS = 3_700;
+
+const { indexes } = TABLE_SCHEMA;
+const KEY_ATTRIBUTES = new Set<string>([
+  TABLE_SCHEMA.partitionKey,
+  TABLE_SCHEMA.sortKey,
+  TABLE_SCHEMA.timeToLiveAttribute,
+  "type",
+  "doneShards",
+  ...Object.values(indexes).flatMap((index) => [index.partitionKey, index.sortKey]),
+]);
+
+type Item = Record<string, unknown>;
+
+const SEVERITY_ORDER: Severity[] = ["critical", "high", "medium", "low", "info"];
+
+/** Sorts ascending as: unauthenticated before reachable, worst finding first, longest exposed first. */
+export function exposedSortKey(state: EndpointState): string {
+  const exposureCode = 3 - exposureRank(state.exposure); // unauthenticated 1, reachable 2
+  const worst = Math.min(SEVERITY_ORDER.length, ...state.findings.map((f) => SEVERITY_ORDER.indexOf(f.severity)));
+  return `${exposureCode}#${worst}#${state.since}#${state.endpoint}`;
+}
+
+function withoutKeys<T>(item: Item): T {
+  const result: Item = {};
+  for (const [name, value] of Object.entries(item)) if (!KEY_ATTRIBUTES.has(name)) result[name] = value;
+  return result as T;
+}
+
+function encodeCursor(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString("base64url");
+}
+
+function decodeCursor<T>(cursor: string): T {
+  try {
+    return JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as T;
+  } catch {
+    throw new Error("invalid page cursor");
+  }
+}
+
+function pageSize(options: PageOptions | undefined): number {
+  const limit = options?.limit ?? DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+    throw new Error(`page limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got ${limit}`);
+  }
+  return limit;
+}
+
+function utcDay(iso: string): string {
+  return iso.slice(0, 10);
+}
+
+function nextDay(day: string): string {
+  return new Date(Date.parse(`${day}T00:00:00.000Z`) + DAY_MS).toISOString().slice(0, 10);
+}
+
+/** A write that lost a race: re-read and decide again. */
+function isWriteConflict(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === "ConditionalCheckFailedException" || error.name === "TransactionConflictException") return true;
+  if (error.name !== "TransactionCanceledException") return false;
+  const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.every((reason) =>
+    ["None", "ConditionalCheckFailed", "TransactionConflict"].includes(reason.Code ?? "None"),
+  );
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof Error && error.name === "ConditionalCheckFailedException";
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class DynamoExposureStore implements ExposureStore {
+  readonly tableName: string;
+  readonly #client: DynamoDBDocumentClient;
+  readonly #now: () => Date;
+  readonly #retentionDays: number | undefined;
+  readonly #maxAttempts: number;
+
+  constructor(options: DynamoStoreOptions) {
+    this.#client = options.client;
+    this.tableName = options.tableName;
+    this.#now = options.now ?? (() => new Date());
+    this.#retentionDays = options.retentionDays;
+    this.#maxAttempts = options.maxAttempts ?? 10;
+  }
+
+  // ---- observations -------------------------------------------------------------------------------
+
+  async recordObservation(result: ProbeResult, options: RecordOptions = {}): Promise<RecordResult> {
+    for (let attempt = 1; ; attempt++) {
+      const recorded = await this.getEndpoint(formatEndpoint(result.ip, result.port));
+      const decision = decideTransition(recorded, result, options);
+      if (decision.next === null) return { outcome: decision.outcome, state: recorded };
+      try {
+        await this.#writeTransition(recorded, decision.next, decision.event);
+        return {
+          outcome: decision.outcome,
+          ...(decision.event ? { event: decision.event } : {}),
+          state: decision.next,
+        };
+      } catch (error) {
+        if (!isWriteConflict(error) || attempt >= this.#maxAttempts) throw error;
+        // Someone else wrote this endpoint between our read and write; back off a little and decide again.
+        await pause(Math.random() * 20 * attempt);
+      }
+    }
+  }
+
+  async #writeTransition(recorded: EndpointState | null, next: EndpointState, event: StateChangeEvent | null) {
+    const statePut = {
+      TableName: this.tableName,
+      Item: this.#stateItem(next),
+      ...(recorded === null
+        ? { ConditionExpression: "attribute_not_exists(PK)" }
+        : {
+            ConditionExpression: "#version = :version",
+            ExpressionAttributeNames: { "#version": "version" },
+            ExpressionAttributeValues: { ":version": recorded.version },
+          }),
+    };
+    if (event === null) {
+      await this.#client.send(new PutCommand(statePut));
+      return;
+    }
+    await this.#client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: statePut },
+          {
+            Put: {
+              TableName: this.tableName,
+              Item: this.#eventItem(event),
+              ConditionExpression: "attribute_not_exists(PK)",
+            },
+          },
+        ],
+      }),
+    );
+  }
+
+  #stateItem(state: EndpointState): Item {
+    return {
+      ...state,
+      PK: endpointPk(state.endpoint),
+      SK: STATE_SK,
+      type: ITEM_TYPE.state,
+      [indexes.byIp.partitionKey]: ipPk(state.ip),
+      [indexes.byIp.sortKey]: String(state.port).padStart(5, "0"),
+      ...(state.exposure !== "none"
+        ? { [indexes.exposed.partitionKey]: EXPOSED_PK, [indexes.exposed.sortKey]: exposedSortKey(state) }
+        : {}),
+      ...(state.asset
+        ? {
+            [indexes.byOwner.partitionKey]: ownerPk(state.asset.accountId),
+            [indexes.byOwner.sortKey]: `${state.asset.resourceId}#${state.endpoint}`,
+          }
+        : {}),
+    };
+  }
+
+  #eventItem(event: StateChangeEvent): Item {
+    return {
+      ...event,
+      PK: endpointPk(event.endpoint),
+      SK: eventSk(event.at, event.eventId),
+      type: ITEM_TYPE.event,
+      [indexes.byDay.partitionKey]: eventsDayPk(utcDay(event.at)),
+      [indexes.byDay.sortKey]: `${event.at}#${event.endpoint}#${event.eventId}`,
+      ...this.#ttl(event.at),
+    };
+  }
+
+  #ttl(at: string): Item {
+    if (this.#retentionDays === undefined) return {};
+    return { [TABLE_SCHEMA.timeToLiveAttribute]: Math.floor((Date.parse(at) + this.#retentionDays * DAY_MS) / 1000) };
+  }
+
+  // ---- endpoint reads -----------------------------------------------------------------------------
+
+  async getEndpoint(endpoint: string): Promise<EndpointState | null> {
+    const { Item } = await this.#client.send(
+      new GetCommand({
+        TableName: this.tableName,
+        Key: { PK: endpointPk(endpoint), SK: STATE_SK },
+        ConsistentRead: true,
+      }),
+    );
+    return Item ? withoutKeys<EndpointState>(Item) : null;
+  }
+
+  async endpointsOfIp(ip: string): Promise<EndpointState[]> {
+    const states: EndpointState[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#queryPage<EndpointState>(
+        {
+          IndexName: indexes.byIp.indexName,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": indexes.byIp.partitionKey },
+          ExpressionAttributeValues: { ":pk": ipPk(ip) },
+        },
+        { limit: MAX_PAGE_SIZE, ...(cursor ? { cursor } : {}) },
+      );
+      states.push(...page.items);
+      cursor = page.cursor;
+    } while (cursor !== undefined);
+    return states;
+  }
+
+  async history(endpoint: string, options: Partial<TimeRange> & PageOptions = {}): Promise<Page<StateChangeEvent>> {
+    const from = options.from ? canonicalTime(options.from) : "";
+    // "EVENT#<to>" sorts before every "EVENT#<to>#id", so `to` is exclusive; "~" sorts after any time.
+    const to = options.to ? canonicalTime(options.to) : "~";
+    return this.#queryPage<StateChangeEvent>(
+      {
+        KeyConditionExpression: "PK = :pk AND SK BETWEEN :from AND :to",
+        ExpressionAttributeValues: { ":pk": endpointPk(endpoint), ":from": `EVENT#${from}`, ":to": `EVENT#${to}` },
+        ConsistentRead: true,
+      },
+      options,
+    );
+  }
+
+  async listExposed(options: PageOptions = {}): Promise<Page<EndpointState>> {
+    return this.#queryPage<EndpointState>(
+      {
+        IndexName: indexes.exposed.indexName,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": indexes.exposed.partitionKey },
+        ExpressionAttributeValues: { ":pk": EXPOSED_PK },
+      },
+      options,
+    );
+  }
+
+  async endpointsByOwner(
+    accountId: string,
+    options: { resourceId?: string } & PageOptions = {},
+  ): Promise<Page<EndpointState>> {
+    const byResource = options.resourceId !== undefined;
+    return this.#queryPage<EndpointState>(
+      {
+        IndexName: indexes.byOwner.indexName,
+        KeyConditionExpression: byResource ? "#pk = :pk AND begins_with(#sk, :resource)" : "#pk = :pk",
+        ExpressionAttributeNames: {
+          "#pk": indexes.byOwner.partitionKey,
+          ...(byResource ? { "#sk": indexes.byOwner.sortKey } : {}),
+        },
+        ExpressionAttributeValues: {
+          ":pk": ownerPk(accountId),
+          ...(byResource ? { ":resource": `${options.resourceId}#` } : {}),
+        },
+      },
+      options,
+    );
+  }
+
+  async eventsBetween(range: TimeRange, options: PageOptions = {}): Promise<Page<StateChangeEvent>> {
+    return this.#queryDays<StateChangeEvent>(eventsDayPk, range, options);
+  }
+
+  // ---- scans --------------------------------------------------------------------------------------
+
+  async startScan(start: ScanStart): Promise<{ created: boolean; scan: ScanRecord }> {
+    if (!Number.isInteger(start.targets) || start.targets < 0) throw new Error("targets must be a whole number");
+    if (!Number.isInteger(start.shards) || start.shards < 0) throw new Error("shards must be a whole number");
+    const startedAt = canonicalTime(start.startedAt ?? this.#now().toISOString());
+    const scan: ScanRecord = {
+      scanId: start.scanId,
+      startedAt,
+      // A scan with nothing to probe is complete the moment it starts.
+      completedAt: start.shards === 0 ? startedAt : null,
+      targets: start.targets,
+      shards: start.shards,
+      shardsDone: 0,
+      countsByState: {},
+      accountsRead: start.accountsRead ?? [],
+      regionsRead: start.regionsRead ?? [],
+      gaps: start.gaps ?? [],
+    };
+    const { completedAt, ...stored } = scan;
+    try {
+      await this.#client.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: {
+            ...stored,
+            ...(completedAt ? { completedAt } : {}),
+            PK: scanPk(start.scanId),
+            SK: SCAN_SK,
+            type: ITEM_TYPE.scan,
+            [indexes.byDay.partitionKey]: scansDayPk(utcDay(startedAt)),
+            [indexes.byDay.sortKey]: `${startedAt}#${start.scanId}`,
+            ...this.#ttl(startedAt),
+          },
+          ConditionExpression: "attribute_not_exists(PK)",
+        }),
+      );
+      return { created: true, scan };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.getScan(start.scanId);
+      if (existing === null) throw error;
+      return { created: false, scan: existing };
+    }
+  }
+
+  async recordShard(report: ShardReport): Promise<ShardResult> {
+    const names: Record<string, string> = {};
+    const values: Item = {
+      ":one": 1,
+      ":shard": new Set([report.shardId]),
+      ":shardId": report.shardId,
+    };
+    const sets: string[] = [];
+    Object.entries(report.countsByState).forEach(([state, count], i) => {
+      if (!(PROBE_STATES as readonly string[]).includes(state)) throw new Error(`unknown probe state "${state}"`);
+      if (!Number.isInteger(count) || (count ?? 0) < 0) throw new Error(`count for ${state} must be a whole number`);
+      names[`#s${i}`] = state;
+      values[`:n${i}`] = count;
+      values[":zero"] = 0;
+      sets.push(`countsByState.#s${i} = if_not_exists(countsByState.#s${i}, :zero) + :n${i}`);
+    });
+    const key = { PK: scanPk(report.scanId), SK: SCAN_SK };
+
+    let scan: ScanRecord;
+    let counted: boolean;
+    try {
+      const { Attributes } = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          // The shard id goes into a string set in the same write that adds its counts, and the write is
+          // refused if the set already has it: a redelivered shard is never counted twice.
+          UpdateExpression: `${sets.length ? `SET ${sets.join(", ")} ` : ""}ADD shardsDone :one, doneShards :shard`,
+          ConditionExpression: "attribute_exists(PK) AND NOT contains(doneShards, :shardId)",
+          ...(sets.length ? { ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: values,
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      scan = this.#scanFromItem(Attributes!);
+      counted = true;
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      const existing = await this.getScan(report.scanId);
+      if (existing === null) throw new Error(`unknown scan "${report.scanId}"`);
+      scan = existing;
+      counted = false;
+    }
+    // Also tried on a redelivery: the process that counted the last shard may have died before closing it.
+    if (scan.completedAt !== null || scan.shardsDone < scan.shards) return { counted, completed: false, scan };
+    try {
+      const { Attributes } = await this.#client.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: "SET completedAt = :now",
+          ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(completedAt) AND shardsDone >= shards",
+          ExpressionAttributeValues: { ":now": this.#now().toISOString() },
+          ReturnValues: "ALL_NEW",
+        }),
+      );
+      return { counted, completed: true, scan: this.#scanFromItem(Attributes!) };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { counted, completed: false, scan: (await this.getScan(report.scanId)) ?? scan };
+    }
+  }
+
+  async getScan(scanId: string): Promise<ScanRecord | null> {
+    const { Item } = await this.#client.send(
+      new GetCommand({ TableName: this.tableName, Key: { PK: scanPk(scanId), SK: SCAN_SK }, ConsistentRead: true }),
+    );
+    return Item ? this.#scanFromItem(Item) : null;
+  }
+
+  async listScans(range: TimeRange, options: PageOptions = {}): Promise<Page<ScanRecord>> {
+    const page = await this.#queryDays<Item>(scansDayPk, range, options, true);
+    return { ...page, items: page.items.map((item) => this.#scanFromItem(item)) };
+  }
+
+  #scanFromItem(item: Item): ScanRecord {
+    const scan = withoutKeys<ScanRecord>(item);
+    return { ...scan, completedAt: scan.completedAt ?? null };
+  }
+
+  // ---- paging -------------------------------------------------------------------------------------
+
+  async #queryPage<T>(input: Omit<QueryCommandInput, "TableName">, options: PageOptions = {}): Promise<Page<T>> {
+    const output = await this.#client.send(
+      new QueryCommand({
+        ...input,
+        TableName: this.tableName,
+        Limit: pageSize(options),
+        ...(options.cursor ? { ExclusiveStartKey: decodeCursor<Item>(options.cursor) } : {}),
+      }),
+    );
+    return {
+      items: (output.Items ?? []).map((item) => withoutKeys<T>(item)),
+      ...(output.LastEvaluatedKey ? { cursor: encodeCursor(output.LastEvaluatedKey) } : {}),
+    };
+  }
+
+  /** Reads the day-bucket index (GSI2) across the UTC days of a range, oldest first. */
+  async #queryDays<T>(
+    bucket: (day: string) => string,
+    range: TimeRange,
+    options: PageOptions,
+    raw = false,
+  ): Promise<Page<T>> {
+    const limit = pageSize(options);
+    const from = canonicalTime(range.from);
+    const to = canonicalTime(range.to);
+    if (Date.parse(to) <= Date.parse(from)) return { items: [] };
+    const lastDay = utcDay(new Date(Date.parse(to) - 1).toISOString());
+    if ((Date.parse(to) - Date.parse(from)) / DAY_MS > MAX_RANGE_DAYS) {
+      throw new Error(`a time range may span at most ${MAX_RANGE_DAYS} days`);
+    }
+    const position = options.cursor ? decodeCursor<{ day: string; key?: Item }>(options.cursor) : { day: utcDay(from) };
+    let day = position.day;
+    let startKey = position.key;
+    const items: T[] = [];
+    while (day <= lastDay) {
+      const output = await this.#client.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: indexes.byDay.indexName,
+          // The sort key starts with the time, so "<to>#..." sorts after "<to>": BETWEEN is [from, to).
+          KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
+          ExpressionAttributeNames: { "#pk": indexes.byDay.partitionKey, "#sk": indexes.byDay.sortKey },
+          ExpressionAttributeValues: { ":pk": bucket(day), ":from": from, ":to": to },
+          Limit: limit - items.length,
+          ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+        }),
+      );
+      for (const item of output.Items ?? []) items.push(raw ? (item as T) : withoutKeys<T>(item));
+      startKey = output.LastEvaluatedKey;
+      if (startKey === undefined) day = nextDay(day);
+      if (items.length >= limit) {
+        return day <= lastDay
+          ? { items, cursor: encodeCursor({ day, ...(startKey ? { key: startKey } : {}) }) }
+          : { items };
+      }
+    }
+    return { items };
+  }
+}

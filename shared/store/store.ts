@@ -1,0 +1,107 @@
+// The store as the rest of the monitor sees it: domain types in, domain types out. Nothing here (or in
+// anything that uses this interface) knows about DynamoDB; dynamo-store.ts is the one implementation,
+// used both in AWS and locally against DynamoDB Local.
+import type { CoverageGap, ProbeResult, ProbeState, ScanRecord, StateChangeEvent } from "../exposure/model.ts";
+import type { EndpointState, TransitionOutcome } from "../exposure/transitions.ts";
+
+export type { EndpointState, TransitionOutcome };
+
+/** One page of a listing. Pass `cursor` back to get the next page; no cursor means the listing is complete. */
+export interface Page<T> {
+  items: T[];
+  cursor?: string;
+}
+
+export interface PageOptions {
+  /** Items per page (default 100). */
+  limit?: number;
+  cursor?: string;
+}
+
+/** ISO 8601 instants; `from` inclusive, `to` exclusive. */
+export interface TimeRange {
+  from: string;
+  to: string;
+}
+
+export interface RecordOptions {
+  /** The scan that made the observation; kept on the event and the record. */
+  scanId?: string;
+  /** Rewrite an unchanged endpoint once its record is older than this (default 24 h). */
+  checkpointIntervalMs?: number;
+}
+
+export interface RecordResult {
+  /** See TransitionOutcome: changed | first-seen | pending | checkpoint | unchanged | stale | duplicate. */
+  outcome: TransitionOutcome;
+  /** The recorded state-change event (only when outcome is "changed"); its `alerts` say what to send. */
+  event?: StateChangeEvent;
+  /** The endpoint's record after this call (as written, or as read when nothing was written). */
+  state: EndpointState | null;
+}
+
+export interface ScanStart {
+  scanId: string;
+  /** Default: the store's clock. */
+  startedAt?: string;
+  targets: number;
+  shards: number;
+  accountsRead?: string[];
+  regionsRead?: string[];
+  gaps?: CoverageGap[];
+}
+
+export interface ShardReport {
+  scanId: string;
+  shardId: string;
+  /** How many targets of this shard ended in each state. */
+  countsByState: Partial<Record<ProbeState, number>>;
+}
+
+export interface ShardResult {
+  /** False when this shard had already been counted (a redelivery): nothing was added. */
+  counted: boolean;
+  /** True only for the one call that marked the scan complete. */
+  completed: boolean;
+  scan: ScanRecord;
+}
+
+export interface ExposureStore {
+  /**
+   * Records one probe result: decides the transition (shared/exposure/transitions.ts) against the current
+   * record and writes the record and the event atomically, only if nobody wrote in between (else re-reads
+   * and decides again). Safe to call again with the same result, concurrently, and out of order.
+   */
+  recordObservation(result: ProbeResult, options?: RecordOptions): Promise<RecordResult>;
+
+  /** The current record of "ip:port" / "[ipv6]:port", or null if never seen. */
+  getEndpoint(endpoint: string): Promise<EndpointState | null>;
+  /** Every recorded endpoint (port) of one IP, by port. */
+  endpointsOfIp(ip: string): Promise<EndpointState[]>;
+  /** The endpoint's state-change events, oldest first, optionally within a time range. */
+  history(endpoint: string, options?: Partial<TimeRange> & PageOptions): Promise<Page<StateChangeEvent>>;
+  /** Every endpoint whose recorded exposure is not `none`: unauthenticated first, then by worst finding, then longest exposed. */
+  listExposed(options?: PageOptions): Promise<Page<EndpointState>>;
+  /** Every event of every endpoint in a time range, oldest first. */
+  eventsBetween(range: TimeRange, options?: PageOptions): Promise<Page<StateChangeEvent>>;
+  /** Endpoints owned by an AWS account, optionally one resource of it. */
+  endpointsByOwner(accountId: string, options?: { resourceId?: string } & PageOptions): Promise<Page<EndpointState>>;
+
+  /** Creates the scan record; calling it again for the same scanId returns the existing one (created: false). */
+  startScan(start: ScanStart): Promise<{ created: boolean; scan: ScanRecord }>;
+  /** Adds one shard's counts exactly once; the call that counts the last shard completes the scan. */
+  recordShard(report: ShardReport): Promise<ShardResult>;
+  getScan(scanId: string): Promise<ScanRecord | null>;
+  /** Scans started in a time range, oldest first. */
+  listScans(range: TimeRange, options?: PageOptions): Promise<Page<ScanRecord>>;
+}
+
+/** Walks every page of a listing: `for await (const item of allItems((cursor) => store.listExposed({ cursor })))`. */
+export async function* allItems<T>(fetchPage: (cursor: string | undefined) => Promise<Page<T>>): AsyncGenerator<T> {
+  let cursor: string | undefined;
+  do {
+    const page = await fetchPage(cursor);
+    yield* page.items;
+    cursor = page.cursor;
+  } while (cursor !== undefined);
+}
