@@ -11,7 +11,7 @@ export function toIso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** "3d 4h 5m", "4h 0m 12s", "45s": at most three units, largest first; what a person reads in a table. */
+/** "3d 4h 5m", "4h 0m 12s", "4h", "45s": at most three units, largest first, no trailing zero units. */
 export function formatDuration(ms: number): string {
   const seconds = Math.floor(ms / 1000);
   const units: Array<[string, number]> = [
@@ -28,5 +28,6 @@ export function formatDuration(ms: number): string {
     parts.push(`${Math.floor(rest / size)}${unit}`);
     rest %= size;
   }
+  while (parts.length > 1 && parts.at(-1)!.startsWith("0")) parts.pop();
   return parts.join(" ");
 }

@@ -166,6 +166,8 @@ describe("formatDuration", () => {
   it("prints at most three units", () => {
     expect(formatDuration(0)).toBe("0ms");
     expect(formatDuration(45_000)).toBe("45s");
+    expect(formatDuration(4 * HOUR)).toBe("4h");
+    expect(formatDuration(86_400_000 + 30 * 60_000)).toBe("1d 0h 30m");
     expect(formatDuration(4 * HOUR + 12_000)).toBe("4h 0m 12s");
     expect(formatDuration(3 * 86_400_000 + 4 * HOUR + 5 * 60_000 + 6000)).toBe("3d 4h 5m");
   });
