@@ -100,7 +100,7 @@ describe("HTML report in headless Chromium", () => {
 
     // The hostile owner name is text on the page, not markup that ran.
     expect(await page.locator("script, img, iframe, object, embed").count()).toBe(0);
-    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned ?? 0)).toBe(0);
+    expect(await page.evaluate("globalThis.__pwned ?? 0")).toBe(0);
     expect(await page.locator("#windows-table").textContent()).toContain(HOSTILE_NAME);
 
     expect(errors).toEqual([]);
