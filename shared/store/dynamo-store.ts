@@ -127,7 +127,9 @@ function nextDay(day: string): string {
 /** A write that lost a race: re-read and decide again. */
 function isWriteConflict(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  if (error.name === "ConditionalCheckFailedException" || error.name === "TransactionConflictException") return true;
+  if (error.name === "ConditionalCheckFailedException" || error.name === "TransactionConflictException") {
+    return true;
+  }
   if (error.name !== "TransactionCanceledException") return false;
   const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
   return reasons.every((reason) =>
@@ -194,6 +196,9 @@ export class DynamoExposureStore implements ExposureStore {
       await this.#client.send(new PutCommand(statePut));
       return;
     }
+    // No ClientRequestToken on purpose: with one, racing writers of the same change would all be told
+    // "success" and each report the event. Without it exactly one caller gets the event; if an SDK retry
+    // follows a lost response, the event is still recorded (and streamed) but this call reports "duplicate".
     await this.#client.send(
       new TransactWriteCommand({
         TransactItems: [
