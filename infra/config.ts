@@ -1,0 +1,143 @@
+// Deployment settings read from CDK context (`cdk.json` or `npx cdk deploy -c key=value`), checked once so
+// a typo fails synthesis with a one-line message instead of deploying something half-configured.
+import type { Node } from "constructs";
+import { DEFAULT_PORTS, DEFAULT_ROLE_NAME } from "../shared/inventory/config.ts";
+import { DEFAULT_PROBE_MAX_CONCURRENCY, DEFAULT_SCHEDULE_MINUTES } from "./sizing.ts";
+
+export const DEFAULT_EXTERNAL_ID = "exposure-monitor";
+
+export interface SlackChannel {
+  workspaceId: string;
+  channelId: string;
+}
+
+export interface MonitorConfig {
+  /** Minutes between scans (EventBridge Scheduler rate). */
+  scheduleMinutes: number;
+  /** Cap on concurrent probe invocations (SQS event source maximum concurrency). */
+  probeMaxConcurrency: number;
+  /** TCP ports probed on every public address. */
+  probePorts: number[];
+  /** Email addresses subscribed to the alert topic. */
+  alertEmails: string[];
+  /** Email addresses subscribed to the operations (alarm) topic. */
+  opsEmails: string[];
+  /** AWS Chatbot Slack channel for alerts. */
+  slack?: SlackChannel;
+  /** Secrets Manager secret (full ARN) holding a Slack incoming-webhook URL the notify function posts to. */
+  slackWebhookSecretArn?: string;
+  /** The read-only role name deployed in every member account. */
+  memberRoleName: string;
+  /** sts:ExternalId the enumerate function presents when it assumes the member role. */
+  externalId: string;
+  /** Account whose copy of the member role may call organizations:ListAccounts; none = monitor's account only. */
+  managementAccountId?: string;
+  /** Organization id (o-...); when set, the enumerate role may assume member roles only inside it. */
+  organizationId?: string;
+  /** Days of Lambda logs to keep. */
+  logRetentionDays: number;
+}
+
+export const CONTEXT_KEYS = [
+  "scheduleMinutes",
+  "probeMaxConcurrency",
+  "probePorts",
+  "alertEmails",
+  "opsEmails",
+  "slackWorkspaceId",
+  "slackChannelId",
+  "slackWebhookSecretArn",
+  "memberRoleName",
+  "externalId",
+  "managementAccountId",
+  "organizationId",
+  "logRetentionDays",
+] as const;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/** Reads and validates every setting; unknown or malformed values throw ConfigError. */
+export function monitorConfigFromContext(node: Node): MonitorConfig {
+  const get = (key: (typeof CONTEXT_KEYS)[number]): unknown => node.tryGetContext(key);
+  const slackWorkspaceId = optionalString(get("slackWorkspaceId"), "slackWorkspaceId");
+  const slackChannelId = optionalString(get("slackChannelId"), "slackChannelId");
+  if ((slackWorkspaceId === undefined) !== (slackChannelId === undefined)) {
+    throw new ConfigError("context slackWorkspaceId and slackChannelId must be given together");
+  }
+  const slackWebhookSecretArn = optionalString(get("slackWebhookSecretArn"), "slackWebhookSecretArn");
+  if (slackWebhookSecretArn !== undefined && !/^arn:aws[a-z-]*:secretsmanager:/.test(slackWebhookSecretArn)) {
+    throw new ConfigError("context slackWebhookSecretArn must be a Secrets Manager secret ARN");
+  }
+  const managementAccountId = optionalString(get("managementAccountId"), "managementAccountId");
+  if (managementAccountId !== undefined && !/^\d{12}$/.test(managementAccountId)) {
+    throw new ConfigError("context managementAccountId must be a 12-digit account id");
+  }
+  const organizationId = optionalString(get("organizationId"), "organizationId");
+  if (organizationId !== undefined && !/^o-[a-z0-9]{10,32}$/.test(organizationId)) {
+    throw new ConfigError("context organizationId must look like o-abc123defg");
+  }
+  const memberRoleName = optionalString(get("memberRoleName"), "memberRoleName") ?? DEFAULT_ROLE_NAME;
+  if (!/^[\w+=,.@-]{1,64}$/.test(memberRoleName))
+    throw new ConfigError("context memberRoleName is not an IAM role name");
+  const externalId = optionalString(get("externalId"), "externalId") ?? DEFAULT_EXTERNAL_ID;
+  if (!/^[\w+=,.@:/-]{2,1224}$/.test(externalId))
+    throw new ConfigError("context externalId is not a valid external id");
+
+  const probePorts = list(get("probePorts"), "probePorts").map((p) => portNumber(p));
+
+  return {
+    scheduleMinutes: integerIn(get("scheduleMinutes"), "scheduleMinutes", 1, 720) ?? DEFAULT_SCHEDULE_MINUTES,
+    probeMaxConcurrency:
+      integerIn(get("probeMaxConcurrency"), "probeMaxConcurrency", 2, 1000) ?? DEFAULT_PROBE_MAX_CONCURRENCY,
+    probePorts: probePorts.length > 0 ? probePorts : [...DEFAULT_PORTS],
+    alertEmails: list(get("alertEmails"), "alertEmails").map((e) => email(e, "alertEmails")),
+    opsEmails: list(get("opsEmails"), "opsEmails").map((e) => email(e, "opsEmails")),
+    slack:
+      slackWorkspaceId !== undefined && slackChannelId !== undefined
+        ? { workspaceId: slackWorkspaceId, channelId: slackChannelId }
+        : undefined,
+    slackWebhookSecretArn,
+    memberRoleName,
+    externalId,
+    managementAccountId,
+    organizationId,
+    logRetentionDays: integerIn(get("logRetentionDays"), "logRetentionDays", 1, 3653) ?? 30,
+  };
+}
+
+function optionalString(value: unknown, key: string): string | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string") throw new ConfigError(`context ${key} must be a string`);
+  return value.trim();
+}
+
+function integerIn(value: unknown, key: string, min: number, max: number): number | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  const n = typeof value === "number" ? value : Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`context ${key} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** A JSON array in cdk.json, or a comma-separated string from `-c key=a,b`. */
+function list(value: unknown, key: string): string[] {
+  if (value === undefined || value === null || value === "") return [];
+  const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : null;
+  if (items === null) throw new ConfigError(`context ${key} must be a list or a comma-separated string`);
+  return items.map((item) => String(item).trim()).filter((item) => item !== "");
+}
+
+function portNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError(`context probePorts: bad port ${value}`);
+  return n;
+}
+
+function email(value: string, key: string): string {
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(value))
+    throw new ConfigError(`context ${key}: not an email address: ${value}`);
+  return value;
+}

@@ -1,0 +1,136 @@
+// One construct holding every Lambda default of the monitor, so the three functions differ only in
+// what they do: entry, size, environment and grants (modelled on Powertools' examples/app
+// FunctionWithLogGroup and its bindTable helper).
+import { fileURLToPath } from "node:url";
+import { type CfnElement, type Duration, Stack, Validations } from "aws-cdk-lib";
+import type { Table } from "aws-cdk-lib/aws-dynamodb";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import {
+  Architecture,
+  type ParamsAndSecretsLayerVersion,
+  Runtime,
+  RuntimeManagementMode,
+  Tracing,
+} from "aws-cdk-lib/aws-lambda";
+import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
+import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import { Construct } from "constructs";
+import { METRICS_NAMESPACE, SERVICE_NAME } from "../../shared/metrics-names.ts";
+
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+/** The handlers the monitor deploys, one file each under functions/. */
+export type MonitorHandler = "enumerate" | "probe" | "notify";
+
+export interface MonitorFunctionProps {
+  handler: MonitorHandler;
+  description: string;
+  memoryMb: number;
+  timeout: Duration;
+  environment?: Record<string, string>;
+  /** Days to keep the function's logs. */
+  logRetention?: RetentionDays;
+  /** Powertools log level (LOG_LEVEL). */
+  logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
+  /** The AWS Parameters and Secrets extension, for functions that read a secret at run time. */
+  paramsAndSecrets?: ParamsAndSecretsLayerVersion;
+}
+
+export type TableAccess = "read" | "readWrite";
+
+export class MonitorFunction extends Construct {
+  readonly fn: NodejsFunction;
+  readonly role: Role;
+  readonly logGroup: LogGroup;
+
+  constructor(scope: Construct, id: string, props: MonitorFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new LogGroup(this, "Logs", { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
+
+    // An own role instead of the AWSLambdaBasicExecutionRole managed policy: it may write only to this
+    // function's log group, and every other permission is granted explicitly below or by the stack.
+    this.role = new Role(this, "Role", {
+      assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
+      description: `Exposure Monitor ${props.handler} function`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.fn = new NodejsFunction(this, "Function", {
+      entry: `${REPO_ROOT}functions/${props.handler}.ts`,
+      handler: "handler",
+      projectRoot: REPO_ROOT,
+      depsLockFilePath: `${REPO_ROOT}package-lock.json`,
+      description: props.description,
+      runtime: Runtime.NODEJS_22_X,
+      runtimeManagementMode: RuntimeManagementMode.AUTO,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memoryMb,
+      timeout: props.timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      tracing: Tracing.ACTIVE,
+      paramsAndSecrets: props.paramsAndSecrets,
+      environment: {
+        NODE_OPTIONS: "--enable-source-maps",
+        POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        LOG_LEVEL: props.logLevel ?? "INFO",
+        ...props.environment,
+      },
+      bundling: {
+        // esbuild is a devDependency: bundle with it locally, never in Docker, so synth works offline.
+        forceDockerBundling: false,
+        format: OutputFormat.ESM,
+        target: "node22",
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+        keepNames: true,
+        mainFields: ["module", "main"],
+        // Everything is bundled, including the AWS SDK, so the deployed code is the tested code.
+        externalModules: [],
+        // The X-Ray SDK under Powertools Tracer still calls require(); give the ESM bundle one.
+        banner: 'import { createRequire } from "node:module"; const require = createRequire(import.meta.url);',
+      },
+    });
+
+    Validations.of(this.fn).acknowledge({
+      id: "AwsSolutions::AwsSolutions-L1",
+      reason:
+        "Node.js 22 is the runtime the project is built and tested on (package.json engines, CI); moving to 24 is a deliberate upgrade, not a default.",
+    });
+    // Tracing put the X-Ray statement into the role's default policy while the function was built.
+    Validations.of(this.role.node.findChild("DefaultPolicy")).acknowledge({
+      id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.",
+    });
+  }
+
+  /** Sets the table's name in the environment and grants exactly the access the function needs, together. */
+  bindTable(table: Table, access: TableAccess, envVar = "TABLE_NAME"): void {
+    this.fn.addEnvironment(envVar, table.tableName);
+    if (access === "readWrite") table.grantReadWriteData(this.role);
+    else table.grantReadData(this.role);
+    const tableArn = `<${Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement)}.Arn>`;
+    const acknowledgements = [
+      {
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::${tableArn}/index/*]`,
+        reason: "Queries use the table's global secondary indexes, whose ARNs are the table ARN plus /index/<name>.",
+      },
+    ];
+    if (table.encryptionKey !== undefined) {
+      const reason =
+        "CDK's grants on named customer-managed keys (the table key, and the topic key where the function publishes): envelope encryption needs GenerateDataKey*/ReEncrypt*, limited to those key ARNs.";
+      acknowledgements.push({ id: "AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", reason });
+      if (access === "readWrite")
+        acknowledgements.push({ id: "AwsSolutions::AwsSolutions-IAM5[Action::kms:ReEncrypt*]", reason });
+    }
+    Validations.of(this.role).acknowledge(...acknowledgements);
+  }
+
+  addEnvironment(key: string, value: string): void {
+    this.fn.addEnvironment(key, value);
+  }
+}

@@ -1,0 +1,478 @@
+// The monitor: schedule -> enumerate -> shard queue -> probe -> table -> stream -> notify -> alert topic,
+// with the alarms and dashboard that tell operators whether scans still complete (architecture.md).
+import {
+  Arn,
+  type CfnElement,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from "aws-cdk-lib";
+import { SlackChannelConfiguration, LoggingLevel as SlackLoggingLevel } from "aws-cdk-lib/aws-chatbot";
+import {
+  Alarm,
+  ComparisonOperator,
+  Dashboard,
+  GraphWidget,
+  type IMetric,
+  Metric,
+  SingleValueWidget,
+  TextWidget,
+  TreatMissingData,
+} from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import {
+  AttributeType,
+  BillingMode,
+  ProjectionType,
+  StreamViewType,
+  Table,
+  TableEncryption,
+} from "aws-cdk-lib/aws-dynamodb";
+import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Key } from "aws-cdk-lib/aws-kms";
+import {
+  FilterCriteria,
+  FilterRule,
+  ParamsAndSecretsLayerVersion,
+  ParamsAndSecretsVersions,
+  StartingPosition,
+} from "aws-cdk-lib/aws-lambda";
+import { DynamoEventSource, SqsDlq, SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
+import { RetentionDays } from "aws-cdk-lib/aws-logs";
+import { ContextAttribute, Schedule, ScheduleExpression, ScheduleTargetInput } from "aws-cdk-lib/aws-scheduler";
+import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import type { Construct } from "constructs";
+import { EXPOSURES } from "../shared/exposure/model.ts";
+import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../shared/metrics-names.ts";
+import type { MonitorConfig } from "./config.ts";
+import { MonitorFunction } from "./constructs/monitor-function.ts";
+import { INVENTORY_READ_ACTIONS, ORGANIZATION_READ_ACTIONS } from "./member-role-actions.ts";
+import {
+  ENUMERATE_MEMORY_MB,
+  ENUMERATE_TIMEOUT_SECONDS,
+  NOTIFY_BATCH_SIZE,
+  NOTIFY_MEMORY_MB,
+  NOTIFY_RETRY_ATTEMPTS,
+  NOTIFY_TIMEOUT_SECONDS,
+  PROBE_MEMORY_MB,
+  PROBE_SOCKET_CONCURRENCY,
+  PROBE_TIMEOUT_SECONDS,
+  SHARD_MAX_RECEIVE_COUNT,
+  SHARD_SIZE,
+  SHARD_VISIBILITY_TIMEOUT_SECONDS,
+} from "./sizing.ts";
+
+// PENDING: replace with the store's exported table schema constant (shared/store/) once committed.
+const TABLE_SCHEMA = {
+  partitionKey: "PK",
+  sortKey: "SK",
+  ttlAttribute: "ttl",
+  eventSortKeyPrefix: "EVENT#",
+  indexes: [
+    { name: "GSI1", partitionKey: "GSI1PK", sortKey: "GSI1SK" },
+    { name: "GSI2", partitionKey: "GSI2PK", sortKey: "GSI2SK" },
+  ],
+} as const;
+
+export interface MonitorStackProps extends StackProps {
+  config: MonitorConfig;
+}
+
+export class MonitorStack extends Stack {
+  readonly table: Table;
+  readonly tableKey: Key;
+  readonly topicKey: Key;
+  readonly shardQueue: Queue;
+  readonly shardDeadLetterQueue: Queue;
+  readonly streamFailureQueue: Queue;
+  readonly alertTopic: Topic;
+  readonly opsTopic: Topic;
+  readonly enumerate: MonitorFunction;
+  readonly probe: MonitorFunction;
+  readonly notify: MonitorFunction;
+
+  constructor(scope: Construct, id: string, props: MonitorStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    const schedulePeriod = Duration.minutes(config.scheduleMinutes);
+    const logRetention = retentionDays(config.logRetentionDays);
+
+    // ---- Data: one table, encrypted with a key the organization controls.
+    this.tableKey = new Key(this, "TableKey", {
+      description: "Exposure Monitor table and stream encryption",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.table = new Table(this, "Table", {
+      partitionKey: { name: TABLE_SCHEMA.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_SCHEMA.sortKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: true,
+      encryption: TableEncryption.CUSTOMER_MANAGED,
+      encryptionKey: this.tableKey,
+      timeToLiveAttribute: TABLE_SCHEMA.ttlAttribute,
+      stream: StreamViewType.NEW_AND_OLD_IMAGES,
+      // The history is audit evidence: keep it when the stack goes.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    for (const index of TABLE_SCHEMA.indexes) {
+      this.table.addGlobalSecondaryIndex({
+        indexName: index.name,
+        partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
+        sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        projectionType: ProjectionType.ALL,
+      });
+    }
+
+    // ---- Queues: shards to probe, and what could not be processed.
+    this.shardDeadLetterQueue = new Queue(this, "ShardDeadLetterQueue", {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.shardQueue = new Queue(this, "ShardQueue", {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(SHARD_VISIBILITY_TIMEOUT_SECONDS),
+      deadLetterQueue: { queue: this.shardDeadLetterQueue, maxReceiveCount: SHARD_MAX_RECEIVE_COUNT },
+    });
+    this.streamFailureQueue = new Queue(this, "StreamFailureQueue", {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.streamFailureQueue).acknowledge({
+      id: "AwsSolutions::AwsSolutions-SQS3",
+      reason:
+        "This queue is itself the on-failure destination of the notify function's stream mapping (a dead-letter queue); it is alarmed when not empty.",
+    });
+
+    // ---- Notification topics: alerts for security teams, alarms for operators.
+    this.topicKey = new Key(this, "TopicKey", {
+      description: "Exposure Monitor SNS topics encryption",
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // CloudWatch alarms publish to the encrypted operations topic, so the service needs the key.
+    this.topicKey.addToResourcePolicy(
+      new PolicyStatement({
+        effect: Effect.ALLOW,
+        principals: [new ServicePrincipal("cloudwatch.amazonaws.com")],
+        actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        resources: ["*"],
+        conditions: { StringEquals: { "aws:SourceAccount": this.account } },
+      }),
+    );
+    this.alertTopic = new Topic(this, "AlertTopic", {
+      displayName: "Exposure Monitor alerts",
+      masterKey: this.topicKey,
+      enforceSSL: true,
+    });
+    this.opsTopic = new Topic(this, "OpsTopic", {
+      displayName: "Exposure Monitor operations",
+      masterKey: this.topicKey,
+      enforceSSL: true,
+    });
+    for (const address of config.alertEmails) this.alertTopic.addSubscription(new EmailSubscription(address));
+    for (const address of config.opsEmails) this.opsTopic.addSubscription(new EmailSubscription(address));
+    if (config.slack !== undefined) {
+      new SlackChannelConfiguration(this, "SlackChannel", {
+        slackChannelConfigurationName: `${this.stackName}-alerts`.slice(0, 128),
+        slackWorkspaceId: config.slack.workspaceId,
+        slackChannelId: config.slack.channelId,
+        notificationTopics: [this.alertTopic, this.opsTopic],
+        loggingLevel: SlackLoggingLevel.ERROR,
+      });
+    }
+
+    // ---- Functions.
+    this.enumerate = new MonitorFunction(this, "Enumerate", {
+      handler: "enumerate",
+      description: "Lists the organization's public IPs, records a scan and queues its shards",
+      memoryMb: ENUMERATE_MEMORY_MB,
+      timeout: Duration.seconds(ENUMERATE_TIMEOUT_SECONDS),
+      logRetention,
+      environment: {
+        SHARD_QUEUE_URL: this.shardQueue.queueUrl,
+        SHARD_SIZE: String(SHARD_SIZE),
+        PROBE_PORTS: config.probePorts.join(","),
+        MEMBER_ROLE_NAME: config.memberRoleName,
+        EXTERNAL_ID: config.externalId,
+        SCHEDULE_MINUTES: String(config.scheduleMinutes),
+        ...(config.managementAccountId === undefined ? {} : { MANAGEMENT_ACCOUNT_ID: config.managementAccountId }),
+      },
+    });
+    this.enumerate.bindTable(this.table, "readWrite");
+    this.shardQueue.grantSendMessages(this.enumerate.role);
+    // Every other account is read through its read-only role; the name is the same everywhere.
+    this.enumerate.role.addToPolicy(
+      new PolicyStatement({
+        actions: ["sts:AssumeRole"],
+        resources: [
+          Arn.format(
+            { service: "iam", region: "", account: "*", resource: "role", resourceName: config.memberRoleName },
+            this,
+          ),
+        ],
+        conditions:
+          config.organizationId === undefined
+            ? undefined
+            : { StringEquals: { "aws:ResourceOrgID": config.organizationId } },
+      }),
+    );
+    // The monitor's own account is read with the function's own credentials (shared/inventory), and the
+    // account list comes from Organizations when the monitor runs in the management or a delegated admin account.
+    const inventoryRead = new Policy(this.enumerate, "InventoryReadPolicy", {
+      roles: [this.enumerate.role],
+      statements: [
+        new PolicyStatement({ actions: [...INVENTORY_READ_ACTIONS, ...ORGANIZATION_READ_ACTIONS], resources: ["*"] }),
+      ],
+    });
+    Validations.of(inventoryRead).acknowledge({
+      id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+      reason:
+        "These Describe/List/Get actions support no resource-level permissions; they are read-only and listed one by one.",
+    });
+    Validations.of(this.enumerate.role).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/${config.memberRoleName}]`,
+      reason:
+        "The read-only role has the same name in every member account, and member accounts are only known at run time (organizations:ListAccounts); the role trusts only this function's role and requires the external id.",
+    });
+
+    this.probe = new MonitorFunction(this, "Probe", {
+      handler: "probe",
+      description: "Probes one shard of public endpoints from outside (no VPC) and records what changed",
+      memoryMb: PROBE_MEMORY_MB,
+      timeout: Duration.seconds(PROBE_TIMEOUT_SECONDS),
+      logRetention,
+      environment: { PROBE_SOCKET_CONCURRENCY: String(PROBE_SOCKET_CONCURRENCY) },
+    });
+    this.probe.bindTable(this.table, "readWrite");
+    this.probe.fn.addEventSource(
+      new SqsEventSource(this.shardQueue, {
+        batchSize: 1,
+        maxConcurrency: config.probeMaxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    const webhookSecret =
+      config.slackWebhookSecretArn === undefined
+        ? undefined
+        : Secret.fromSecretCompleteArn(this, "SlackWebhookSecret", config.slackWebhookSecretArn);
+    this.notify = new MonitorFunction(this, "Notify", {
+      handler: "notify",
+      description: "Turns recorded state-change events into alerts on the alert topic",
+      memoryMb: NOTIFY_MEMORY_MB,
+      timeout: Duration.seconds(NOTIFY_TIMEOUT_SECONDS),
+      logRetention,
+      environment: { ALERT_TOPIC_ARN: this.alertTopic.topicArn },
+      // The extension serves the webhook secret over localhost with caching, without another SDK client.
+      paramsAndSecrets:
+        webhookSecret === undefined
+          ? undefined
+          : ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103),
+    });
+    this.notify.bindTable(this.table, "readWrite");
+    this.alertTopic.grantPublish(this.notify.role);
+    if (webhookSecret !== undefined) {
+      webhookSecret.grantRead(this.notify.role);
+      this.notify.addEnvironment("SLACK_WEBHOOK_SECRET_ARN", webhookSecret.secretArn);
+    }
+    this.notify.fn.addEventSource(
+      new DynamoEventSource(this.table, {
+        // From the oldest record still in the stream: nothing recorded before the mapping existed is skipped.
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: NOTIFY_BATCH_SIZE,
+        bisectBatchOnError: true,
+        retryAttempts: NOTIFY_RETRY_ATTEMPTS,
+        reportBatchItemFailures: true,
+        onFailure: new SqsDlq(this.streamFailureQueue),
+        // Only newly inserted state-change events; current-state updates and scan records never invoke notify.
+        filters: [
+          FilterCriteria.filter({
+            eventName: FilterRule.isEqual("INSERT"),
+            dynamodb: {
+              Keys: { [TABLE_SCHEMA.sortKey]: { S: FilterRule.beginsWith(TABLE_SCHEMA.eventSortKeyPrefix) } },
+            },
+          }),
+        ],
+      }),
+    );
+
+    // ---- Schedule: one scan per period; the scheduled time gives retries of the same run the same scan id.
+    const schedulerRole = new Role(this, "SchedulerRole", {
+      assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
+        conditions: { StringEquals: { "aws:SourceAccount": this.account } },
+      }),
+      description: "EventBridge Scheduler: invoke the Exposure Monitor enumerate function",
+    });
+    Validations.of(schedulerRole).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.enumerate.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason:
+        "CDK's scheduler target grants lambda:InvokeFunction on the enumerate function and its versions/aliases only.",
+    });
+    new Schedule(this, "ScanSchedule", {
+      description: "Starts one Exposure Monitor scan",
+      schedule: ScheduleExpression.rate(schedulePeriod),
+      target: new LambdaInvoke(this.enumerate.fn, {
+        role: schedulerRole,
+        input: ScheduleTargetInput.fromObject({
+          scheduledTime: ContextAttribute.scheduledTime,
+          executionId: ContextAttribute.executionId,
+        }),
+        retryAttempts: 2,
+        // A scan that could not start within one period is superseded by the next one.
+        maxEventAge: Duration.seconds(Math.max(60, schedulePeriod.toSeconds())),
+      }),
+    });
+
+    // ---- Alarms to the operations topic.
+    const alarmAction = new SnsAction(this.opsTopic);
+    const alarms: Alarm[] = [];
+    alarms.push(
+      new Alarm(this, "ScanNotCompletedAlarm", {
+        alarmDescription: `No scan completed in two schedule periods (${2 * config.scheduleMinutes} minutes).`,
+        metric: monitorMetric(METRIC.scansCompleted, "Sum", schedulePeriod),
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        threshold: 1,
+        evaluationPeriods: 2,
+        datapointsToAlarm: 2,
+        // No data means no scan finished: that is exactly what this alarm is for.
+        treatMissingData: TreatMissingData.BREACHING,
+      }),
+      new Alarm(this, "CoverageGapAlarm", {
+        alarmDescription: "A scan could not read some accounts, regions or sources: their addresses were not probed.",
+        metric: monitorMetric(METRIC.coverageGaps, "Maximum", schedulePeriod),
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        threshold: 0,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    );
+    for (const [name, queue] of [
+      ["ShardDeadLetterQueueAlarm", this.shardDeadLetterQueue],
+      ["StreamFailureQueueAlarm", this.streamFailureQueue],
+    ] as const) {
+      alarms.push(
+        new Alarm(this, name, {
+          alarmDescription: `Messages are waiting in ${queue.node.id}: work that failed every retry.`,
+          metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: "Maximum" }),
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          threshold: 1,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    for (const monitorFn of [this.enumerate, this.probe, this.notify]) {
+      alarms.push(
+        new Alarm(this, `${monitorFn.node.id}ErrorsAlarm`, {
+          alarmDescription: `The ${monitorFn.node.id.toLowerCase()} function failed.`,
+          metric: monitorFn.fn.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          threshold: 1,
+          evaluationPeriods: 1,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    for (const alarm of alarms) {
+      alarm.addAlarmAction(alarmAction);
+      alarm.addOkAction(alarmAction);
+    }
+
+    // ---- Dashboard.
+    const hour = Duration.hours(1);
+    const dashboard = new Dashboard(this, "Dashboard", { defaultInterval: Duration.days(7) });
+    dashboard.addWidgets(
+      new TextWidget({ markdown: "# Exposure Monitor", width: 24, height: 1 }),
+      new GraphWidget({
+        title: "Endpoints by exposure (at each completed scan)",
+        width: 12,
+        left: EXPOSURES.map((exposure) =>
+          monitorMetric(METRIC.endpointsByExposure, "Maximum", schedulePeriod, { [DIMENSION.exposure]: exposure }).with(
+            {
+              label: exposure,
+            },
+          ),
+        ),
+      }),
+      new GraphWidget({
+        title: "Scan duration (seconds)",
+        width: 12,
+        left: [monitorMetric(METRIC.scanDuration, "Maximum", schedulePeriod)],
+      }),
+      new GraphWidget({
+        title: "Targets per scan",
+        width: 12,
+        left: [monitorMetric(METRIC.targetsPerScan, "Maximum", schedulePeriod)],
+        right: [monitorMetric(METRIC.shardsPerScan, "Maximum", schedulePeriod)],
+      }),
+      new GraphWidget({
+        title: "Alerts sent (per hour)",
+        width: 12,
+        left: [monitorMetric(METRIC.alertsSent, "Sum", hour)],
+      }),
+      new GraphWidget({
+        title: "Scans completed and coverage gaps",
+        width: 12,
+        left: [monitorMetric(METRIC.scansCompleted, "Sum", hour)],
+        right: [monitorMetric(METRIC.coverageGaps, "Maximum", hour)],
+      }),
+      new GraphWidget({
+        title: "Function errors",
+        width: 12,
+        left: [this.enumerate, this.probe, this.notify].map((f) =>
+          f.fn.metricErrors({ period: Duration.minutes(5), label: f.node.id }),
+        ),
+      }),
+      new SingleValueWidget({
+        title: "Dead-letter messages",
+        width: 24,
+        metrics: [this.shardDeadLetterQueue, this.streamFailureQueue].map((q) =>
+          q.metricApproximateNumberOfMessagesVisible({ label: q.node.id }),
+        ),
+      }),
+    );
+
+    new CfnOutput(this, "EnumerateRoleArn", {
+      value: this.enumerate.role.roleArn,
+      description: "MonitorRoleArn parameter of the member-account role stack set",
+    });
+    new CfnOutput(this, "TableName", { value: this.table.tableName });
+    new CfnOutput(this, "AlertTopicArn", { value: this.alertTopic.topicArn });
+    new CfnOutput(this, "OpsTopicArn", { value: this.opsTopic.topicArn });
+    new CfnOutput(this, "DashboardName", { value: dashboard.dashboardName });
+  }
+}
+
+/** A metric the handlers emit through Powertools (namespace and `service` dimension from shared/metrics-names.ts). */
+function monitorMetric(
+  name: string,
+  statistic: string,
+  period: Duration,
+  dimensions: Record<string, string> = {},
+): Metric & IMetric {
+  return new Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: name,
+    dimensionsMap: { [DIMENSION.service]: SERVICE_NAME, ...dimensions },
+    statistic,
+    period,
+  });
+}
+
+function retentionDays(days: number): RetentionDays {
+  const allowed = Object.values(RetentionDays).filter((v): v is RetentionDays => typeof v === "number");
+  const fit = allowed.filter((v) => v >= days).sort((a, b) => a - b)[0];
+  return fit ?? RetentionDays.INFINITE;
+}

@@ -1,0 +1,62 @@
+// Lambda sizing for the scan cycle, in one place so the stack, the handlers' environment and the cost
+// arithmetic in docs/readme-deploy.md agree. Change a number here and re-check the cost table.
+
+/**
+ * Targets per SQS message (one shard = one probe invocation). A target with its owner (account, region,
+ * resource id, name, tags) serialises to ~200-300 bytes of JSON, so 500 targets stay near 150 KB, well
+ * under SQS's 256 KiB message limit even with long tag values.
+ */
+export const SHARD_SIZE = 500;
+
+/**
+ * Sockets one probe invocation keeps open at once. Lambda allows 1,024 file descriptors per execution
+ * environment; the runtime itself holds ~30 (stdio, epoll, the runtime API connection, the X-Ray UDP
+ * socket) and the AWS SDK's keep-alive pool up to 50 more for DynamoDB. A probe holds one socket per
+ * target at a time (the TLS retry opens only after the plain socket closed), so 500 sockets plus those
+ * ~80 stays below 600 of 1,024, leaving room for a second TLS context per socket and no EMFILE.
+ * With SHARD_SIZE equal to this, every target of a shard is probed in one wave.
+ */
+export const PROBE_SOCKET_CONCURRENCY = 500;
+
+/**
+ * Probe memory: CPU share scales with memory (1,769 MB = 1 vCPU). 1,024 MB gives ~0.58 vCPU, enough for
+ * a wave of 500 connects plus the occasional TLS handshake (~2 ms of CPU each) in about a second of CPU;
+ * heap use is small (bounded replies, ~50 KB per TLS context, ~25 MB for a full TLS wave).
+ */
+export const PROBE_MEMORY_MB = 1024;
+
+/**
+ * Probe timeout: one wave takes at most one per-target deadline (connect timeout + read deadline +
+ * TLS retry, ~10 s worst case for a slow peer), plus the DynamoDB writes of changed endpoints and the scan
+ * progress update. 60 s is six times that worst case; a typical shard of filtered addresses finishes
+ * in about one connect timeout (3 s).
+ */
+export const PROBE_TIMEOUT_SECONDS = 60;
+
+/** SQS visibility timeout: AWS recommends six times the consumer's timeout for Lambda event sources. */
+export const SHARD_VISIBILITY_TIMEOUT_SECONDS = 6 * PROBE_TIMEOUT_SECONDS;
+
+/** A shard that fails this many receives goes to the dead-letter queue (and the DLQ alarm fires). */
+export const SHARD_MAX_RECEIVE_COUNT = 3;
+
+/** Default cap on concurrent probe invocations (SQS event source maximum concurrency, 2-1,000). */
+export const DEFAULT_PROBE_MAX_CONCURRENCY = 20;
+
+/**
+ * Enumerate reads every account x enabled region (ENIs, Elastic IPs, Lightsail, Global Accelerator)
+ * through assumed roles; for hundreds of accounts that is tens of thousands of paginated API calls.
+ * 10 minutes stays inside the default 15-minute schedule; memory 512 MB for the target list and CPU.
+ */
+export const ENUMERATE_MEMORY_MB = 512;
+export const ENUMERATE_TIMEOUT_SECONDS = 600;
+
+/** Notify renders and publishes a handful of alerts per batch of stream records. */
+export const NOTIFY_MEMORY_MB = 256;
+export const NOTIFY_TIMEOUT_SECONDS = 30;
+/** Stream records per notify invocation; bisect-on-error narrows a failing record down from here. */
+export const NOTIFY_BATCH_SIZE = 10;
+/** Retries of a failing stream batch before it goes to the on-failure queue. */
+export const NOTIFY_RETRY_ATTEMPTS = 5;
+
+/** Default scan schedule. */
+export const DEFAULT_SCHEDULE_MINUTES = 15;

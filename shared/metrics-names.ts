@@ -1,0 +1,39 @@
+// The CloudWatch metric vocabulary shared by the handlers that emit it (Powertools Metrics, embedded
+// metric format) and the infrastructure that alarms and draws dashboards on it. A metric is identified
+// by namespace + name + the exact set of dimensions, so all three live here and nowhere else.
+
+/** POWERTOOLS_METRICS_NAMESPACE of every function. */
+export const METRICS_NAMESPACE = "ExposureMonitor";
+
+/**
+ * POWERTOOLS_SERVICE_NAME of every function. Powertools adds it to each metric as the `service`
+ * dimension, so one service name for all three functions keeps alarms on a single metric identity.
+ */
+export const SERVICE_NAME = "exposure-monitor";
+
+/** Dimension names: `service` is added by Powertools itself; `exposure` splits the endpoint counts. */
+export const DIMENSION = {
+  service: "service",
+  exposure: "exposure",
+} as const;
+
+export const METRIC = {
+  /** Count, 1 per scan, emitted by whoever closes the scan (the last shard). Alarmed when missing. */
+  scansCompleted: "ScansCompleted",
+  /** Seconds from scan start to its last shard done, emitted with ScansCompleted. */
+  scanDuration: "ScanDurationSeconds",
+  /** Count of targets in a scan, emitted by enumerate when the scan record is written. */
+  targetsPerScan: "TargetsPerScan",
+  /** Count of shards sent for a scan, emitted by enumerate. */
+  shardsPerScan: "ShardsPerScan",
+  /** Count of accounts, regions or sources that could not be read in a scan, emitted by enumerate. */
+  coverageGaps: "CoverageGaps",
+  /** Count of endpoints at each exposure level when a scan completes; dimension `exposure`. */
+  endpointsByExposure: "Endpoints",
+  /** Count of probes finished, emitted per shard by the probe function. */
+  probesCompleted: "ProbesCompleted",
+  /** Count of alerts published, emitted by notify. */
+  alertsSent: "AlertsSent",
+} as const;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];

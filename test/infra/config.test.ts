@@ -1,0 +1,62 @@
+// Deployment settings from CDK context: lists from cdk.json or `-c key=a,b`, defaults, and one-line errors.
+import { App } from "aws-cdk-lib";
+import { describe, expect, it } from "vitest";
+import { ConfigError, monitorConfigFromContext } from "../../infra/config.ts";
+
+const configOf = (context: Record<string, unknown>) => monitorConfigFromContext(new App({ context }).node);
+
+describe("monitorConfigFromContext", () => {
+  it("defaults to a 15-minute scan of port 6379 with the standard role name and no subscribers", () => {
+    expect(configOf({})).toEqual({
+      scheduleMinutes: 15,
+      probeMaxConcurrency: 20,
+      probePorts: [6379],
+      alertEmails: [],
+      opsEmails: [],
+      slack: undefined,
+      slackWebhookSecretArn: undefined,
+      memberRoleName: "ExposureMonitorReadOnly",
+      externalId: "exposure-monitor",
+      managementAccountId: undefined,
+      organizationId: undefined,
+      logRetentionDays: 30,
+    });
+  });
+
+  it("reads command-line strings and cdk.json values alike", () => {
+    const fromCli = configOf({
+      scheduleMinutes: "30",
+      alertEmails: "a@example.com, b@example.com",
+      probePorts: "6379,6380",
+    });
+    const fromJson = configOf({
+      scheduleMinutes: 30,
+      alertEmails: ["a@example.com", "b@example.com"],
+      probePorts: [6379, 6380],
+    });
+    expect(fromCli).toEqual(fromJson);
+    expect(fromCli.alertEmails).toEqual(["a@example.com", "b@example.com"]);
+    expect(fromCli.probePorts).toEqual([6379, 6380]);
+    expect(configOf({ slackWorkspaceId: "T1", slackChannelId: "C1" }).slack).toEqual({
+      workspaceId: "T1",
+      channelId: "C1",
+    });
+  });
+
+  it.each([
+    [{ scheduleMinutes: "0" }, /scheduleMinutes must be an integer from 1 to 720/],
+    [{ scheduleMinutes: "fifteen" }, /scheduleMinutes/],
+    [{ probeMaxConcurrency: "1" }, /probeMaxConcurrency must be an integer from 2 to 1000/],
+    [{ probePorts: "6379,70000" }, /bad port 70000/],
+    [{ alertEmails: "not-an-address" }, /alertEmails: not an email address/],
+    [{ slackWorkspaceId: "T1" }, /slackWorkspaceId and slackChannelId must be given together/],
+    [{ slackWebhookSecretArn: "https://hooks.slack.com/x" }, /Secrets Manager secret ARN/],
+    [{ managementAccountId: "12345" }, /12-digit/],
+    [{ organizationId: "org-1" }, /o-abc123defg/],
+    [{ memberRoleName: "bad role name" }, /memberRoleName/],
+    [{ externalId: "x" }, /externalId/],
+  ])("rejects %j", (context, message) => {
+    expect(() => configOf(context)).toThrow(ConfigError);
+    expect(() => configOf(context)).toThrow(message);
+  });
+});

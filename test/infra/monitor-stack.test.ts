@@ -1,0 +1,457 @@
+// What the monitor stack must contain (issue 5, "Infrastructure"), asserted on the synthesized template.
+import { Match, type Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import {
+  PROBE_MEMORY_MB,
+  PROBE_SOCKET_CONCURRENCY,
+  PROBE_TIMEOUT_SECONDS,
+  SHARD_MAX_RECEIVE_COUNT,
+  SHARD_SIZE,
+} from "../../infra/sizing.ts";
+import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../../shared/metrics-names.ts";
+import { logicalIdOf, type SynthesizedApp, synthesizeApp } from "./synth-helper.ts";
+
+const ref = (construct: Parameters<typeof logicalIdOf>[0]) => ({ Ref: logicalIdOf(construct) });
+const arnOf = (construct: Parameters<typeof logicalIdOf>[0]) => ({ "Fn::GetAtt": [logicalIdOf(construct), "Arn"] });
+
+/** All statements of all IAM policies attached to a role, flattened. */
+function statementsOfRole(template: Template, roleLogicalId: string): Array<Record<string, unknown>> {
+  const policies = template.findResources("AWS::IAM::Policy", {
+    Properties: { Roles: Match.arrayWith([{ Ref: roleLogicalId }]) },
+  });
+  return Object.values(policies).flatMap(
+    (policy) =>
+      (policy as { Properties: { PolicyDocument: { Statement: Array<Record<string, unknown>> } } }).Properties
+        .PolicyDocument.Statement,
+  );
+}
+function actionsOfRole(template: Template, roleLogicalId: string): string[] {
+  return statementsOfRole(template, roleLogicalId).flatMap((s) => [s.Action as string | string[]].flat());
+}
+
+interface FunctionResource {
+  Properties: {
+    Runtime: string;
+    Architectures: string[];
+    Handler: string;
+    TracingConfig: unknown;
+    Environment: { Variables: Record<string, string> };
+    LoggingConfig: { LogGroup: unknown };
+    VpcConfig?: unknown;
+  };
+}
+interface StreamMappingResource {
+  Properties: {
+    EventSourceArn: unknown;
+    StartingPosition: string;
+    BisectBatchOnFunctionError: boolean;
+    MaximumRetryAttempts: number;
+    FunctionResponseTypes: string[];
+    DestinationConfig: unknown;
+    FilterCriteria: { Filters: Array<{ Pattern: string }> };
+  };
+}
+
+describe("monitor stack with default context", () => {
+  let synth: SynthesizedApp;
+  let template: Template;
+  beforeAll(() => {
+    synth = synthesizeApp();
+    template = synth.monitorTemplate;
+  });
+
+  it("schedules the enumerate function every 15 minutes with the scheduled time as input", () => {
+    template.resourceCountIs("AWS::Scheduler::Schedule", 1);
+    const schedule = Object.values(template.findResources("AWS::Scheduler::Schedule"))[0] as {
+      Properties: { ScheduleExpression: string; Target: { Arn: unknown; Input: string; RetryPolicy: unknown } };
+    };
+    expect(schedule.Properties.ScheduleExpression).toBe("rate(15 minutes)");
+    expect(schedule.Properties.Target.Arn).toEqual(arnOf(synth.monitor.enumerate.fn));
+    expect(JSON.parse(schedule.Properties.Target.Input)).toEqual({
+      scheduledTime: "<aws.scheduler.scheduled-time>",
+      executionId: "<aws.scheduler.execution-id>",
+    });
+  });
+
+  it("encrypts the shard queue, enforces TLS and redrives to an encrypted dead-letter queue", () => {
+    const { shardQueue, shardDeadLetterQueue, streamFailureQueue } = synth.monitor;
+    template.hasResourceProperties("AWS::SQS::Queue", {
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 6 * PROBE_TIMEOUT_SECONDS,
+      RedrivePolicy: { deadLetterTargetArn: arnOf(shardDeadLetterQueue), maxReceiveCount: SHARD_MAX_RECEIVE_COUNT },
+    });
+    const queues = template.findResources("AWS::SQS::Queue");
+    expect(Object.keys(queues).sort()).toEqual(
+      [shardQueue, shardDeadLetterQueue, streamFailureQueue].map((q) => logicalIdOf(q)).sort(),
+    );
+    for (const queue of Object.values(queues) as Array<{ Properties: Record<string, unknown> }>) {
+      expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    }
+    for (const queue of [shardQueue, shardDeadLetterQueue, streamFailureQueue]) {
+      template.hasResourceProperties("AWS::SQS::QueuePolicy", {
+        Queues: [ref(queue)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it("feeds the probe one shard per invocation with capped concurrency and partial batch failures", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      EventSourceArn: arnOf(synth.monitor.shardQueue),
+      FunctionName: ref(synth.monitor.probe.fn),
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 20 },
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+  });
+
+  it("runs the probe outside any VPC on Node 22 arm64 with the sizing and Powertools environment", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^Probes"),
+      VpcConfig: Match.absent(),
+      Runtime: "nodejs22.x",
+      Architectures: ["arm64"],
+      MemorySize: PROBE_MEMORY_MB,
+      Timeout: PROBE_TIMEOUT_SECONDS,
+      TracingConfig: { Mode: "Active" },
+      Environment: {
+        Variables: Match.objectLike({
+          PROBE_SOCKET_CONCURRENCY: String(PROBE_SOCKET_CONCURRENCY),
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+          LOG_LEVEL: "INFO",
+          TABLE_NAME: ref(synth.monitor.table),
+        }),
+      },
+    });
+    // Sockets per invocation stay well inside Lambda's 1,024 file descriptors.
+    expect(PROBE_SOCKET_CONCURRENCY).toBeLessThanOrEqual(1000);
+  });
+
+  it("gives every function the same defaults: its own log group with retention, tracing, source maps", () => {
+    const functions = template.findResources("AWS::Lambda::Function");
+    expect(Object.keys(functions)).toHaveLength(3);
+    for (const fn of Object.values(functions) as FunctionResource[]) {
+      expect(fn.Properties.Runtime).toBe("nodejs22.x");
+      expect(fn.Properties.Architectures).toEqual(["arm64"]);
+      expect(fn.Properties.TracingConfig).toEqual({ Mode: "Active" });
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe("--enable-source-maps");
+      expect(fn.Properties.Handler).toBe("index.handler");
+      expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/Logs/) });
+      expect(fn.Properties.VpcConfig).toBeUndefined();
+    }
+    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 3);
+  });
+
+  it("keeps the table on demand with PITR, deletion protection, a rotating customer key, TTL and a stream", () => {
+    const { table } = synth.monitor;
+    template.hasResource("AWS::DynamoDB::Table", {
+      DeletionPolicy: "Retain",
+      Properties: Match.objectLike({
+        BillingMode: "PAY_PER_REQUEST",
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        DeletionProtectionEnabled: true,
+        SSESpecification: {
+          SSEEnabled: true,
+          SSEType: "KMS",
+          KMSMasterKeyId: arnOf(synth.monitor.tableKey),
+        },
+        TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true },
+        StreamSpecification: { StreamViewType: "NEW_AND_OLD_IMAGES" },
+        KeySchema: [
+          { AttributeName: "PK", KeyType: "HASH" },
+          { AttributeName: "SK", KeyType: "RANGE" },
+        ],
+        GlobalSecondaryIndexes: [
+          Match.objectLike({
+            IndexName: "GSI1",
+            KeySchema: [
+              { AttributeName: "GSI1PK", KeyType: "HASH" },
+              { AttributeName: "GSI1SK", KeyType: "RANGE" },
+            ],
+          }),
+          Match.objectLike({
+            IndexName: "GSI2",
+            KeySchema: [
+              { AttributeName: "GSI2PK", KeyType: "HASH" },
+              { AttributeName: "GSI2SK", KeyType: "RANGE" },
+            ],
+          }),
+        ],
+      }),
+    });
+    expect(logicalIdOf(table)).toMatch(/^Table/);
+    const keys = template.findResources("AWS::KMS::Key");
+    expect(Object.keys(keys)).toHaveLength(2);
+    for (const key of Object.values(keys) as Array<{ Properties: Record<string, unknown>; DeletionPolicy: string }>) {
+      expect(key.Properties.EnableKeyRotation).toBe(true);
+      expect(key.DeletionPolicy).toBe("Retain");
+    }
+  });
+
+  it("invokes notify only for inserted state-change events, bisecting, retrying and never dropping a record", () => {
+    const mappings = template.findResources("AWS::Lambda::EventSourceMapping", {
+      Properties: { FunctionName: ref(synth.monitor.notify.fn) },
+    });
+    const mapping = Object.values(mappings)[0] as StreamMappingResource | undefined;
+    expect(mapping).toBeDefined();
+    const props = mapping!.Properties;
+    expect(props.EventSourceArn).toEqual({ "Fn::GetAtt": [logicalIdOf(synth.monitor.table), "StreamArn"] });
+    expect(props.StartingPosition).toBe("TRIM_HORIZON");
+    expect(props.BisectBatchOnFunctionError).toBe(true);
+    expect(props.MaximumRetryAttempts).toBe(5);
+    expect(props.FunctionResponseTypes).toEqual(["ReportBatchItemFailures"]);
+    expect(props.DestinationConfig).toEqual({ OnFailure: { Destination: arnOf(synth.monitor.streamFailureQueue) } });
+    expect(props.FilterCriteria.Filters).toHaveLength(1);
+    expect(JSON.parse(props.FilterCriteria.Filters[0]!.Pattern)).toEqual({
+      eventName: ["INSERT"],
+      dynamodb: { Keys: { SK: { S: [{ prefix: "EVENT#" }] } } },
+    });
+  });
+
+  it("encrypts both topics with the customer key and denies non-TLS publishing", () => {
+    const { alertTopic, opsTopic } = synth.monitor;
+    for (const topic of [alertTopic, opsTopic]) {
+      const topicResource = template.findResources("AWS::SNS::Topic")[logicalIdOf(topic)];
+      expect(topicResource?.Properties.KmsMasterKeyId).toEqual(arnOf(synth.monitor.topicKey));
+      template.hasResourceProperties("AWS::SNS::TopicPolicy", {
+        Topics: [ref(topic)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: "Deny",
+              Action: "sns:Publish",
+              Condition: { Bool: { "aws:SecureTransport": "false" } },
+            }),
+          ]),
+        },
+      });
+    }
+    template.resourceCountIs("AWS::SNS::Topic", 2);
+    // No subscriptions unless the deployer names them.
+    template.resourceCountIs("AWS::SNS::Subscription", 0);
+    template.resourceCountIs("AWS::Chatbot::SlackChannelConfiguration", 0);
+    // CloudWatch may use the topic key to publish alarms to the encrypted operations topic.
+    template.hasResourceProperties("AWS::KMS::Key", {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: "cloudwatch.amazonaws.com" },
+            Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it("alarms to the operations topic when no scan completes in two periods, missing data breaching", () => {
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.scansCompleted,
+      Dimensions: [{ Name: DIMENSION.service, Value: SERVICE_NAME }],
+      Statistic: "Sum",
+      Period: 15 * 60,
+      EvaluationPeriods: 2,
+      DatapointsToAlarm: 2,
+      ComparisonOperator: "LessThanThreshold",
+      Threshold: 1,
+      TreatMissingData: "breaching",
+      AlarmActions: [ref(synth.monitor.opsTopic)],
+    });
+  });
+
+  it("alarms when either dead-letter queue holds a message, on function errors and on coverage gaps", () => {
+    for (const queue of [synth.monitor.shardDeadLetterQueue, synth.monitor.streamFailureQueue]) {
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Namespace: "AWS/SQS",
+        MetricName: "ApproximateNumberOfMessagesVisible",
+        Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [logicalIdOf(queue), "QueueName"] } }],
+        ComparisonOperator: "GreaterThanOrEqualToThreshold",
+        Threshold: 1,
+        AlarmActions: [ref(synth.monitor.opsTopic)],
+      });
+    }
+    for (const monitorFn of [synth.monitor.enumerate, synth.monitor.probe, synth.monitor.notify]) {
+      template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+        Namespace: "AWS/Lambda",
+        MetricName: "Errors",
+        Dimensions: [{ Name: "FunctionName", Value: ref(monitorFn.fn) }],
+        Threshold: 1,
+        AlarmActions: [ref(synth.monitor.opsTopic)],
+      });
+    }
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: METRICS_NAMESPACE,
+      MetricName: METRIC.coverageGaps,
+      ComparisonOperator: "GreaterThanThreshold",
+      Threshold: 0,
+      AlarmActions: [ref(synth.monitor.opsTopic)],
+    });
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 7);
+  });
+
+  it("draws a dashboard of exposure over time, scan duration, targets per scan and alerts sent", () => {
+    const dashboards = Object.values(template.findResources("AWS::CloudWatch::Dashboard"));
+    expect(dashboards).toHaveLength(1);
+    const body = JSON.stringify((dashboards[0] as { Properties: { DashboardBody: unknown } }).Properties.DashboardBody);
+    for (const name of [METRIC.endpointsByExposure, METRIC.scanDuration, METRIC.targetsPerScan, METRIC.alertsSent]) {
+      expect(body).toContain(`\\"${name}\\"`);
+    }
+    for (const exposure of ["none", "reachable", "unauthenticated"]) {
+      expect(body).toContain(`\\"${DIMENSION.exposure}\\",\\"${exposure}\\"`);
+    }
+  });
+
+  it("grants each function only what it uses", () => {
+    const { enumerate, probe, notify, shardQueue, alertTopic } = synth.monitor;
+    const enumerateActions = actionsOfRole(template, logicalIdOf(enumerate.role));
+    const probeActions = actionsOfRole(template, logicalIdOf(probe.role));
+    const notifyActions = actionsOfRole(template, logicalIdOf(notify.role));
+
+    expect(enumerateActions).toEqual(
+      expect.arrayContaining(["sqs:SendMessage", "sts:AssumeRole", "ec2:DescribeRegions"]),
+    );
+    expect(probeActions).not.toContain("sqs:SendMessage");
+    for (const actions of [probeActions, notifyActions]) {
+      expect(actions).not.toContain("sts:AssumeRole");
+      expect(actions).not.toContain("ec2:DescribeNetworkInterfaces");
+    }
+    expect(notifyActions).toContain("sns:Publish");
+    expect(enumerateActions).not.toContain("sns:Publish");
+    expect(probeActions).not.toContain("sns:Publish");
+    expect(probeActions).toEqual(expect.arrayContaining(["sqs:ReceiveMessage", "sqs:DeleteMessage"]));
+
+    const assume = statementsOfRole(template, logicalIdOf(enumerate.role)).find((s) => s.Action === "sts:AssumeRole");
+    expect(JSON.stringify(assume?.Resource)).toContain(":role/ExposureMonitorReadOnly");
+    expect(assume?.Condition).toBeUndefined();
+    const send = statementsOfRole(template, logicalIdOf(enumerate.role)).find((s) =>
+      [s.Action].flat().includes("sqs:SendMessage"),
+    );
+    expect(send?.Resource).toEqual(arnOf(shardQueue));
+    // Notify may send only to its stream's on-failure queue (the event source's destination).
+    const notifySend = statementsOfRole(template, logicalIdOf(notify.role)).filter((s) =>
+      [s.Action].flat().includes("sqs:SendMessage"),
+    );
+    expect(notifySend.map((s) => s.Resource)).toEqual([arnOf(synth.monitor.streamFailureQueue)]);
+    const publish = statementsOfRole(template, logicalIdOf(notify.role)).find((s) => s.Action === "sns:Publish");
+    expect(publish?.Resource).toEqual(ref(alertTopic));
+    // Logs go only to the function's own log group, not through the broad managed policy.
+    template.resourcePropertiesCountIs("AWS::IAM::Role", { ManagedPolicyArns: Match.anyValue() }, 0);
+  });
+
+  it("passes the enumerate function what it needs to shard and to assume member roles", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^Lists"),
+      Environment: {
+        Variables: Match.objectLike({
+          SHARD_QUEUE_URL: ref(synth.monitor.shardQueue),
+          SHARD_SIZE: String(SHARD_SIZE),
+          PROBE_PORTS: "6379",
+          MEMBER_ROLE_NAME: "ExposureMonitorReadOnly",
+          EXTERNAL_ID: "exposure-monitor",
+          SCHEDULE_MINUTES: "15",
+        }),
+      },
+    });
+    template.hasOutput("EnumerateRoleArn", { Value: arnOf(synth.monitor.enumerate.role) });
+  });
+});
+
+describe("monitor stack with context values", () => {
+  let synth: SynthesizedApp;
+  let template: Template;
+  const webhookSecretArn = "arn:aws:secretsmanager:eu-west-1:111122223333:secret:exposure-slack-webhook-AbCdEf";
+  beforeAll(() => {
+    synth = synthesizeApp({
+      scheduleMinutes: "5",
+      probeMaxConcurrency: "50",
+      probePorts: "6379,6380",
+      alertEmails: "security@example.com, soc@example.com",
+      opsEmails: ["ops@example.com"],
+      slackWorkspaceId: "T0123ABCD",
+      slackChannelId: "C0456EFGH",
+      slackWebhookSecretArn: webhookSecretArn,
+      organizationId: "o-abcdefghij",
+      managementAccountId: "111122223333",
+      externalId: "org-secret-id",
+      logRetentionDays: "90",
+    });
+    template = synth.monitorTemplate;
+  });
+
+  it("uses the configured schedule rate for the schedule and the scan-completed alarm", () => {
+    template.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(5 minutes)" });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: METRIC.scansCompleted,
+      Period: 300,
+      EvaluationPeriods: 2,
+      TreatMissingData: "breaching",
+    });
+  });
+
+  it("uses the configured probe concurrency and ports", () => {
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: 50 },
+    });
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Environment: {
+        Variables: Match.objectLike({
+          PROBE_PORTS: "6379,6380",
+          EXTERNAL_ID: "org-secret-id",
+          MANAGEMENT_ACCOUNT_ID: "111122223333",
+        }),
+      },
+    });
+    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 90 }, 3);
+  });
+
+  it("subscribes every configured email to the right topic", () => {
+    template.resourceCountIs("AWS::SNS::Subscription", 3);
+    for (const address of ["security@example.com", "soc@example.com"]) {
+      template.hasResourceProperties("AWS::SNS::Subscription", {
+        Protocol: "email",
+        Endpoint: address,
+        TopicArn: ref(synth.monitor.alertTopic),
+      });
+    }
+    template.hasResourceProperties("AWS::SNS::Subscription", {
+      Protocol: "email",
+      Endpoint: "ops@example.com",
+      TopicArn: ref(synth.monitor.opsTopic),
+    });
+  });
+
+  it("connects the Slack channel through AWS Chatbot to both topics", () => {
+    template.hasResourceProperties("AWS::Chatbot::SlackChannelConfiguration", {
+      SlackWorkspaceId: "T0123ABCD",
+      SlackChannelId: "C0456EFGH",
+      SnsTopicArns: [ref(synth.monitor.alertTopic), ref(synth.monitor.opsTopic)],
+    });
+  });
+
+  it("lets notify read the webhook secret through the Parameters and Secrets extension", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^Turns"),
+      Layers: [Match.objectLike({ "Fn::FindInMap": Match.anyValue() })],
+      Environment: { Variables: Match.objectLike({ SLACK_WEBHOOK_SECRET_ARN: webhookSecretArn }) },
+    });
+    const statements = statementsOfRole(template, logicalIdOf(synth.monitor.notify.role));
+    const read = statements.find((s) => [s.Action].flat().includes("secretsmanager:GetSecretValue"));
+    expect(read?.Resource).toBe(webhookSecretArn);
+    for (const other of [synth.monitor.enumerate, synth.monitor.probe]) {
+      expect(actionsOfRole(template, logicalIdOf(other.role))).not.toContain("secretsmanager:GetSecretValue");
+    }
+  });
+
+  it("restricts the member-role assumption to the organization", () => {
+    const assume = statementsOfRole(template, logicalIdOf(synth.monitor.enumerate.role)).find(
+      (s) => s.Action === "sts:AssumeRole",
+    );
+    expect(assume?.Condition).toEqual({ StringEquals: { "aws:ResourceOrgID": "o-abcdefghij" } });
+  });
+});
