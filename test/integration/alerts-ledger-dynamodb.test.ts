@@ -4,9 +4,10 @@ import { describe, expect, it } from "vitest";
 import type { AlertDeliverer } from "../../shared/alerts/deliver.ts";
 import { deliverAll, deliveryKey } from "../../shared/alerts/deliver.ts";
 import { DELIVERY_SK, DynamoDeliveryLedger, deliveryPk } from "../../shared/alerts/ledger-dynamodb.ts";
+import { deliverEventAlerts } from "../../shared/alerts/notify.ts";
 import { DeliveryError } from "../../shared/alerts/retry.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
-import { alertOf } from "../unit/alerts-fixtures.ts";
+import { alertOf, stateChangeEvent } from "../unit/alerts-fixtures.ts";
 
 const dynamodb = useDynamoLocal();
 
@@ -73,5 +74,34 @@ describe("DynamoDB delivery ledger", () => {
     await ledger.mark("a|b");
     expect(await ledger.has("a|b")).toBe(true);
     expect(await ledger.has("a|c")).toBe(false);
+  });
+});
+
+describe("deliverEventAlerts", () => {
+  it("reports the events to hand over again, and the retry delivers only what is missing", async () => {
+    const { tableName } = await dynamodb.newStore();
+    const ledger = new DynamoDeliveryLedger({ client: dynamodb.client, tableName });
+    const sns = recordingChannel("sns:topic");
+    const quiet = stateChangeEvent({ eventId: "evt-quiet", alerts: [] });
+    const opened = stateChangeEvent({ eventId: "evt-opened", alerts: ["newly-unauthenticated"] });
+    const faced = stateChangeEvent({ eventId: "evt-faced", state: "auth-required", alerts: ["newly-internet-facing"] });
+    let calls = 0;
+    const flaky: AlertDeliverer = {
+      name: "webhook:slack",
+      async deliver(alert) {
+        calls++;
+        if (alert.kind === "newly-internet-facing") throw new DeliveryError("HTTP 400", { retryable: false });
+      },
+    };
+
+    const first = await deliverEventAlerts([quiet, opened, faced], [sns.channel, flaky], ledger);
+    expect(first.failedEventIds).toEqual(["evt-faced"]);
+    expect(sns.delivered).toHaveLength(2);
+
+    const retry = await deliverEventAlerts([faced], [sns.channel, flaky], ledger);
+    expect(retry.alreadyDelivered.map((pair) => pair.deliverer)).toEqual(["sns:topic"]);
+    expect(retry.failedEventIds).toEqual(["evt-faced"]);
+    expect(sns.delivered).toHaveLength(2);
+    expect(calls).toBe(3);
   });
 });
