@@ -5,7 +5,11 @@ import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.ts";
 
 const COMMANDS: Record<string, string> = {
   probe: "probe host[:port] or CIDR targets once and print what each one says",
-  demo: "start a small lab of real Redis servers on loopback and monitor it (what `npm start` runs)",
+  scan: "one monitoring cycle: probe, record changes in the store, alert",
+  watch: "scan cycles every --interval until interrupted",
+  history: "an endpoint's (or an IP's) recorded state changes, oldest first",
+  exposed: "every endpoint reachable or unauthenticated now, most severe first",
+  demo: "the monitor end to end on a lab of real Redis servers on loopback (what `npm start` runs)",
 };
 
 function usage(): string {

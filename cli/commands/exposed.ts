@@ -1,0 +1,66 @@
+// `exposure exposed`: every endpoint whose current exposure is not `none`, most severe first.
+import type { EndpointState } from "../../shared/store/store.ts";
+import { allItems } from "../../shared/store/store.ts";
+import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
+import { formatTable } from "../output.ts";
+import { openStore, STORE_HELP, STORE_OPTIONS } from "../store-args.ts";
+
+const HELP = `usage: exposure exposed [options]
+
+Lists every endpoint that is reachable or unauthenticated now, unauthenticated first, with since when.
+
+options:
+  --json                  one endpoint object per line
+${STORE_HELP}
+  -h, --help              show this help`;
+
+function owner(state: EndpointState): string {
+  const asset = state.asset;
+  if (!asset) return "";
+  return [asset.accountId, asset.region, asset.name ?? asset.resourceId].filter(Boolean).join(" ");
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, {
+    ...STORE_OPTIONS,
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help) {
+    process.stdout.write(`${HELP}\n`);
+    return EXIT_OK;
+  }
+  if (positionals.length > 0) throw new UsageError(`exposed takes no arguments, got "${positionals[0]}"`);
+  const opened = await openStore(values);
+  const exposed: EndpointState[] = [];
+  try {
+    for await (const state of allItems((cursor) => opened.store.listExposed(cursor ? { cursor } : {})))
+      exposed.push(state);
+  } finally {
+    await opened.close();
+  }
+  if (values.json) {
+    for (const state of exposed) process.stdout.write(`${JSON.stringify(state)}\n`);
+    return EXIT_OK;
+  }
+  if (exposed.length === 0) {
+    process.stdout.write("nothing exposed\n");
+    return EXIT_OK;
+  }
+  process.stdout.write(`${exposedTable(exposed)}\n`);
+  return EXIT_OK;
+}
+
+export function exposedTable(exposed: EndpointState[]): string {
+  const rows = exposed.map((state) => [
+    state.endpoint,
+    state.exposure,
+    state.state,
+    state.since,
+    state.findings.length > 0
+      ? `${state.findings.length} (${state.findings.filter((f) => f.severity === "critical").length} critical)`
+      : "",
+    owner(state),
+  ]);
+  return formatTable(["ENDPOINT", "EXPOSURE", "STATE", "SINCE", "FINDINGS", "OWNER"], rows);
+}

@@ -1,0 +1,215 @@
+// What `exposure scan` and `exposure watch` share: options, target sources, one cycle with alerting.
+import { mkdirSync } from "node:fs";
+import { alertsFromEvent } from "../shared/alerts/alert.ts";
+import { deliverThroughOutbox } from "../shared/alerts/deliver.ts";
+import { localAlerting } from "../shared/alerts/local.ts";
+import type { Target } from "../shared/exposure/model.ts";
+import { AddressSet } from "../shared/net/ip.ts";
+import { DEFAULT_CONCURRENCY } from "../shared/probe/batch.ts";
+import { DEFAULT_PROBE_OPTIONS } from "../shared/probe/probe.ts";
+import { DEFAULT_PORT } from "../shared/probe/targets.ts";
+import { type CycleResult, runScanCycle } from "../shared/scan/cycle.ts";
+import { allItems } from "../shared/store/store.ts";
+import { intOption, UsageError } from "./args.ts";
+import { loadTargets } from "./commands/probe.ts";
+import { formatTable } from "./output.ts";
+import { type OpenedStore, STORE_HELP, STORE_OPTIONS } from "./store-args.ts";
+
+export const MONITOR_OPTIONS = {
+  ...STORE_OPTIONS,
+  targets: { type: "string" },
+  aws: { type: "boolean" },
+  "alert-webhook": { type: "string" },
+  json: { type: "boolean" },
+  port: { type: "string" },
+  "timeout-ms": { type: "string" },
+  "deadline-ms": { type: "string" },
+  concurrency: { type: "string" },
+  "allow-master": { type: "string", multiple: true },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export const MONITOR_HELP = `  --targets FILE          targets, one per line ("#" comments), or name them as arguments
+  --aws                   take the targets from the AWS inventory (see exposure inventory --help)
+${STORE_HELP}
+  --alert-webhook URL     also POST each alert there (Slack incoming-webhook compatible)
+  --json                  machine-readable output on stdout (alerts then go to stderr as text)
+  --port N                default port for targets without one (default ${DEFAULT_PORT})
+  --timeout-ms N          TCP/TLS connect timeout (default ${DEFAULT_PROBE_OPTIONS.connectTimeoutMs})
+  --deadline-ms N         hard limit for one target (default ${DEFAULT_PROBE_OPTIONS.deadlineMs})
+  --concurrency N         sockets open at once at most (default ${DEFAULT_CONCURRENCY})
+  --allow-master CIDR     a replica's master here is expected (repeatable)
+  -h, --help              show this help`;
+
+type MonitorValues = {
+  [K in keyof typeof MONITOR_OPTIONS]?: (typeof MONITOR_OPTIONS)[K] extends { multiple: true }
+    ? string[]
+    : (typeof MONITOR_OPTIONS)[K] extends { type: "boolean" }
+      ? boolean
+      : string;
+};
+
+export interface MonitorSettings {
+  probe: {
+    concurrency: number;
+    connectTimeoutMs: number;
+    deadlineMs: number;
+    replyTimeoutMs: number;
+    allowedMasters: AddressSet;
+  };
+  webhookUrl?: string;
+  json: boolean;
+  /** Produces the targets of one cycle (re-read each cycle, so an inventory stays current). */
+  targetSource: () => Promise<{ targets: Target[]; coverage?: Parameters<typeof runScanCycle>[0]["coverage"] }>;
+}
+
+/** Validates every option before anything runs, so bad input probes nothing. */
+export async function monitorSettings(values: MonitorValues, positionals: string[]): Promise<MonitorSettings> {
+  const port = intOption("port", values.port, DEFAULT_PORT, 1, 65535);
+  const connectTimeoutMs = intOption(
+    "timeout-ms",
+    values["timeout-ms"],
+    DEFAULT_PROBE_OPTIONS.connectTimeoutMs,
+    10,
+    120_000,
+  );
+  const deadlineMs = intOption(
+    "deadline-ms",
+    values["deadline-ms"],
+    Math.max(DEFAULT_PROBE_OPTIONS.deadlineMs, connectTimeoutMs * 2 + 1_000),
+    10,
+    600_000,
+  );
+  const concurrency = intOption("concurrency", values.concurrency, DEFAULT_CONCURRENCY, 1, 10_000);
+  let allowedMasters: AddressSet;
+  try {
+    allowedMasters = new AddressSet(values["allow-master"] ?? []);
+  } catch (error) {
+    throw new UsageError(`--allow-master: ${(error as Error).message}`);
+  }
+  const webhookUrl = values["alert-webhook"];
+  if (webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) {
+    throw new UsageError(`--alert-webhook must be an http(s) URL, got "${webhookUrl}"`);
+  }
+  let targetSource: MonitorSettings["targetSource"];
+  if (values.aws) {
+    if (positionals.length > 0 || values.targets !== undefined)
+      throw new UsageError("--aws and explicit targets cannot be combined");
+    targetSource = async () => awsTargets();
+  } else {
+    const targets = await loadTargets(positionals, values.targets, port);
+    targetSource = async () => ({ targets });
+  }
+  return {
+    probe: {
+      concurrency,
+      connectTimeoutMs,
+      deadlineMs,
+      replyTimeoutMs: Math.min(DEFAULT_PROBE_OPTIONS.replyTimeoutMs, deadlineMs),
+      allowedMasters,
+    },
+    ...(webhookUrl ? { webhookUrl } : {}),
+    json: values.json ?? false,
+    targetSource,
+  };
+}
+
+/** The AWS inventory as a target source (shared/inventory), with its coverage for the scan record. */
+async function awsTargets(): Promise<Awaited<ReturnType<MonitorSettings["targetSource"]>>> {
+  const { readAwsTargets } = await import("../shared/inventory/index.ts");
+  const { targets, summary } = await readAwsTargets();
+  return {
+    targets,
+    coverage: { accountsRead: summary.accountsRead, regionsRead: summary.regionsRead, gaps: summary.gaps },
+  };
+}
+
+export interface CycleReport extends CycleResult {
+  delivered: number;
+  pendingDeliveries: number;
+}
+
+/** One cycle: targets, probe, record, alert. Alerts go to the console, <store-dir>/alerts.jsonl and the webhook. */
+export async function monitorCycle(opened: OpenedStore, settings: MonitorSettings): Promise<CycleReport> {
+  const storeDir = opened.storeDir ?? ".exposure";
+  mkdirSync(storeDir, { recursive: true });
+  const { targets, coverage } = await settings.targetSource();
+  const alerting = localAlerting({
+    storeDir,
+    ...(settings.webhookUrl ? { webhookUrl: settings.webhookUrl } : {}),
+    out: settings.json ? process.stderr : process.stdout,
+  });
+  const cycle = await runScanCycle({
+    store: opened.store,
+    targets,
+    probe: settings.probe,
+    ...(coverage ? { coverage } : {}),
+  });
+  const delivery = await deliverThroughOutbox(cycle.alerts, alerting.deliverers, {
+    ledger: alerting.outbox,
+    outbox: alerting.outbox,
+  });
+  for (const failure of delivery.failed) {
+    process.stderr.write(
+      `exposure: alert ${failure.alertId} not delivered to ${failure.deliverer} (kept, retried next cycle): ${failure.error}\n`,
+    );
+  }
+  return { ...cycle, delivered: delivery.delivered.length, pendingDeliveries: delivery.pending };
+}
+
+/** Puts the alerts of recent events back in the outbox: a crash between recording and delivery loses nothing. */
+export async function recoverRecentAlerts(
+  opened: OpenedStore,
+  settings: MonitorSettings,
+  sinceMs = 24 * 3_600_000,
+): Promise<void> {
+  const storeDir = opened.storeDir ?? ".exposure";
+  mkdirSync(storeDir, { recursive: true });
+  const { outbox } = localAlerting({ storeDir });
+  const now = Date.now();
+  const range = { from: new Date(now - sinceMs).toISOString(), to: new Date(now + 60_000).toISOString() };
+  const alerts = [];
+  for await (const event of allItems((cursor) => opened.store.eventsBetween(range, cursor ? { cursor } : {}))) {
+    alerts.push(...alertsFromEvent(event));
+  }
+  // Only alerts the ledger has not seen for every channel matter; the outbox ignores ids it holds,
+  // and delivery skips channels the ledger lists.
+  const undelivered = [];
+  const channels = localAlerting({
+    storeDir,
+    ...(settings.webhookUrl ? { webhookUrl: settings.webhookUrl } : {}),
+  }).deliverers;
+  for (const alert of alerts) {
+    for (const channel of channels) {
+      if (!(await outbox.has(`${alert.id}|${channel.name}`))) {
+        undelivered.push(alert);
+        break;
+      }
+    }
+  }
+  await outbox.add(undelivered);
+}
+
+export function printCycle(report: CycleReport, json: boolean): void {
+  const { scan } = report;
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ scan, alerts: report.alerts })}\n`);
+    return;
+  }
+  const counts = Object.entries(scan.countsByState)
+    .map(([state, count]) => `${count} ${state}`)
+    .join(", ");
+  const changes = report.events.map((event) => [
+    event.endpoint,
+    event.previous ? `${event.previous.state} -> ${event.current.state}` : `first seen: ${event.current.state}`,
+    event.alerts.join(", "),
+  ]);
+  process.stdout.write(
+    `scan ${scan.scanId}: ${scan.targets} targets (${counts || "none"}), ${plural(report.events.length, "change")}, ${plural(report.alerts.length, "alert")}\n`,
+  );
+  if (changes.length > 0) process.stdout.write(`${formatTable(["ENDPOINT", "CHANGE", "ALERTS"], changes)}\n`);
+}
+
+function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
