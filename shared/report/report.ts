@@ -70,7 +70,7 @@ export function buildReport(input: ReportInput): AuditReport {
 }
 
 /** At the end of the period: the exposure itself, and every CVE or compromise finding of an exposed endpoint. */
-function openFindingsOf(endpoint: EndpointAtEnd): OpenFinding[] {
+export function openFindingsOf(endpoint: EndpointAtEnd): OpenFinding[] {
   if (endpoint.exposure === "none" || endpoint.window === null) return [];
   const base = { endpoint: endpoint.endpoint, ip: endpoint.ip, port: endpoint.port, owner: endpoint.asset };
   const subject = {

@@ -95,7 +95,7 @@ describe("HTML report in headless Chromium", () => {
     expect(await page.locator("#windows-table tbody tr").count()).toBe(report.windows.length);
     expect(await page.locator("#findings-table tbody tr").count()).toBe(report.openFindings.length);
     expect(await page.locator("#scans-table tbody tr").count()).toBe(report.coverage.scans.length);
-    expect(report.windows.length).toBe(6);
+    expect(report.windows.length).toBe(8);
     expect(await page.locator("#summary dt").first().textContent()).toBe("Period");
 
     // The hostile owner name is text on the page, not markup that ran.

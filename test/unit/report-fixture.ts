@@ -8,6 +8,8 @@
 //   B 203.0.113.20:6379  222.. eni-b  reachable 05:00-06:00, unauthenticated 10:00-14:00   -> two windows
 //   C 198.51.100.7:6379  222.. i-ccc  unauthenticated with a critical CVE from 20:00, rogue master from 22:00; open
 //   F 203.0.113.40:6379  111.. i-fff  exposed and resolved in February: no window in the period
+//   G 203.0.113.50:6379  111.. i-ggg  reachable since 02-25, no event since: still exposed now
+//   H 203.0.113.60:6379  no owner     unauthenticated since 02-26, no event in the period, closed 03-02 03:00
 // Scans: hourly at HH:00, done at HH:10; none at 08, 09, 10; the 15:00 scan never completed; the 12:00
 // scan could not read account 333333333333. One scan completed at 02-28 23:30, before the period.
 
@@ -110,6 +112,9 @@ const B = "203.0.113.20:6379";
 const C = "198.51.100.7:6379";
 const D = "203.0.113.30:6380";
 const F = "203.0.113.40:6379";
+const G = "203.0.113.50:6379";
+const H = "203.0.113.60:6379";
+export const OWNER_G: Asset = { ...OWNER_A, resourceId: "i-0ggg", name: "search" };
 
 /** Events before the period that the loader must also read (state at `from`). */
 export const EVENTS_BEFORE: StateChangeEvent[] = [
@@ -129,6 +134,21 @@ export const EVENTS_BEFORE: StateChangeEvent[] = [
     alerts: ["resolved"],
     asset: OWNER_F,
     firstSeenAt: "2026-02-20T00:00:00.000Z",
+  }),
+  event({
+    endpoint: G,
+    at: "2026-02-25T00:00Z",
+    state: "auth-required",
+    previous: null,
+    alerts: ["newly-internet-facing"],
+    asset: OWNER_G,
+  }),
+  event({
+    endpoint: H,
+    at: "2026-02-26T00:00Z",
+    state: "open-unauthenticated",
+    previous: null,
+    alerts: ["newly-unauthenticated"],
   }),
   event({
     endpoint: D,
@@ -233,6 +253,14 @@ export const EVENTS_IN_PERIOD: StateChangeEvent[] = [
 
 export const EVENTS_AFTER: StateChangeEvent[] = [
   event({
+    endpoint: H,
+    at: "2026-03-02T03:00Z",
+    state: "closed",
+    previous: "open-unauthenticated",
+    alerts: ["resolved"],
+    firstSeenAt: "2026-02-26T00:00:00.000Z",
+  }),
+  event({
     endpoint: D,
     at: "2026-03-02T01:00Z",
     state: "closed",
@@ -271,6 +299,30 @@ export const SCANS_IN_PERIOD: ScanRecord[] = [
 
 /** The expected windows, computed by hand from the history above. */
 export const EXPECTED_WINDOWS = [
+  {
+    endpoint: G,
+    level: "reachable",
+    start: "2026-02-25T00:00:00.000Z",
+    end: null,
+    startedBeforePeriod: true,
+    durationInPeriodMs: 24 * HOUR,
+    timeToRemediateMs: null,
+    owner: OWNER_G,
+    alerts: ["newly-internet-facing"],
+    states: ["auth-required"],
+  },
+  {
+    endpoint: H,
+    level: "unauthenticated",
+    start: "2026-02-26T00:00:00.000Z",
+    end: null,
+    startedBeforePeriod: true,
+    durationInPeriodMs: 24 * HOUR,
+    timeToRemediateMs: null,
+    owner: null,
+    alerts: ["newly-unauthenticated"],
+    states: ["open-unauthenticated"],
+  },
   {
     endpoint: D,
     level: "reachable",

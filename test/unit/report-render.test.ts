@@ -71,7 +71,7 @@ describe("CSV", () => {
     expect(rows[0]).toEqual([...CSV_COLUMNS]);
     expect(rows).toHaveLength(1 + report.windows.length);
     const byColumn = rows.slice(1).map((row) => Object.fromEntries(CSV_COLUMNS.map((column, i) => [column, row[i]])));
-    expect(byColumn[0]).toMatchObject({
+    expect(byColumn[2]).toMatchObject({
       endpoint: "203.0.113.30:6380",
       level: "reachable",
       states: "auth-required;busy",
@@ -82,7 +82,7 @@ describe("CSV", () => {
       time_to_remediate_seconds: "",
       account_id: "",
     });
-    expect(byColumn[1]).toMatchObject({
+    expect(byColumn[3]).toMatchObject({
       endpoint: "203.0.113.10:6379",
       end: "2026-03-01T02:00:00.000Z",
       duration_in_period_seconds: "7200",
@@ -94,7 +94,7 @@ describe("CSV", () => {
       alerts: "newly-internet-facing;newly-unauthenticated;resolved",
     });
     // A name with a comma and quotes survives the round trip.
-    expect(byColumn[4]!.resource_name).toBe('legacy, "worker"');
+    expect(byColumn[6]!.resource_name).toBe('legacy, "worker"');
   });
 
   it("quotes per RFC 4180 and defuses spreadsheet formulas", () => {

@@ -57,39 +57,41 @@ describe("exposure windows", () => {
 
   it("counts endpoints, owners and open windows", () => {
     expect(report.summary).toMatchObject({
-      endpointsExposed: 4,
-      windows: 5,
-      openWindows: 2,
-      unauthenticatedWindows: 3,
-      owners: 3,
+      endpointsExposed: 6,
+      windows: 7,
+      openWindows: 4,
+      unauthenticatedWindows: 4,
+      owners: 4,
       accounts: 2,
-      windowsWithoutOwner: 1,
-      maxExposedAtOnce: 2,
-      openFindings: { critical: 3, high: 1, medium: 0, low: 0, info: 0 },
+      windowsWithoutOwner: 2,
+      maxExposedAtOnce: 4,
+      openFindings: { critical: 4, high: 2, medium: 0, low: 0, info: 0 },
     });
   });
 
   it("draws the exposed-endpoint timeline as steps from the period start", () => {
     const at = (h: number) => new Date(Date.parse(PERIOD.from) + h * HOUR).toISOString();
     expect(report.timeline).toEqual([
-      { at: at(0), exposed: 2 },
-      { at: at(2), exposed: 1 },
-      { at: at(5), exposed: 2 },
-      { at: at(6), exposed: 1 },
-      { at: at(10), exposed: 2 },
-      { at: at(14), exposed: 1 },
-      { at: at(20), exposed: 2 },
+      { at: at(0), exposed: 4 },
+      { at: at(2), exposed: 3 },
+      { at: at(5), exposed: 4 },
+      { at: at(6), exposed: 3 },
+      { at: at(10), exposed: 4 },
+      { at: at(14), exposed: 3 },
+      { at: at(20), exposed: 4 },
     ]);
   });
 
   it("lists open findings at the end of the period, most severe first, with first seen and remediation", () => {
     expect(report.openFindings.map((f) => [f.severity, f.endpoint, f.findingId, f.firstSeen])).toEqual([
+      ["critical", "203.0.113.60:6379", "exposure:unauthenticated", "2026-02-26T00:00:00.000Z"],
       ["critical", "198.51.100.7:6379", CVE.id, "2026-03-01T20:00:00.000Z"],
       ["critical", "198.51.100.7:6379", "exposure:unauthenticated", "2026-03-01T20:00:00.000Z"],
       ["critical", "198.51.100.7:6379", ROGUE.id, "2026-03-01T22:00:00.000Z"],
+      ["high", "203.0.113.50:6379", "exposure:reachable", "2026-02-25T00:00:00.000Z"],
       ["high", "203.0.113.30:6380", "exposure:reachable", "2026-02-27T00:00:00.000Z"],
     ]);
-    const [cve, exposure, rogue, reachable] = report.openFindings;
+    const [, cve, exposure, rogue, , reachable] = report.openFindings;
     expect(cve!.remediation).toMatch(/Upgrade Redis 7\.2\.4 to 7\.2\.11/);
     expect(exposure!.remediation).toMatch(/Require authentication/);
     expect(exposure!.remediation).toMatch(/i-0ccc/);
