@@ -9,6 +9,9 @@ const COMMANDS: Record<string, string> = {
   watch: "scan cycles every --interval until interrupted",
   history: "an endpoint's (or an IP's) recorded state changes, oldest first",
   exposed: "every endpoint reachable or unauthenticated now, most severe first",
+  report: "the auditor's report for a period (html, md, csv, json) with a tamper-evident manifest",
+  verify: "check a report against its manifest (SHA-256)",
+  findings: "open findings now, as a table or as AWS Security Finding Format for Security Hub",
   demo: "the monitor end to end on a lab of real Redis servers on loopback (what `npm start` runs)",
 };
 
