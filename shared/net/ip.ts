@@ -28,7 +28,8 @@ const NON_PUBLIC_RANGES: Array<[string, number, IpFamily]> = [
   ["240.0.0.0", 4, "ipv4"],
   ["::", 128, "ipv6"],
   ["::1", 128, "ipv6"],
-  ["::ffff:0:0", 96, "ipv6"],
+  // No "::ffff:0:0/96" (IPv4-mapped): BlockList checks IPv4 addresses against it, so it would match every IPv4
+  // address. Mapped addresses are matched against the IPv4 ranges above instead.
   ["64:ff9b:1::", 48, "ipv6"],
   ["100::", 64, "ipv6"],
   ["2001:db8::", 32, "ipv6"],
