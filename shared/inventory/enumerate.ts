@@ -4,7 +4,8 @@ import { DescribeRegionsCommand } from "@aws-sdk/client-ec2";
 import { ListAccountsCommand } from "@aws-sdk/client-organizations";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import type { CoverageGap, Target } from "../exposure/model.ts";
-import { addressKey, isPublicAddress } from "../net/ip-ranges.ts";
+import { isPublicAddress } from "../net/ip.ts";
+import { addressOrderKey, canonicalAddress } from "./address-order.ts";
 import type { AccountAccess, AccountClients, InventoryClientFactory } from "./clients.ts";
 import { type InventoryConfig, resolveInventoryConfig, tagsInScope } from "./config.ts";
 import { callWithDeadline } from "./deadline.ts";
@@ -279,7 +280,7 @@ function toTargets(found: FoundAddress[], config: InventoryConfig) {
       outOfScopeByTag++;
       continue;
     }
-    const key = addressKey(candidate.ip);
+    const key = addressOrderKey(candidate.ip);
     const current = best.get(key);
     if (current === undefined) {
       best.set(key, candidate);
@@ -293,7 +294,7 @@ function toTargets(found: FoundAddress[], config: InventoryConfig) {
   for (const key of [...best.keys()].sort()) {
     const { ip, asset } = best.get(key)!;
     byResourceType[asset.resourceType] = (byResourceType[asset.resourceType] ?? 0) + 1;
-    for (const port of config.ports) targets.push({ host: ip.toLowerCase(), port, asset });
+    for (const port of config.ports) targets.push({ host: canonicalAddress(ip), port, asset });
   }
   return {
     targets,

@@ -92,7 +92,7 @@ describe("enumeratePublicTargets over the fixture organization", () => {
         "global-accelerator",
         org.managementAccelerators.Accelerators![0]!.AcceleratorArn,
       ],
-      ["2600:1f18:4a3:6a00:0:0:0:1002", 6379, org.MANAGEMENT, "us-east-1", "ec2-instance", "i-0123456789abcdef0"],
+      ["2600:1f18:4a3:6a00::1002", 6379, org.MANAGEMENT, "us-east-1", "ec2-instance", "i-0123456789abcdef0"],
       [
         "2600:1f18:4a3:6a00:15a9:bd4c:2c8f:1001",
         6379,
