@@ -73,7 +73,7 @@ const { indexes } = TABLE_SCHEMA;
 const KEY_ATTRIBUTES = new Set<string>([
   TABLE_SCHEMA.partitionKey,
   TABLE_SCHEMA.sortKey,
-  TABLE_SCHEMA.timeToLiveAttribute,
+  TABLE_SCHEMA.ttlAttribute,
   "type",
   "doneShards",
   ...Object.values(indexes).flatMap((index) => [index.partitionKey, index.sortKey]),
@@ -249,7 +249,7 @@ export class DynamoExposureStore implements ExposureStore {
 
   #ttl(at: string): Item {
     if (this.#retentionDays === undefined) return {};
-    return { [TABLE_SCHEMA.timeToLiveAttribute]: Math.floor((Date.parse(at) + this.#retentionDays * DAY_MS) / 1000) };
+    return { [TABLE_SCHEMA.ttlAttribute]: Math.floor((Date.parse(at) + this.#retentionDays * DAY_MS) / 1000) };
   }
 
   // ---- endpoint reads -----------------------------------------------------------------------------
@@ -271,7 +271,7 @@ export class DynamoExposureStore implements ExposureStore {
     do {
       const page = await this.#queryPage<EndpointState>(
         {
-          IndexName: indexes.byIp.indexName,
+          IndexName: indexes.byIp.name,
           KeyConditionExpression: "#pk = :pk",
           ExpressionAttributeNames: { "#pk": indexes.byIp.partitionKey },
           ExpressionAttributeValues: { ":pk": ipPk(ip) },
@@ -291,7 +291,11 @@ export class DynamoExposureStore implements ExposureStore {
     return this.#queryPage<StateChangeEvent>(
       {
         KeyConditionExpression: "PK = :pk AND SK BETWEEN :from AND :to",
-        ExpressionAttributeValues: { ":pk": endpointPk(endpoint), ":from": `EVENT#${from}`, ":to": `EVENT#${to}` },
+        ExpressionAttributeValues: {
+          ":pk": endpointPk(endpoint),
+          ":from": `${TABLE_SCHEMA.eventSortKeyPrefix}${from}`,
+          ":to": `${TABLE_SCHEMA.eventSortKeyPrefix}${to}`,
+        },
         ConsistentRead: true,
       },
       options,
@@ -301,7 +305,7 @@ export class DynamoExposureStore implements ExposureStore {
   async listExposed(options: PageOptions = {}): Promise<Page<EndpointState>> {
     return this.#queryPage<EndpointState>(
       {
-        IndexName: indexes.exposed.indexName,
+        IndexName: indexes.exposed.name,
         KeyConditionExpression: "#pk = :pk",
         ExpressionAttributeNames: { "#pk": indexes.exposed.partitionKey },
         ExpressionAttributeValues: { ":pk": EXPOSED_PK },
@@ -317,7 +321,7 @@ export class DynamoExposureStore implements ExposureStore {
     const byResource = options.resourceId !== undefined;
     return this.#queryPage<EndpointState>(
       {
-        IndexName: indexes.byOwner.indexName,
+        IndexName: indexes.byOwner.name,
         KeyConditionExpression: byResource ? "#pk = :pk AND begins_with(#sk, :resource)" : "#pk = :pk",
         ExpressionAttributeNames: {
           "#pk": indexes.byOwner.partitionKey,
@@ -502,7 +506,7 @@ export class DynamoExposureStore implements ExposureStore {
       const output = await this.#client.send(
         new QueryCommand({
           TableName: this.tableName,
-          IndexName: indexes.byDay.indexName,
+          IndexName: indexes.byDay.name,
           // The sort key starts with the time, so "<to>#..." sorts after "<to>": BETWEEN is [from, to).
           KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
           ExpressionAttributeNames: { "#pk": indexes.byDay.partitionKey, "#sk": indexes.byDay.sortKey },

@@ -30,7 +30,9 @@
 //   a scan record                      GetItem PK=SCAN#id, SK=SCAN
 //
 // `ttl` (epoch seconds) is reserved for retention; the stream (NEW_IMAGE) feeds the notify function,
-// filtered to `type = "event"` items.
+// filtered to inserted items whose SK starts with EVENT# (equivalently `type = "event"`).
+// Other parts keep their own items in this table under other PK prefixes (e.g. the alert delivery
+// ledger, PK = DELIVERY#..., shared/alerts/ledger-dynamodb.ts).
 import type { CreateTableCommandInput } from "@aws-sdk/client-dynamodb";
 
 export const DEFAULT_TABLE_NAME = "exposure-monitor";
@@ -39,15 +41,18 @@ export const TABLE_SCHEMA = {
   partitionKey: "PK",
   sortKey: "SK",
   /** Epoch seconds after which DynamoDB may delete the item. */
-  timeToLiveAttribute: "ttl",
+  ttlAttribute: "ttl",
+  /** Sort keys of state-change events start with this (the notify stream filter can match on it). */
+  eventSortKeyPrefix: "EVENT#",
   /** What the notify function reads; filter on NewImage.type = "event". */
   streamViewType: "NEW_IMAGE",
-  /** All GSIs project ALL attributes: the items are small and every reader needs the whole record. */
+  /** All GSIs project ALL attributes: the items are small and every reader needs the whole record.
+   *  Iterate with Object.values(TABLE_SCHEMA.indexes) to define them all. */
   indexes: {
-    exposed: { indexName: "GSI1", partitionKey: "GSI1PK", sortKey: "GSI1SK" },
-    byDay: { indexName: "GSI2", partitionKey: "GSI2PK", sortKey: "GSI2SK" },
-    byIp: { indexName: "GSI3", partitionKey: "GSI3PK", sortKey: "GSI3SK" },
-    byOwner: { indexName: "GSI4", partitionKey: "GSI4PK", sortKey: "GSI4SK" },
+    exposed: { name: "GSI1", partitionKey: "GSI1PK", sortKey: "GSI1SK" },
+    byDay: { name: "GSI2", partitionKey: "GSI2PK", sortKey: "GSI2SK" },
+    byIp: { name: "GSI3", partitionKey: "GSI3PK", sortKey: "GSI3SK" },
+    byOwner: { name: "GSI4", partitionKey: "GSI4PK", sortKey: "GSI4SK" },
   },
 } as const;
 
@@ -61,7 +66,7 @@ export const SCAN_SK = "SCAN";
 export const EXPOSED_PK = "EXPOSED";
 
 export const endpointPk = (endpoint: string) => `ENDPOINT#${endpoint}`;
-export const eventSk = (at: string, eventId: string) => `EVENT#${at}#${eventId}`;
+export const eventSk = (at: string, eventId: string) => `${TABLE_SCHEMA.eventSortKeyPrefix}${at}#${eventId}`;
 export const scanPk = (scanId: string) => `SCAN#${scanId}`;
 export const eventsDayPk = (day: string) => `EVENTS#${day}`;
 export const scansDayPk = (day: string) => `SCANS#${day}`;
@@ -85,7 +90,7 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
       { AttributeName: TABLE_SCHEMA.sortKey, KeyType: "RANGE" },
     ],
     GlobalSecondaryIndexes: indexes.map((index) => ({
-      IndexName: index.indexName,
+      IndexName: index.name,
       KeySchema: [
         { AttributeName: index.partitionKey, KeyType: "HASH" },
         { AttributeName: index.sortKey, KeyType: "RANGE" },
