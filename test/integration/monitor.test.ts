@@ -1,0 +1,122 @@
+// Issue 3's end-to-end sequence against real parts: redis-server processes on loopback, DynamoDB Local,
+// the monitor cycle and local alert delivery. A server goes auth required -> unauthenticated ->
+// auth required -> stopped (twice) -> started; exactly the expected events and alerts come out, once.
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AddressSet } from "../../shared/net/ip.ts";
+import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
+import { allItems } from "../../shared/store/store.ts";
+import { findRedisServer, freePort, type LabServer, LocalLab, labCommands } from "../../cli/local-lab.ts";
+import { type MonitorSettings, monitorCycle } from "../../cli/monitor.ts";
+import { useDynamoLocal } from "../helpers/dynamo.ts";
+
+const dynamo = useDynamoLocal();
+const binary = findRedisServer();
+let lab: LocalLab;
+let server: LabServer;
+let steady: LabServer;
+let store: DynamoExposureStore;
+let storeDir: string;
+let closedPort: number;
+
+beforeAll(async () => {
+  if (!binary) throw new Error("redis-server is not installed (Debian: apt-get install redis-server)");
+  lab = new LocalLab(binary);
+  server = await lab.add("flapping", "pw-1");
+  steady = await lab.add("steady", "pw-2");
+  closedPort = await freePort();
+  store = await dynamo.newStore();
+  storeDir = mkdtempSync(join(tmpdir(), "exposure-monitor-test-"));
+}, 60_000);
+
+afterAll(async () => {
+  await lab?.close();
+  if (storeDir) rmSync(storeDir, { recursive: true, force: true });
+});
+
+function settings(): MonitorSettings {
+  const targets = [
+    { host: "127.0.0.1", port: server.port },
+    { host: "127.0.0.1", port: steady.port },
+    { host: "127.0.0.1", port: closedPort },
+  ];
+  return {
+    probe: { concurrency: 8, connectTimeoutMs: 1_000, deadlineMs: 3_000, replyTimeoutMs: 1_000, allowedMasters: new AddressSet() },
+    json: true, // console alerts go to stderr; stdout stays quiet in the test log
+    targetSource: async () => ({ targets }),
+  };
+}
+
+const cycle = () => monitorCycle({ store, label: "test", storeDir, close: async () => {} }, settings());
+const flapping = () => `127.0.0.1:${server.port}`;
+const alertKinds = (report: Awaited<ReturnType<typeof cycle>>) => report.alerts.map((alert) => `${alert.target} ${alert.kind}`);
+
+describe("the monitor over a changing server", () => {
+  it("walks the whole sequence with exactly the expected events and alerts", async () => {
+    const first = await cycle();
+    expect(alertKinds(first).sort()).toEqual([`${flapping()} newly-internet-facing`, `127.0.0.1:${steady.port} newly-internet-facing`].sort());
+    expect(first.scan.countsByState).toEqual({ "auth-required": 2, closed: 1 });
+    expect(first.scan.completedAt).not.toBeNull();
+
+    await labCommands(server.port, [["AUTH", "pw-1"], ["CONFIG", "SET", "requirepass", ""]]);
+    const second = await cycle();
+    expect(alertKinds(second)).toContain(`${flapping()} newly-unauthenticated`);
+    const unauthenticated = second.alerts.find((alert) => alert.kind === "newly-unauthenticated")!;
+    expect(unauthenticated).toMatchObject({
+      severity: "critical",
+      target: flapping(),
+      previous: { state: "auth-required", exposure: "reachable" },
+      current: { state: "open-unauthenticated", exposure: "unauthenticated", tls: false },
+    });
+    expect(unauthenticated.current.server).toMatchObject({ product: "redis", version: "7.0.15" });
+
+    const third = await cycle();
+    expect(third.events).toEqual([]);
+    expect(third.alerts).toEqual([]);
+
+    await labCommands(server.port, [["CONFIG", "SET", "requirepass", "pw-3"]]);
+    const fourth = await cycle();
+    expect(fourth.events.map((event) => `${event.previous?.state} -> ${event.current.state}`)).toEqual([
+      "open-unauthenticated -> auth-required",
+    ]);
+    expect(fourth.alerts).toEqual([]); // less exposed than before: history, no page
+
+    await server.stop();
+    const fifth = await cycle();
+    expect(fifth.events).toEqual([]); // one closed observation is not yet a resolution
+    const sixth = await cycle();
+    expect(alertKinds(sixth)).toEqual([`${flapping()} resolved`]);
+    const seventh = await cycle();
+    expect(seventh.alerts).toEqual([]);
+
+    server.password = "pw-4";
+    await server.start();
+    const eighth = await cycle();
+    expect(alertKinds(eighth)).toEqual([`${flapping()} newly-internet-facing`]);
+
+    // The history holds every change, oldest first.
+    const history = [];
+    for await (const event of allItems((cursor) => store.history(flapping(), cursor ? { cursor } : {}))) history.push(event);
+    expect(history.map((event) => [event.previous?.state ?? null, event.current.state, event.alerts.join("+")])).toEqual([
+      [null, "auth-required", "newly-internet-facing"],
+      ["auth-required", "open-unauthenticated", expect.stringContaining("newly-unauthenticated")],
+      ["open-unauthenticated", "auth-required", ""],
+      ["auth-required", "closed", "resolved"],
+      ["closed", "auth-required", "newly-internet-facing"],
+    ]);
+
+    // Every alert reached alerts.jsonl exactly once.
+    const lines = readFileSync(join(storeDir, "alerts.jsonl"), "utf8").trim().split("\n");
+    const ids = lines.map((line) => (JSON.parse(line) as { id: string }).id);
+    expect(new Set(ids).size).toBe(ids.length);
+    const all = [first, second, third, fourth, fifth, sixth, seventh, eighth].flatMap((report) => report.alerts.map((a) => a.id));
+    expect(ids.sort()).toEqual(all.sort());
+
+    // And the steady server is the only thing exposed besides the flapping one.
+    const exposed = [];
+    for await (const state of allItems((cursor) => store.listExposed(cursor ? { cursor } : {}))) exposed.push(state.endpoint);
+    expect(exposed.sort()).toEqual([flapping(), `127.0.0.1:${steady.port}`].sort());
+  }, 120_000);
+});
