@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { alertId, alertsFromEvent } from "../../shared/alerts/alert.ts";
 import { remediationFor } from "../../shared/alerts/remediation.ts";
@@ -382,5 +383,38 @@ describe("Slack Block Kit", () => {
     expect(json).not.toContain("<!channel>");
     expect(json).not.toContain("<https://evil.example");
     expect(json).toContain("&lt;!channel&gt;");
+  });
+
+  it("any server text keeps the subject within SNS's rules and the Slack message within Block Kit's limits", () => {
+    const text = fc.string({ unit: "binary", maxLength: 400 });
+    fc.assert(
+      fc.property(text, text, text, text, (name, version, title, evidence) => {
+        const findings: Finding[] = [
+          { id: "ioc:rogue-master", kind: "compromise", severity: "critical", title, evidence },
+        ];
+        const alert = alertOf("new-finding", {
+          newFindings: findings,
+          findings,
+          asset: { ...WEB_1, name },
+          current: {
+            state: "open-unauthenticated",
+            exposure: "unauthenticated",
+            tls: true,
+            server: { ...REDIS_7_2_4, version },
+          },
+        });
+        const subject = emailSubject(alert);
+        expect(subject).toMatch(/^[\x20-\x7e]{1,99}$/);
+        expect(subject.startsWith("[CRITICAL] new-finding 203.0.113.10:6379")).toBe(true);
+        const message = slackMessage(alert);
+        expect(blockKitViolations(message)).toEqual([]);
+        for (const block of message.blocks) {
+          const texts = block.type === "section" ? [block.text, ...(block.fields ?? [])] : [];
+          for (const object of texts) if (object) expect(object.text).not.toContain("<");
+        }
+        for (const line of consoleLines(alert)) expect(line).not.toMatch(/[\u0000-\u001f]/);
+      }),
+      { numRuns: 100 },
+    );
   });
 });
