@@ -6,6 +6,7 @@ import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.ts";
 const COMMANDS: Record<string, string> = {
   probe: "probe host[:port] or CIDR targets once and print what each one says",
   scan: "one monitoring cycle: probe, record changes in the store, alert",
+  inventory: "every public IP of the AWS accounts in scope, with its owner and the coverage gaps",
   watch: "scan cycles every --interval until interrupted",
   history: "an endpoint's (or an IP's) recorded state changes, oldest first",
   exposed: "every endpoint reachable or unauthenticated now, most severe first",
