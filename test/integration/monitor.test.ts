@@ -5,11 +5,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findRedisServer, freePort, type LabServer, LocalLab, labCommands } from "../../cli/local-lab.ts";
+import { type MonitorSettings, monitorCycle } from "../../cli/monitor.ts";
 import { AddressSet } from "../../shared/net/ip.ts";
 import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
 import { allItems } from "../../shared/store/store.ts";
-import { findRedisServer, freePort, type LabServer, LocalLab, labCommands } from "../../cli/local-lab.ts";
-import { type MonitorSettings, monitorCycle } from "../../cli/monitor.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
 
 const dynamo = useDynamoLocal();
@@ -43,7 +43,13 @@ function settings(): MonitorSettings {
     { host: "127.0.0.1", port: closedPort },
   ];
   return {
-    probe: { concurrency: 8, connectTimeoutMs: 1_000, deadlineMs: 3_000, replyTimeoutMs: 1_000, allowedMasters: new AddressSet() },
+    probe: {
+      concurrency: 8,
+      connectTimeoutMs: 1_000,
+      deadlineMs: 3_000,
+      replyTimeoutMs: 1_000,
+      allowedMasters: new AddressSet(),
+    },
     json: true, // console alerts go to stderr; stdout stays quiet in the test log
     targetSource: async () => ({ targets }),
   };
@@ -51,16 +57,22 @@ function settings(): MonitorSettings {
 
 const cycle = () => monitorCycle({ store, label: "test", storeDir, close: async () => {} }, settings());
 const flapping = () => `127.0.0.1:${server.port}`;
-const alertKinds = (report: Awaited<ReturnType<typeof cycle>>) => report.alerts.map((alert) => `${alert.target} ${alert.kind}`);
+const alertKinds = (report: Awaited<ReturnType<typeof cycle>>) =>
+  report.alerts.map((alert) => `${alert.target} ${alert.kind}`);
 
 describe("the monitor over a changing server", () => {
   it("walks the whole sequence with exactly the expected events and alerts", async () => {
     const first = await cycle();
-    expect(alertKinds(first).sort()).toEqual([`${flapping()} newly-internet-facing`, `127.0.0.1:${steady.port} newly-internet-facing`].sort());
+    expect(alertKinds(first).sort()).toEqual(
+      [`${flapping()} newly-internet-facing`, `127.0.0.1:${steady.port} newly-internet-facing`].sort(),
+    );
     expect(first.scan.countsByState).toEqual({ "auth-required": 2, closed: 1 });
     expect(first.scan.completedAt).not.toBeNull();
 
-    await labCommands(server.port, [["AUTH", "pw-1"], ["CONFIG", "SET", "requirepass", ""]]);
+    await labCommands(server.port, [
+      ["AUTH", "pw-1"],
+      ["CONFIG", "SET", "requirepass", ""],
+    ]);
     const second = await cycle();
     expect(alertKinds(second)).toContain(`${flapping()} newly-unauthenticated`);
     const unauthenticated = second.alerts.find((alert) => alert.kind === "newly-unauthenticated")!;
@@ -98,8 +110,11 @@ describe("the monitor over a changing server", () => {
 
     // The history holds every change, oldest first.
     const history = [];
-    for await (const event of allItems((cursor) => store.history(flapping(), cursor ? { cursor } : {}))) history.push(event);
-    expect(history.map((event) => [event.previous?.state ?? null, event.current.state, event.alerts.join("+")])).toEqual([
+    for await (const event of allItems((cursor) => store.history(flapping(), cursor ? { cursor } : {})))
+      history.push(event);
+    expect(
+      history.map((event) => [event.previous?.state ?? null, event.current.state, event.alerts.join("+")]),
+    ).toEqual([
       [null, "auth-required", "newly-internet-facing"],
       ["auth-required", "open-unauthenticated", expect.stringContaining("newly-unauthenticated")],
       ["open-unauthenticated", "auth-required", ""],
@@ -111,12 +126,15 @@ describe("the monitor over a changing server", () => {
     const lines = readFileSync(join(storeDir, "alerts.jsonl"), "utf8").trim().split("\n");
     const ids = lines.map((line) => (JSON.parse(line) as { id: string }).id);
     expect(new Set(ids).size).toBe(ids.length);
-    const all = [first, second, third, fourth, fifth, sixth, seventh, eighth].flatMap((report) => report.alerts.map((a) => a.id));
+    const all = [first, second, third, fourth, fifth, sixth, seventh, eighth].flatMap((report) =>
+      report.alerts.map((a) => a.id),
+    );
     expect(ids.sort()).toEqual(all.sort());
 
     // And the steady server is the only thing exposed besides the flapping one.
     const exposed = [];
-    for await (const state of allItems((cursor) => store.listExposed(cursor ? { cursor } : {}))) exposed.push(state.endpoint);
+    for await (const state of allItems((cursor) => store.listExposed(cursor ? { cursor } : {})))
+      exposed.push(state.endpoint);
     expect(exposed.sort()).toEqual([flapping(), `127.0.0.1:${steady.port}`].sort());
   }, 120_000);
 });
