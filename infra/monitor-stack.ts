@@ -51,6 +51,7 @@ import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { EXPOSURES } from "../shared/exposure/model.ts";
 import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../shared/metrics-names.ts";
+import { TABLE_SCHEMA } from "../shared/store/schema.ts";
 import type { MonitorConfig } from "./config.ts";
 import { MonitorFunction } from "./constructs/monitor-function.ts";
 import { INVENTORY_READ_ACTIONS, ORGANIZATION_READ_ACTIONS } from "./member-role-actions.ts";
@@ -68,18 +69,6 @@ import {
   SHARD_SIZE,
   SHARD_VISIBILITY_TIMEOUT_SECONDS,
 } from "./sizing.ts";
-
-// PENDING: replace with the store's exported table schema constant (shared/store/) once committed.
-const TABLE_SCHEMA = {
-  partitionKey: "PK",
-  sortKey: "SK",
-  ttlAttribute: "ttl",
-  eventSortKeyPrefix: "EVENT#",
-  indexes: [
-    { name: "GSI1", partitionKey: "GSI1PK", sortKey: "GSI1SK" },
-    { name: "GSI2", partitionKey: "GSI2PK", sortKey: "GSI2SK" },
-  ],
-} as const;
 
 export interface MonitorStackProps extends StackProps {
   config: MonitorConfig;
@@ -111,6 +100,8 @@ export class MonitorStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN,
     });
     this.table = new Table(this, "Table", {
+      // Keys, indexes, TTL and stream view come from the store's schema (shared/store/schema.ts), the same
+      // definition the local store creates its table from.
       partitionKey: { name: TABLE_SCHEMA.partitionKey, type: AttributeType.STRING },
       sortKey: { name: TABLE_SCHEMA.sortKey, type: AttributeType.STRING },
       billingMode: BillingMode.PAY_PER_REQUEST,
@@ -119,11 +110,11 @@ export class MonitorStack extends Stack {
       encryption: TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.tableKey,
       timeToLiveAttribute: TABLE_SCHEMA.ttlAttribute,
-      stream: StreamViewType.NEW_AND_OLD_IMAGES,
+      stream: StreamViewType[TABLE_SCHEMA.streamViewType],
       // The history is audit evidence: keep it when the stack goes.
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    for (const index of TABLE_SCHEMA.indexes) {
+    for (const index of Object.values(TABLE_SCHEMA.indexes)) {
       this.table.addGlobalSecondaryIndex({
         indexName: index.name,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },

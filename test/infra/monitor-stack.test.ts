@@ -9,6 +9,7 @@ import {
   SHARD_SIZE,
 } from "../../infra/sizing.ts";
 import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../../shared/metrics-names.ts";
+import { createTableInput, TABLE_SCHEMA } from "../../shared/store/schema.ts";
 import { logicalIdOf, type SynthesizedApp, synthesizeApp } from "./synth-helper.ts";
 
 const ref = (construct: Parameters<typeof logicalIdOf>[0]) => ({ Ref: logicalIdOf(construct) });
@@ -161,30 +162,23 @@ describe("monitor stack with default context", () => {
           KMSMasterKeyId: arnOf(synth.monitor.tableKey),
         },
         TimeToLiveSpecification: { AttributeName: "ttl", Enabled: true },
-        StreamSpecification: { StreamViewType: "NEW_AND_OLD_IMAGES" },
-        KeySchema: [
-          { AttributeName: "PK", KeyType: "HASH" },
-          { AttributeName: "SK", KeyType: "RANGE" },
-        ],
-        GlobalSecondaryIndexes: [
-          Match.objectLike({
-            IndexName: "GSI1",
-            KeySchema: [
-              { AttributeName: "GSI1PK", KeyType: "HASH" },
-              { AttributeName: "GSI1SK", KeyType: "RANGE" },
-            ],
-          }),
-          Match.objectLike({
-            IndexName: "GSI2",
-            KeySchema: [
-              { AttributeName: "GSI2PK", KeyType: "HASH" },
-              { AttributeName: "GSI2SK", KeyType: "RANGE" },
-            ],
-          }),
-        ],
+        StreamSpecification: { StreamViewType: TABLE_SCHEMA.streamViewType },
       }),
     });
-    expect(logicalIdOf(table)).toMatch(/^Table/);
+    // The same keys and indexes the store creates locally (shared/store/schema.ts).
+    const local = createTableInput("any");
+    const deployed = template.findResources("AWS::DynamoDB::Table")[logicalIdOf(table)]?.Properties;
+    expect(deployed.KeySchema).toEqual(local.KeySchema);
+    expect(deployed.KeySchema).toEqual([
+      { AttributeName: "PK", KeyType: "HASH" },
+      { AttributeName: "SK", KeyType: "RANGE" },
+    ]);
+    expect(deployed.GlobalSecondaryIndexes).toEqual(local.GlobalSecondaryIndexes);
+    expect(deployed.GlobalSecondaryIndexes.map((i: { IndexName: string }) => i.IndexName)).toEqual(
+      expect.arrayContaining(["GSI1", "GSI2"]),
+    );
+    expect(deployed.AttributeDefinitions).toEqual(expect.arrayContaining(local.AttributeDefinitions ?? []));
+    expect(deployed.AttributeDefinitions).toHaveLength(local.AttributeDefinitions?.length ?? -1);
     const keys = template.findResources("AWS::KMS::Key");
     expect(Object.keys(keys)).toHaveLength(2);
     for (const key of Object.values(keys) as Array<{ Properties: Record<string, unknown>; DeletionPolicy: string }>) {
