@@ -1,0 +1,361 @@
+// `exposure probe` against the real lab (test/lab/): real redis-server processes in every state,
+// hostile peers and firewall rules inside a target namespace, the CLI run from a scanner
+// namespace of its own. Needs root; without it the lab throws and this file fails (never skips).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Finding, ProbeResult, ServerFacts } from "../../shared/exposure/model.ts";
+import {
+  LAB_CASES,
+  type LabCase,
+  type ProbeLab,
+  REDIS_CASES,
+  REPO_ROOT,
+  ROGUE_MASTER,
+  startProbeLab,
+} from "../lab/lab.ts";
+import type { CommandResult } from "../lab/netns.ts";
+
+const CONNECT_TIMEOUT_MS = 1_500;
+const DEADLINE_MS = 4_000;
+/** Slack for a loaded 2-core CI machine on top of the probe's own deadline. */
+const MARGIN_MS = 2_000;
+
+interface Expected {
+  state: ProbeResult["state"];
+  exposure: ProbeResult["exposure"];
+  tls?: boolean;
+  /** The first reply starts with this. */
+  reply?: string;
+  server?: Partial<ServerFacts>;
+  /** Exactly these compromise indicators (ioc:*); [] when none is given. */
+  compromise?: string[];
+  /** At least these CVE ids. */
+  cves?: string[];
+  certificate?: { subject: string; issuer: string; selfSigned: boolean };
+}
+
+const REDIS_7_0_15: Partial<ServerFacts> = { product: "redis", version: "7.0.15", mode: "standalone" };
+const DENIED_7 =
+  "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user";
+const DENIED_OLD =
+  "-DENIED Redis is running in protected mode because protected mode is enabled, no bind address was specified";
+const SELF_SIGNED = { subject: "redis-selfsigned.lab.test", issuer: "redis-selfsigned.lab.test", selfSigned: true };
+const CA_SIGNED = { subject: "redis-tls.lab.test", issuer: "Exposure Lab CA", selfSigned: false };
+
+const EXPECTED: Record<LabCase, Expected> = {
+  // Real redis-server 7.0.15 processes.
+  open: {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    tls: false,
+    reply: "+PONG",
+    server: { ...REDIS_7_0_15, role: "master" },
+    cves: ["CVE-2025-49844"],
+  },
+  requirepass: { state: "auth-required", exposure: "reachable", tls: false, reply: "-NOAUTH" },
+  "acl-default-off": { state: "auth-required", exposure: "reachable", tls: false, reply: "-NOAUTH" },
+  "protected-mode": { state: "protected-mode", exposure: "reachable", tls: false, reply: DENIED_7 },
+  "tls-open": {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    tls: true,
+    reply: "+PONG",
+    server: { ...REDIS_7_0_15, role: "master" },
+    cves: ["CVE-2025-49844"],
+    certificate: SELF_SIGNED,
+  },
+  "tls-password": {
+    state: "auth-required",
+    exposure: "reachable",
+    tls: true,
+    reply: "-NOAUTH",
+    certificate: CA_SIGNED,
+  },
+  "tls-client-cert": { state: "auth-required", exposure: "reachable", tls: true, certificate: CA_SIGNED },
+  maxclients: { state: "busy", exposure: "reachable", tls: false, reply: "-ERR max number of clients reached" },
+  "rogue-replica": {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    tls: false,
+    reply: "+PONG",
+    server: { ...REDIS_7_0_15, role: "replica", masterHost: ROGUE_MASTER, masterLinkStatus: "down" },
+    compromise: ["ioc:rogue-master"],
+    cves: ["CVE-2025-49844"],
+  },
+  // PING is refused while the master link is down, but INFO (a "stale" command) still answers.
+  "stale-replica": {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    tls: false,
+    reply: "-MASTERDOWN",
+    server: { ...REDIS_7_0_15, role: "replica", masterHost: ROGUE_MASTER, masterLinkStatus: "down" },
+    compromise: ["ioc:rogue-master"],
+  },
+  // A copy of redis-server run from /tmp, after CONFIG SET, SLAVEOF and FLUSHALL were sent to it.
+  "tmp-executable": {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    tls: false,
+    server: { ...REDIS_7_0_15, role: "master" },
+    compromise: ["ioc:admin-commands", "ioc:tmp-executable"],
+  },
+  sentinel: {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    tls: false,
+    server: { product: "redis", version: "7.0.15", mode: "sentinel" },
+  },
+  // The network alone.
+  closed: { state: "closed", exposure: "none", tls: false },
+  filtered: { state: "filtered", exposure: "none", tls: false },
+  // Hostile peers: something else listens.
+  http: { state: "not-redis", exposure: "reachable", tls: false, reply: "HTTP/1.1 400" },
+  ssh: { state: "not-redis", exposure: "reachable", tls: false, reply: "SSH-2.0-OpenSSH" },
+  "accept-close": { state: "dropped", exposure: "reachable", tls: false },
+  // Accepted, then reset before a byte: a listener is there (not "closed"), and TLS fails too.
+  "accept-reset": { state: "dropped", exposure: "reachable", tls: false },
+  hang: { state: "dropped", exposure: "reachable", tls: false },
+  drip: { state: "not-redis", exposure: "reachable", tls: false },
+  endless: { state: "not-redis", exposure: "reachable", tls: false },
+  "huge-bulk": { state: "not-redis", exposure: "reachable", tls: false },
+  garbage: { state: "not-redis", exposure: "reachable", tls: false },
+  // Replays of Redis replies a real 7.0.15 cannot be made to give here.
+  loading: { state: "busy", exposure: "reachable", reply: "-LOADING" },
+  "loading-info": {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    reply: "-LOADING",
+    server: { ...REDIS_7_0_15, loading: true },
+  },
+  "busy-script": { state: "busy", exposure: "reachable", reply: "-BUSY Redis is busy running a script" },
+  "busy-module": { state: "busy", exposure: "reachable", reply: "-BUSY Redis is busy running a module command" },
+  "old-auth": { state: "auth-required", exposure: "reachable", reply: "-ERR operation not permitted" },
+  "invalid-password": { state: "auth-required", exposure: "reachable", reply: "-ERR invalid password" },
+  wrongpass: { state: "auth-required", exposure: "reachable", reply: "-WRONGPASS" },
+  "denied-old": { state: "protected-mode", exposure: "reachable", reply: DENIED_OLD },
+  masterdown: { state: "error", exposure: "reachable", reply: "-MASTERDOWN Link with MASTER is down" },
+  "maxclients-replay": { state: "busy", exposure: "reachable", reply: "-ERR max number of clients reached" },
+  "maxclients-cluster": { state: "busy", exposure: "reachable", reply: "-ERR max number of clients + cluster" },
+  "other-error": { state: "error", exposure: "reachable", reply: "-ERR unknown subcommand" },
+  valkey: {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    server: { product: "valkey", version: "8.0.1", mode: "standalone", role: "master" },
+  },
+  compromised: {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    server: { ...REDIS_7_0_15, executable: "/tmp/kinsing/redis-server" },
+    compromise: ["ioc:admin-commands", "ioc:system-module", "ioc:tmp-executable"],
+  },
+};
+
+/** The INFO line each compromise indicator must cite as evidence. */
+const EVIDENCE: Record<string, RegExp> = {
+  "ioc:rogue-master": /master_host:203\.0\.113\.250/,
+  "ioc:tmp-executable": /executable:\/tmp\//,
+  "ioc:system-module": /system/,
+  "ioc:admin-commands": /cmdstat_(slaveof|replicaof|config\|set|module\|load|flushall)/,
+};
+
+const HOSTILE: LabCase[] = ["hang", "drip", "endless", "huge-bulk", "garbage", "accept-close", "accept-reset"];
+
+let lab: ProbeLab;
+let labError: unknown;
+
+/** Runs the exposure CLI inside the scanner namespace (the only place probes may come from). */
+function exposure(args: string[], preload = false): Promise<CommandResult> {
+  const nodeArgs = preload ? ["--import", join(REPO_ROOT, "test/lab/report-max-rss.ts")] : [];
+  return lab.net.exec(lab.net.scannerNs, process.execPath, [...nodeArgs, join(REPO_ROOT, "cli/exposure.ts"), ...args], {
+    timeoutMs: 60_000,
+    cwd: REPO_ROOT,
+  });
+}
+
+function parseLines(stdout: string): ProbeResult[] {
+  return stdout
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as ProbeResult);
+}
+
+async function connectionsReceived(host: string): Promise<number> {
+  const result = await lab.net.exec(lab.net.targetNs, "redis-cli", ["-h", host, "INFO", "stats"]);
+  const match = /total_connections_received:(\d+)/.exec(result.stdout);
+  if (!match) throw new Error(`no INFO stats from ${host}: ${result.stdout}${result.stderr}`);
+  return Number(match[1]);
+}
+
+describe("exposure probe against the namespace lab", () => {
+  const byCase = new Map<LabCase, ProbeResult>();
+  let run: CommandResult;
+  let wallMs = 0;
+
+  beforeAll(async () => {
+    try {
+      lab = await startProbeLab();
+    } catch (error) {
+      labError = error;
+      throw error;
+    }
+    const targetsFile = join(lab.net.workDir, "targets.txt");
+    const lines = Object.entries(lab.targets).map(([name, target]) => `${target}  # ${name}`);
+    writeFileSync(targetsFile, `# every lab case, one per line\n${lines.join("\n")}\n`);
+    const started = Date.now();
+    run = await exposure(
+      [
+        "probe",
+        "--json",
+        "--timeout-ms",
+        String(CONNECT_TIMEOUT_MS),
+        "--deadline-ms",
+        String(DEADLINE_MS),
+        "--targets",
+        targetsFile,
+      ],
+      true,
+    );
+    wallMs = Date.now() - started;
+    const caseOf = new Map(Object.entries(lab.targets).map(([name, target]) => [target, name as LabCase]));
+    for (const result of parseLines(run.stdout)) {
+      const name = caseOf.get(result.target);
+      if (name) byCase.set(name, result);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await lab?.teardown();
+  });
+
+  it("builds the lab (root, network namespaces, redis-server, openssl)", () => {
+    expect(labError).toBeUndefined();
+    expect(lab.net.scannerNs).toMatch(/^xs-[0-9a-f]{6}$/);
+  });
+
+  it("prints exactly one JSON line per target and exits 0", () => {
+    expect(run.stderr.replace(/^lab-max-rss-kb \d+\n?/m, "")).toBe("");
+    expect(run.code).toBe(0);
+    const results = parseLines(run.stdout);
+    expect(results).toHaveLength(Object.keys(LAB_CASES).length);
+    expect(new Set(results.map((result) => result.target)).size).toBe(results.length);
+    expect([...byCase.keys()].sort()).toEqual(Object.keys(LAB_CASES).sort());
+  });
+
+  it.each(Object.keys(EXPECTED) as LabCase[])("classifies %s", (name) => {
+    const expected = EXPECTED[name];
+    const result = byCase.get(name);
+    expect(result, `no result for ${name}`).toBeDefined();
+    if (!result) return;
+    expect({ ip: result.ip, port: result.port }).toEqual({ ip: LAB_CASES[name], port: 6379 });
+    expect({ state: result.state, exposure: result.exposure }).toEqual({
+      state: expected.state,
+      exposure: expected.exposure,
+    });
+    if (expected.tls !== undefined) expect(result.tls).toBe(expected.tls);
+    if (expected.reply !== undefined) expect(result.reply.startsWith(expected.reply), result.reply).toBe(true);
+    expect(result.reply.length).toBeLessThanOrEqual(200);
+    expect(result.reply).toMatch(/^[\x20-\x7e]*$/);
+    if (expected.server) expect(result.server).toMatchObject(expected.server);
+    if (expected.state !== "open-unauthenticated") expect(result.findings).toEqual([]);
+
+    const compromise = result.findings.filter((finding) => finding.kind === "compromise").map((finding) => finding.id);
+    expect(compromise.sort()).toEqual([...(expected.compromise ?? [])].sort());
+    const cves = result.findings.filter((finding) => finding.kind === "cve").map((finding) => finding.id);
+    for (const id of expected.cves ?? []) expect(cves).toContain(id);
+    for (const finding of result.findings) checkFinding(finding);
+
+    if (expected.certificate) {
+      const certificate = result.certificate;
+      expect(certificate).toBeDefined();
+      expect(certificate?.subject).toContain(expected.certificate.subject);
+      expect(certificate?.issuer).toContain(expected.certificate.issuer);
+      expect(certificate?.selfSigned).toBe(expected.certificate.selfSigned);
+      // openssl made it with -days 2 a moment ago.
+      const validTo = Date.parse(certificate?.validTo ?? "");
+      expect(validTo - Date.now()).toBeGreaterThan(24 * 3_600_000);
+      expect(validTo - Date.now()).toBeLessThan(3 * 24 * 3_600_000);
+    } else {
+      expect(result.certificate).toBeUndefined();
+    }
+    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+    expect(result.durationMs).toBeLessThanOrEqual(DEADLINE_MS + MARGIN_MS);
+    expect(Number.isNaN(Date.parse(result.observedAt))).toBe(false);
+  });
+
+  it("ends every hostile peer within its deadline", () => {
+    for (const name of HOSTILE) {
+      const result = byCase.get(name);
+      expect(result, name).toBeDefined();
+      expect(result?.durationMs, name).toBeLessThanOrEqual(DEADLINE_MS + MARGIN_MS);
+    }
+  });
+
+  it("waits no longer than the connect timeout for a firewall that drops", () => {
+    const filtered = byCase.get("filtered");
+    expect(filtered?.durationMs).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 100);
+    expect(filtered?.durationMs).toBeLessThanOrEqual(CONNECT_TIMEOUT_MS + MARGIN_MS);
+  });
+
+  it("probes all targets at once: the whole run is bounded by one deadline, not their sum", () => {
+    // Three slow peers (hang, filtered, drip) in sequence would alone take over 3 deadlines.
+    expect(wallMs).toBeLessThan(2 * DEADLINE_MS + 5_000);
+  });
+
+  it("does not buffer a 1 GB bulk header or an endless stream", () => {
+    const match = /lab-max-rss-kb (\d+)/.exec(run.stderr);
+    expect(match, run.stderr).not.toBeNull();
+    // A Node process probing ~40 targets stays far below this; allocating the announced bulk would not.
+    expect(Number(match?.[1])).toBeLessThan(300 * 1024);
+  });
+
+  it("keeps a replica's master that is allowed out of the findings (--allow-master)", async () => {
+    const result = await exposure([
+      "probe",
+      "--json",
+      "--allow-master",
+      `${ROGUE_MASTER}/32`,
+      lab.targets["rogue-replica"],
+    ]);
+    expect(result.code).toBe(0);
+    const [replica] = parseLines(result.stdout);
+    expect(replica?.server?.masterHost).toBe(ROGUE_MASTER);
+    expect(replica?.findings.map((finding) => finding.id)).not.toContain("ioc:rogue-master");
+  });
+
+  it("exits 3 with --fail-on when a target reaches that exposure, 0 otherwise", async () => {
+    const exposed = await exposure(["probe", "--json", "--fail-on", "unauthenticated", lab.targets.open]);
+    expect(exposed.code).toBe(3);
+    expect(parseLines(exposed.stdout)[0]?.state).toBe("open-unauthenticated");
+    const guarded = await exposure(["probe", "--json", "--fail-on", "unauthenticated", lab.targets.requirepass]);
+    expect(guarded.code).toBe(0);
+    expect(parseLines(guarded.stdout)[0]?.state).toBe("auth-required");
+  });
+
+  it.each([
+    ["an impossible address", ["999.1.1.1"]],
+    ["a block too large", ["10.0.0.0/8"]],
+    ["a bad target next to a good one", [REDIS_CASES.open, "999.1.1.1"]],
+  ])("rejects %s with one line on stderr, exit 2, nothing probed", async (_, targets) => {
+    const before = await connectionsReceived(REDIS_CASES.open);
+    const result = await exposure(["probe", "--json", ...targets]);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/^exposure: [^\n]+\n$/);
+    expect(result.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+    expect(await connectionsReceived(REDIS_CASES.open)).toBe(before + 1); // our own INFO stats call only
+  });
+});
+
+function checkFinding(finding: Finding): void {
+  expect(finding.title.length).toBeGreaterThan(0);
+  expect(finding.evidence.length).toBeGreaterThan(0);
+  expect(["critical", "high", "medium", "low", "info"]).toContain(finding.severity);
+  if (finding.kind === "cve") {
+    expect(finding.id).toMatch(/^CVE-\d{4}-\d+$/);
+  } else {
+    const evidence = EVIDENCE[finding.id];
+    expect(evidence, `unexpected indicator ${finding.id}`).toBeDefined();
+    if (evidence) expect(finding.evidence).toMatch(evidence);
+  }
+}
