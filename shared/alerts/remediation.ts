@@ -5,6 +5,12 @@
 import { compareVersions, parseVersion } from "../exposure/cves.ts";
 import type { AlertKind, Exposure, Finding, ProbeState, ServerFacts } from "../exposure/model.ts";
 import type { AlertAsset } from "./alert.ts";
+import { oneLine, truncate } from "./render.ts";
+
+/** Values from the probed server (and tags) go into advice lines: one line, bounded. */
+function quoted(text: string, max = 120): string {
+  return truncate(oneLine(text), max);
+}
 
 export interface RemediationInput {
   kind: AlertKind;
@@ -43,8 +49,8 @@ const BIND_LINE =
 
 /** Names the resource that owns the address, e.g. `network interface eni-0abc ("web-1") in account 1111/eu-west-1`. */
 export function describeResource(asset: AlertAsset): string {
-  const name = asset.name ? ` ("${asset.name}")` : "";
-  return `${resourceNoun(asset)} ${asset.resourceId}${name} in account ${asset.account}/${asset.region}`;
+  const name = asset.name ? ` ("${quoted(asset.name)}")` : "";
+  return `${resourceNoun(asset)} ${quoted(asset.resourceId)}${name} in account ${asset.account}/${asset.region}`;
 }
 
 const RESOURCE_NOUNS: Record<string, string> = {
@@ -162,20 +168,22 @@ function compromiseLines({ findings, current }: RemediationInput): string[] {
   const has = (...ids: string[]) => iocs.some((finding) => ids.includes(finding.id));
   const server = current.server;
   if (has("ioc:rogue-master")) {
-    const master = server?.masterHost ? ` ${server.masterHost}:${server.masterPort ?? 6379}` : " an outside master";
+    const master = server?.masterHost
+      ? ` ${quoted(server.masterHost)}:${server.masterPort ?? 6379}`
+      : " an outside master";
     lines.push(
       `It replicates from${master}, which the organization does not own (rogue-master technique): after capturing evidence run \`REPLICAOF NO ONE\` and block outbound traffic to that address.`,
     );
   }
   if (has("ioc:system-module", "ioc:module-path")) {
-    const names = server?.modules?.map((module) => module.name).join(", ");
+    const names = quoted(server?.modules?.map((module) => module.name).join(", ") ?? "");
     lines.push(
       `Unknown modules are loaded${names ? ` (${names})` : ""}: keep the module files as evidence, look for commands such as \`system.exec\`, then \`MODULE UNLOAD\` them and remove their \`loadmodule\` lines.`,
     );
   }
   if (has("ioc:tmp-executable")) {
     lines.push(
-      `The server runs from a temporary directory${server?.executable ? ` (${server.executable})` : ""}: the binary may have been replaced; compare it with the packaged one.`,
+      `The server runs from a temporary directory${server?.executable ? ` (${quoted(server.executable)})` : ""}: the binary may have been replaced; compare it with the packaged one.`,
     );
   }
   if (has("ioc:admin-commands")) {
@@ -189,7 +197,7 @@ function compromiseLines({ findings, current }: RemediationInput): string[] {
 function cveLines({ findings, current }: RemediationInput): string[] {
   const cves = findings.filter((finding) => finding.kind === "cve");
   if (cves.length === 0) return [];
-  const version = current.server?.version ?? null;
+  const version = current.server?.version ? quoted(current.server.version, 40) : null;
   const product = productLabel(current.server);
   const fixedIn = new Map<string, string>();
   const unfixed: string[] = [];

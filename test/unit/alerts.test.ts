@@ -389,9 +389,14 @@ describe("Slack Block Kit", () => {
     const text = fc.string({ unit: "binary", maxLength: 400 });
     fc.assert(
       fc.property(text, text, text, text, (name, version, title, evidence) => {
-        const findings: Finding[] = [
-          { id: "ioc:rogue-master", kind: "compromise", severity: "critical", title, evidence },
-        ];
+        const findings: Finding[] = ["ioc:rogue-master", "ioc:system-module", "ioc:tmp-executable"].map((id) => ({
+          id,
+          kind: "compromise",
+          severity: "critical",
+          title,
+          evidence,
+        }));
+        findings.push({ id: "CVE-2025-49844", kind: "cve", severity: "critical", title, evidence, fixedIn: "7.2.11" });
         const alert = alertOf("new-finding", {
           newFindings: findings,
           findings,
@@ -400,7 +405,14 @@ describe("Slack Block Kit", () => {
             state: "open-unauthenticated",
             exposure: "unauthenticated",
             tls: true,
-            server: { ...REDIS_7_2_4, version },
+            server: {
+              ...REDIS_7_2_4,
+              version,
+              role: "replica",
+              masterHost: title,
+              executable: evidence,
+              modules: [{ name: evidence }],
+            },
           },
         });
         const subject = emailSubject(alert);
@@ -412,7 +424,10 @@ describe("Slack Block Kit", () => {
           const texts = block.type === "section" ? [block.text, ...(block.fields ?? [])] : [];
           for (const object of texts) if (object) expect(object.text).not.toContain("<");
         }
-        for (const line of consoleLines(alert)) expect(line).not.toMatch(/[\u0000-\u001f]/);
+        for (const line of [...consoleLines(alert), ...alert.remediation]) {
+          expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+          expect(line.length).toBeLessThan(1000);
+        }
       }),
       { numRuns: 100 },
     );
