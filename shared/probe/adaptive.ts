@@ -15,10 +15,12 @@ export interface AdaptiveOptions {
   concurrency: number;
   /** Shortest connect timeout for a silent endpoint, whatever the measured round trip. */
   floorMs: number;
-  /** The long timeout: the first attempt before anything is measured, and confirmations. */
+  /** The long timeout: no attempt waits longer; confirmations of formerly exposed endpoints use it. */
   ceilingMs: number;
-  /** Timeout = max(multiplier x srtt, srtt + 4 x rttvar), clamped. */
+  /** Timeout = multiplier x the group's round trip, clamped. */
   rttMultiplier: number;
+  /** Timeout of the first few probes, before any round trip is measured (nmap's initial RTT timeout). */
+  initialTimeoutMs: number;
   /** Each later attempt gets `attemptGrowth` times more than the first (lost SYN vs slow path). */
   attemptGrowth: number;
   /** Every silent endpoint is tried at least this often before it is called filtered. */
@@ -26,8 +28,13 @@ export interface AdaptiveOptions {
   maxAttempts: number;
   /** Stop retrying once fewer than this many answering endpoints are expected to hide among the silent ones. */
   missBudget: number;
-  /** Probes launched before the first round trip is known (their timeout is the ceiling). */
+  /** Probes launched before the first round trip is known (their timeout is `initialTimeoutMs`). */
   initialWindow: number;
+  /**
+   * Probes started in one go before the event loop gets a turn: a thousand connects in one tick
+   * would hold the loop for hundreds of ms, and a connect event processed late looks like a timeout.
+   */
+  launchesPerTick: number;
   /** Network group of an address; round trips are estimated per group. */
   groupOf: (host: string) => string;
   /** Last recorded exposure of a target (from the store); not `none` means confirm at the ceiling before saying filtered. */
@@ -41,11 +48,13 @@ export const DEFAULT_ADAPTIVE_OPTIONS: AdaptiveOptions = {
   floorMs: 100,
   ceilingMs: 3_500,
   rttMultiplier: 4,
+  initialTimeoutMs: 1_000,
   attemptGrowth: 1.5,
   minAttempts: 2,
   maxAttempts: 5,
   missBudget: 0.01,
   initialWindow: 50,
+  launchesPerTick: 50,
   groupOf: networkGroup,
   probeOptions: {},
 };
@@ -64,6 +73,8 @@ export interface AdaptiveStats {
   maxInFlight: number;
   /** Estimated chance that one attempt at an answering endpoint goes unanswered. */
   silenceRate: number;
+  /** Silent attempts whose timeout fired late (busy event loop): retried, not counted as loss. */
+  lateSilences: number;
 }
 
 export function emptyStats(): AdaptiveStats {
@@ -76,6 +87,7 @@ export function emptyStats(): AdaptiveStats {
     confirmations: 0,
     maxInFlight: 0,
     silenceRate: 0,
+    lateSilences: 0,
   };
 }
 
@@ -89,40 +101,75 @@ export function networkGroup(host: string): string {
   return host;
 }
 
-/** Smoothed round trip and its variation (RFC 6298 weights), from samples in ms. */
-export class RttEstimator {
-  srtt: number | null = null;
-  rttvar = 0;
-  samples = 0;
+/**
+ * Round-trip samples of one network group (or of all). A sample is an upper bound of the path's
+ * round trip (server think time only adds to it), so the group's timeout follows its smallest
+ * sample; the estimate for groups not yet measured follows the 75th percentile of recent samples,
+ * so a few slow servers do not stretch every timeout.
+ */
+export class RttSamples {
+  min = Number.POSITIVE_INFINITY;
+  count = 0;
+  readonly #recent: number[] = [];
+  readonly #keep: number;
+
+  constructor(keep = 256) {
+    this.#keep = keep;
+  }
 
   add(sampleMs: number): void {
     const sample = Math.max(0, sampleMs);
-    this.samples++;
-    if (this.srtt === null) {
-      this.srtt = sample;
-      this.rttvar = sample / 2;
-      return;
-    }
-    this.rttvar = 0.75 * this.rttvar + 0.25 * Math.abs(this.srtt - sample);
-    this.srtt = 0.875 * this.srtt + 0.125 * sample;
+    this.count++;
+    this.min = Math.min(this.min, sample);
+    this.#recent.push(sample);
+    if (this.#recent.length > this.#keep) this.#recent.shift();
   }
 
-  /** The connect timeout this estimate supports, or null before any sample. */
-  timeoutMs(options: Pick<AdaptiveOptions, "floorMs" | "ceilingMs" | "rttMultiplier">): number | null {
-    if (this.srtt === null) return null;
-    const raw = Math.max(options.rttMultiplier * this.srtt, this.srtt + 4 * this.rttvar);
-    return Math.min(options.ceilingMs, Math.max(options.floorMs, Math.ceil(raw)));
+  #sorted: number[] | null = null;
+
+  percentile(p: number): number | null {
+    if (this.#recent.length === 0) return null;
+    // Re-sorted at most every 16 samples: timeouts are asked for far more often than samples change.
+    if (this.#sorted === null || this.count % 16 === 0 || this.#sorted.length < 16) {
+      this.#sorted = [...this.#recent].sort((a, b) => a - b);
+    }
+    const sorted = this.#sorted;
+    return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
   }
+
+  /** Connect timeout from this group's own round trip, or null before any sample. */
+  groupTimeoutMs(options: Pick<AdaptiveOptions, "floorMs" | "ceilingMs" | "rttMultiplier">): number | null {
+    return this.count === 0 ? null : clampTimeout(options.rttMultiplier * this.min, options);
+  }
+
+  /** Connect timeout for a group with no sample of its own, from everyone's, or null before any. */
+  overallTimeoutMs(options: Pick<AdaptiveOptions, "floorMs" | "ceilingMs" | "rttMultiplier">): number | null {
+    const p75 = this.percentile(0.75);
+    return p75 === null ? null : clampTimeout(options.rttMultiplier * p75, options);
+  }
+}
+
+export function clampTimeout(ms: number, options: Pick<AdaptiveOptions, "floorMs" | "ceilingMs">): number {
+  return Math.min(options.ceilingMs, Math.max(options.floorMs, Math.ceil(ms)));
 }
 
 /**
  * A round-trip sample from a finished probe, or null when it gave none. A refused connection took
- * one round trip; any exchange with a server took at least two (handshake, then the commands).
+ * one round trip; an exchange with a server at least three (handshake, then two rounds of commands).
  */
 export function rttSampleOf(result: ProbeResult): number | null {
   if (result.state === "filtered") return null;
   if (result.state === "closed") return result.durationMs;
-  return result.durationMs / 2;
+  return result.durationMs / 3;
+}
+
+/**
+ * True when a silent attempt ended well after its connect timeout: the event loop was busy, and a
+ * connect completed meanwhile may have lost the race against its own timer (timers run before I/O
+ * in a loop turn). Such a silence is retried and not taken as evidence of packet loss.
+ */
+export function isLate(durationMs: number, timeoutMs: number): boolean {
+  return durationMs - timeoutMs > Math.max(20, 0.2 * timeoutMs);
 }
 
 /**
@@ -139,6 +186,10 @@ interface Job {
   target: Target;
   /** Attempts made so far. */
   attempts: number;
+  /** Silent attempts whose timeout fired on time: evidence of loss on the path. */
+  silentOnTime: number;
+  /** The last attempt's timeout fired late: the event loop was busy, the silence proves nothing. */
+  lastLate: boolean;
   /** Connect timeout of the next attempt, when fixed in advance (confirmation at the ceiling). */
   timeoutMs?: number;
   confirmed: boolean;
@@ -159,79 +210,39 @@ export async function* probeAdaptive(
   const settings: AdaptiveOptions = { ...DEFAULT_ADAPTIVE_OPTIONS, ...options };
   const { concurrency } = settings;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError("concurrency must be a positive integer");
-  if (settings.minAttempts < 1 || settings.maxAttempts < settings.minAttempts) throw new RangeError("need 1 <= minAttempts <= maxAttempts");
+  if (settings.minAttempts < 1 || settings.maxAttempts < settings.minAttempts)
+    throw new RangeError("need 1 <= minAttempts <= maxAttempts");
 
-  const groups = new Map<string, RttEstimator>();
-  const overall = new RttEstimator();
+  const groups = new Map<string, RttSamples>();
+  const overall = new RttSamples();
   const source = targets[Symbol.iterator]();
   let sourceDone = false;
-  /** Retries that may start at once (attempt < minAttempts, or confirmations). */
+  /** Attempts that may start now: retries and confirmations, after every target had its first. */
   const ready: Job[] = [];
-  /** Silent after `attempts` >= minAttempts: waiting for the pass to finish before deciding. */
+  /** Jobs silent after n >= minAttempts attempts, kept until every attempt up to n is over. */
   const undecided = new Map<number, Job[]>();
-  /** Attempts started and not finished, per attempt number (pass). */
-  const runningByPass = new Map<number, number>();
+  /** Attempts running, per attempt number (pass). */
+  const running = new Map<number, number>();
   const timeoutSums: number[] = [];
   const completed: ProbeResult[] = [];
   let active = 0;
   let answering = 0;
   let silentAttemptsOfAnswering = 0;
-  let firstSampleAt: number | null = null;
-  const startedAt = Date.now();
-  let wake: (() => void) | undefined;
+  let measured = false;
   let windowTimer: NodeJS.Timeout | undefined;
+  let windowExpired = false;
+  let wake: (() => void) | undefined;
 
   const timeoutFor = (job: Job): number => {
     if (job.timeoutMs !== undefined) return job.timeoutMs;
     const group = groups.get(settings.groupOf(job.target.host));
-    const base =
-      (group && group.samples > 0 ? group.timeoutMs(settings) : null) ?? overall.timeoutMs(settings) ?? settings.ceilingMs;
+    const base = group?.groupTimeoutMs(settings) ?? overall.overallTimeoutMs(settings) ?? settings.initialTimeoutMs;
     return Math.min(settings.ceilingMs, Math.ceil(base * settings.attemptGrowth ** job.attempts));
   };
 
-  // Before any round trip is measured every timeout would be the ceiling: start a few probes, and
-  // open the full window once one answers (or the ceiling passes without an answer).
-  const windowOpen = () => firstSampleAt !== null || Date.now() - startedAt >= settings.ceilingMs;
-
-  const nextJob = (): Job | undefined => {
-    const retry = ready.shift();
-    if (retry) return retry;
-    if (sourceDone) return undefined;
-    const next = source.next();
-    if (next.done) {
-      sourceDone = true;
-      return undefined;
-    }
-    stats.targets++;
-    return { target: next.value, attempts: 0, confirmed: false };
-  };
-
-  const finish = (job: Job, result: ProbeResult) => {
+  const finish = (result: ProbeResult) => {
     completed.push(result);
     wake?.();
-    void job;
-  };
-
-  const decidePass = (pass: number) => {
-    // A pass is decided once none of its attempts run and no earlier pass can still add to it.
-    for (const [attempts, jobs] of [...undecided].sort((a, b) => a[0] - b[0])) {
-      if (attempts > pass) break;
-      const stillRunning = [...runningByPass].some(([p, n]) => p <= attempts && n > 0);
-      const earlierPending = [...undecided.keys()].some((p) => p < attempts) || ready.some((job) => job.attempts < attempts);
-      if (stillRunning || earlierPending || (!sourceDone && attempts === 1)) return;
-      undecided.delete(attempts);
-      const hidden = expectedHidden(answering, silentAttemptsOfAnswering, attempts);
-      stats.silenceRate = (silentAttemptsOfAnswering + 1) / (silentAttemptsOfAnswering + answering + 1);
-      for (const job of jobs) {
-        if (attempts < settings.maxAttempts && hidden >= settings.missBudget) ready.push(job);
-        else if (needsConfirmation(job)) {
-          job.confirmed = true;
-          job.timeoutMs = settings.ceilingMs;
-          stats.confirmations++;
-          ready.push(job);
-        } else finish(job, job.lastResult as ProbeResult);
-      }
-    }
   };
 
   const needsConfirmation = (job: Job): boolean => {
@@ -240,34 +251,74 @@ export async function* probeAdaptive(
     return previous !== undefined && previous !== "none";
   };
 
+  /** First attempts of new targets come before retries, so a retry is never right behind the attempt it repeats. */
+  const nextJob = (): Job | undefined => {
+    if (!sourceDone) {
+      const next = source.next();
+      if (!next.done) {
+        stats.targets++;
+        return { target: next.value, attempts: 0, silentOnTime: 0, lastLate: false, confirmed: false };
+      }
+      sourceDone = true;
+    }
+    return ready.shift();
+  };
+
+  /**
+   * Decides, pass by pass, what the endpoints still silent after n attempts get: another attempt
+   * while the loss measured so far says an answering endpoint may hide among them, a confirmation
+   * at the ceiling when they were exposed before, or the verdict `filtered`. Only once no attempt up
+   * to n can still run, so the loss estimate has seen the whole pass.
+   */
+  const decide = () => {
+    for (const attempts of [...undecided.keys()].sort((a, b) => a - b)) {
+      const busy =
+        !sourceDone ||
+        [...running].some(([pass, count]) => pass <= attempts && count > 0) ||
+        ready.some((job) => job.attempts < attempts) ||
+        [...undecided.keys()].some((other) => other < attempts);
+      if (busy) return;
+      const jobs = undecided.get(attempts) ?? [];
+      undecided.delete(attempts);
+      const hidden = expectedHidden(answering, silentAttemptsOfAnswering, attempts);
+      for (const job of jobs) {
+        if (attempts < settings.maxAttempts && (hidden >= settings.missBudget || job.lastLate)) ready.push(job);
+        else if (needsConfirmation(job)) {
+          job.confirmed = true;
+          job.timeoutMs = settings.ceilingMs;
+          stats.confirmations++;
+          ready.push(job);
+        } else finish(job.lastResult as ProbeResult);
+      }
+    }
+  };
+
   const onResult = (job: Job, timeoutMs: number, result: ProbeResult) => {
     job.attempts++;
     job.lastResult = result;
     const sample = rttSampleOf(result);
     if (sample !== null) {
-      firstSampleAt ??= Date.now();
+      measured = true;
       const key = settings.groupOf(job.target.host);
       let group = groups.get(key);
       if (!group) {
-        group = new RttEstimator();
+        group = new RttSamples(1);
         groups.set(key, group);
       }
       group.add(sample);
       overall.add(sample);
       answering++;
-      silentAttemptsOfAnswering += job.attempts - 1;
+      silentAttemptsOfAnswering += job.silentOnTime;
       if (job.attempts > 1) stats.recovered++;
-      finish(job, result);
+      stats.silenceRate = (silentAttemptsOfAnswering + 1) / (silentAttemptsOfAnswering + answering + 1);
+      finish(result);
       return;
     }
-    void timeoutMs;
-    if (job.confirmed || job.attempts >= settings.maxAttempts) {
-      if (needsConfirmation(job)) {
-        job.confirmed = true;
-        job.timeoutMs = settings.ceilingMs;
-        stats.confirmations++;
-        ready.push(job);
-      } else finish(job, result);
+    job.lastLate = isLate(result.durationMs, timeoutMs);
+    if (job.lastLate) stats.lateSilences++;
+    else job.silentOnTime++;
+    if (job.confirmed) {
+      finish(result);
     } else if (job.attempts < settings.minAttempts) {
       ready.push(job);
     } else {
@@ -277,10 +328,23 @@ export async function* probeAdaptive(
     }
   };
 
+  let launchScheduled = false;
   const launch = () => {
-    for (;;) {
-      const limit = windowOpen() ? concurrency : Math.min(concurrency, settings.initialWindow);
+    for (let launched = 0; ; launched++) {
+      // Before a round trip is measured every timeout is the initial one: a few probes go first,
+      // the full window opens once one answers (or that timeout passes in silence).
+      const limit = measured || windowExpired ? concurrency : Math.min(concurrency, settings.initialWindow);
       if (active >= limit) break;
+      if (launched >= settings.launchesPerTick) {
+        if (!launchScheduled) {
+          launchScheduled = true;
+          setImmediate(() => {
+            launchScheduled = false;
+            launch();
+          });
+        }
+        break;
+      }
       const job = nextJob();
       if (!job) break;
       const pass = job.attempts + 1;
@@ -288,60 +352,56 @@ export async function* probeAdaptive(
       stats.attempts++;
       stats.attemptsByPass[pass - 1] = (stats.attemptsByPass[pass - 1] ?? 0) + 1;
       timeoutSums[pass - 1] = (timeoutSums[pass - 1] ?? 0) + timeoutMs;
-      runningByPass.set(pass, (runningByPass.get(pass) ?? 0) + 1);
+      running.set(pass, (running.get(pass) ?? 0) + 1);
       active++;
       stats.maxInFlight = Math.max(stats.maxInFlight, active);
       probe(job.target, { ...settings.probeOptions, connectTimeoutMs: timeoutMs }, context)
         .then(
           (result) => onResult(job, timeoutMs, result),
-          (error: unknown) => {
-            // A probe never throws by contract; if one does, the target must still be reported.
-            job.attempts = settings.maxAttempts;
-            job.confirmed = true;
-            finish(job, failedResult(job.target, error));
-          },
+          // A probe never throws by contract; if one does, the target is still reported.
+          (error: unknown) => finish(failedResult(job.target, error)),
         )
         .finally(() => {
           active--;
-          runningByPass.set(pass, (runningByPass.get(pass) ?? 1) - 1);
-          decidePass(pass);
+          running.set(pass, (running.get(pass) ?? 1) - 1);
+          decide();
           launch();
           wake?.();
         });
     }
-    if (!windowOpen() && windowTimer === undefined) {
+    if (!measured && !windowExpired && windowTimer === undefined) {
       windowTimer = setTimeout(() => {
+        windowExpired = true;
         launch();
         wake?.();
-      }, settings.ceilingMs);
+      }, settings.initialTimeoutMs);
     }
   };
 
   try {
     launch();
     for (;;) {
-      if (completed.length === 0) {
-        if (active === 0 && ready.length === 0 && undecided.size === 0 && sourceDone) break;
-        if (active === 0) {
-          // Nothing runs: decide what waits, start what is ready.
-          decidePass(Number.POSITIVE_INFINITY);
-          launch();
-          if (active === 0 && completed.length === 0 && ready.length === 0 && undecided.size === 0 && sourceDone) break;
-          if (completed.length === 0 && active === 0) continue;
-        }
-        if (completed.length === 0) {
-          await new Promise<void>((resolve) => {
-            wake = resolve;
-          });
-          wake = undefined;
-        }
+      if (completed.length > 0) {
+        for (const result of completed.splice(0, completed.length)) yield result;
+        continue;
       }
-      const batch = completed.splice(0, completed.length);
-      for (const result of batch) yield result;
+      if (active === 0) {
+        decide();
+        launch();
+        if (completed.length > 0 || active > 0) continue;
+        if (sourceDone && ready.length === 0 && undecided.size === 0) break;
+        throw new Error("adaptive scheduler stalled"); // unreachable: decide() always settles with nothing running
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
     }
   } finally {
     if (windowTimer) clearTimeout(windowTimer);
-    stats.meanTimeoutByPass = timeoutSums.map((sum, index) => Math.round(sum / Math.max(1, stats.attemptsByPass[index] ?? 1)));
+    stats.meanTimeoutByPass = timeoutSums.map((sum, index) =>
+      Math.round(sum / Math.max(1, stats.attemptsByPass[index] ?? 1)),
+    );
   }
 }
 

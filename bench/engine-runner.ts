@@ -1,0 +1,106 @@
+// Runs the project's probe engine over a target list, as the bench's child process inside the
+// scanner namespace (`ip netns exec xs-... node bench/engine-runner.ts ...`), so nothing it sends
+// can leave the lab. Writes one ProbeResult per line to --out and prints a summary as JSON on stdout:
+// wall time, peak RSS, the most sockets it ever held and what the scheduler did.
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import type { ProbeResult, Target } from "../shared/exposure/model.ts";
+import { type AdaptiveOptions, emptyStats, probeAdaptive } from "../shared/probe/adaptive.ts";
+import { probeAll } from "../shared/probe/batch.ts";
+
+export interface EngineSummary {
+  engine: "adaptive" | "fixed";
+  targets: number;
+  wallMs: number;
+  /** CPU time (user + system) of the run, ms. */
+  cpuMs: number;
+  maxRssMb: number;
+  /** Most file descriptors open at once beyond those open at the start (sampled every 100 ms). */
+  peakSockets: number;
+  maxInFlight: number;
+  scheduler?: ReturnType<typeof emptyStats>;
+  /** How late the event loop ran (a busy loop delays connect events past short timeouts). */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  settings: Record<string, number | string>;
+}
+
+/** Open file descriptors of this process (sockets, plus a handful of pipes and files). */
+function openFiles(): number {
+  return readdirSync("/proc/self/fd").length;
+}
+
+function option(argv: string[], name: string, fallback?: string): string {
+  const index = argv.indexOf(`--${name}`);
+  const value = index >= 0 ? argv[index + 1] : fallback;
+  if (value === undefined) throw new Error(`--${name} is required`);
+  return value;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const targetsFile = option(argv, "targets");
+  const out = option(argv, "out");
+  const port = Number(option(argv, "port", "6379"));
+  const sockets = Number(option(argv, "sockets", "1000"));
+  const engine = option(argv, "engine", "adaptive") as "adaptive" | "fixed";
+  const fixedTimeoutMs = Number(option(argv, "timeout", "2000"));
+  const priorFile = argv.includes("--prior") ? option(argv, "prior") : undefined;
+  const targets: Target[] = readFileSync(targetsFile, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((host) => ({ host, port }));
+  const prior = new Map<string, ProbeResult["exposure"]>();
+  if (priorFile) {
+    for (const line of readFileSync(priorFile, "utf8").split("\n").filter(Boolean)) {
+      const result = JSON.parse(line) as ProbeResult;
+      prior.set(result.ip, result.exposure);
+    }
+  }
+
+  let peakFiles = 0;
+  const sampler = setInterval(() => {
+    peakFiles = Math.max(peakFiles, openFiles());
+  }, 100);
+  const baseline = openFiles();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const stats = emptyStats();
+  const results: string[] = [];
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const settings: Partial<AdaptiveOptions> = { concurrency: sockets };
+  if (prior.size > 0) settings.previousExposure = (target) => prior.get(target.host);
+  const stream =
+    engine === "adaptive"
+      ? probeAdaptive(targets, settings, {}, undefined, stats)
+      : probeAll(targets, { concurrency: sockets, connectTimeoutMs: fixedTimeoutMs });
+  let maxInFlight = 0;
+  for await (const result of stream) results.push(JSON.stringify(result));
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  clearInterval(sampler);
+  const peakSockets = Math.max(0, peakFiles - baseline);
+  maxInFlight = engine === "adaptive" ? stats.maxInFlight : Math.min(sockets, targets.length);
+  writeFileSync(out, `${results.join("\n")}\n`);
+  const summary: EngineSummary = {
+    engine,
+    targets: targets.length,
+    wallMs: Math.round(wallMs),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    maxRssMb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
+    peakSockets,
+    maxInFlight,
+    eventLoopDelayMs: {
+      p50: Math.round(loopDelay.percentile(50) / 1e6),
+      p99: Math.round(loopDelay.percentile(99) / 1e6),
+      max: Math.round(loopDelay.max / 1e6),
+    },
+    settings: engine === "adaptive" ? { sockets } : { sockets, timeoutMs: fixedTimeoutMs },
+  };
+  if (engine === "adaptive") summary.scheduler = stats;
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  process.stderr.write(`engine-runner: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,410 @@
+// `npm run bench` (as root): builds the fleet (bench/fleet.ts), runs the project's probe engine and
+// then nmap against it from the scanner namespace, scores both against ground truth and prints wall
+// time, targets/s, peak RSS, accuracy per state, the nmap/engine ratio and the engine's lower bound.
+// Writes everything to bench/results/<date>.json.
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { EXIT_FAILURE, EXIT_USAGE, intOption, parseCommandArgs, UsageError } from "../cli/args.ts";
+import type { ProbeResult, ProbeState } from "../shared/exposure/model.ts";
+import { classifyError } from "../shared/probe/classify.ts";
+import type { EngineSummary } from "./engine-runner.ts";
+import { DEFAULT_FLEET, Fleet, type FleetOptions, teardownAllFleetsSync, truthCounts } from "./fleet.ts";
+import { parseNmapXml, type Score, score, statesInOrder, type Verdict, verdictOf } from "./score.ts";
+
+const BENCH_DIR = new URL(".", import.meta.url).pathname;
+const RESULTS_DIR = join(BENCH_DIR, "results");
+
+export interface Scenario {
+  name: string;
+  fleet: Partial<FleetOptions>;
+}
+
+export const SCENARIOS: Record<string, Scenario> = {
+  default: { name: "default", fleet: {} },
+  // 1% loss each way on the scanner link, slow answerers and accept-and-close endpoints.
+  lossy: { name: "lossy", fleet: { loss: 0.01, slow: 100, dropped: 50 } },
+};
+
+/** The engine's targets (issue 7). */
+export const TARGETS = {
+  default: { accuracy: 1, speedup: 5, rssMb: 256, sockets: 1_000 },
+  lossy: { accuracy: 0.999, speedup: 3, rssMb: 256, sockets: 1_000 },
+};
+
+export interface ToolRun {
+  tool: "engine" | "nmap";
+  wallMs: number;
+  targetsPerSecond: number;
+  peakRssMb: number;
+  score: Score;
+  engine?: EngineSummary;
+}
+
+export interface ScenarioReport {
+  scenario: string;
+  fleet: FleetOptions & { counts: Partial<Record<ProbeState, number>> };
+  sockets: number;
+  runs: ToolRun[];
+  ratio: number | null;
+  lowerBound?: { ms: number; formula: string; closeness: number };
+  checks: Array<{ name: string; pass: boolean; detail: string }>;
+}
+
+interface Spawned {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  wallMs: number;
+  /** The child's VmHWM (peak resident set), polled from /proc while it runs. */
+  peakRssMb: number;
+}
+
+function vmHwmMb(pid: number | undefined): number {
+  try {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0; // exited between two polls
+  }
+}
+
+/** Runs a command to completion (`ip netns exec` execs into it, so the pid is the command's own), timing it. */
+function run(command: string, args: string[], timeoutMs: number): Promise<Spawned> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let peakRssMb = 0;
+    const poll = setInterval(() => {
+      peakRssMb = Math.max(peakRssMb, vmHwmMb(child.pid));
+    }, 100);
+    child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", (error) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      reject(error);
+    });
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      const wallMs = performance.now() - started;
+      resolve({
+        code,
+        stdout: Buffer.concat(out).toString(),
+        stderr: Buffer.concat(err).toString(),
+        wallMs,
+        peakRssMb,
+      });
+    });
+  });
+}
+
+async function ensureNmap(): Promise<void> {
+  const found = await run("sh", ["-c", "command -v nmap"], 10_000);
+  if (found.code === 0) return;
+  process.stderr.write("nmap missing: installing it from Debian (apt-get install nmap)\n");
+  const install = await run(
+    "sh",
+    ["-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nmap"],
+    300_000,
+  );
+  if (install.code !== 0) throw new Error(`could not install nmap: ${install.stderr.trim().split("\n").pop()}`);
+}
+
+async function runEngine(fleet: Fleet, sockets: number, extra: string[]): Promise<ToolRun> {
+  const out = join(fleet.workDir, "engine.jsonl");
+  const runner = join(BENCH_DIR, "engine-runner.ts");
+  const args = ["--targets", fleet.targetsFile, "--out", out, "--sockets", String(sockets), ...extra];
+  const result = await run("ip", fleet.execArgs(fleet.scannerNs, process.execPath, [runner, ...args]), 240_000);
+  if (result.code !== 0)
+    throw new Error(`engine run failed (exit ${result.code}): ${result.stderr.trim().slice(-500)}`);
+  const summary = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as EngineSummary;
+  const verdicts = new Map<string, Verdict>();
+  for (const line of readFileSync(out, "utf8").split("\n")) {
+    if (!line) continue;
+    const probe = JSON.parse(line) as ProbeResult;
+    verdicts.set(probe.ip, verdictOf(probe));
+  }
+  return {
+    tool: "engine",
+    wallMs: result.wallMs,
+    targetsPerSecond: fleet.endpoints.length / (result.wallMs / 1000),
+    peakRssMb: Math.max(summary.maxRssMb, result.peakRssMb),
+    score: score(fleet.endpoints, verdicts),
+    engine: summary,
+  };
+}
+
+async function runNmap(fleet: Fleet): Promise<ToolRun> {
+  const xml = join(fleet.workDir, "nmap.xml");
+  const nmapArgs = ["-Pn", "-n", "-sT", "-p6379", "--script", "redis-info", "-iL", fleet.targetsFile, "-oX", xml];
+  const result = await run("ip", fleet.execArgs(fleet.scannerNs, "nmap", nmapArgs), 290_000);
+  if (result.code !== 0) throw new Error(`nmap failed (exit ${result.code}): ${result.stderr.trim().slice(-300)}`);
+  const verdicts = parseNmapXml(readFileSync(xml, "utf8"), classifyError);
+  return {
+    tool: "nmap",
+    wallMs: result.wallMs,
+    targetsPerSecond: fleet.endpoints.length / (result.wallMs / 1000),
+    peakRssMb: result.peakRssMb,
+    score: score(fleet.endpoints, verdicts),
+  };
+}
+
+const pct = (part: number, whole: number) => `${((100 * part) / Math.max(1, whole)).toFixed(2)}%`;
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+const int = (n: number) => Math.round(n).toLocaleString("en-US");
+
+function lowerBound(
+  fleet: Fleet,
+  engine: EngineSummary,
+  sockets: number,
+  results: ToolRun,
+): ScenarioReport["lowerBound"] {
+  const scheduler = engine.scheduler;
+  if (!scheduler) return undefined;
+  const filtered = fleet.endpoints.filter((endpoint) => endpoint.truth === "filtered").length;
+  const answering = fleet.endpoints.length - filtered;
+  // The timeouts a filtered endpoint sat through: one per pass it took part in.
+  const passes = scheduler.meanTimeoutByPass.filter((_, pass) => (scheduler.attemptsByPass[pass] ?? 0) >= filtered);
+  const perFiltered = passes.reduce((sum, ms) => sum + ms, 0);
+  const rttMs = 1; // a round trip between two namespaces is well under a millisecond; counted as 1 ms
+  const ms = Math.ceil(filtered / sockets) * perFiltered + Math.ceil(answering / sockets) * rttMs;
+  const formula = `ceil(${filtered} filtered / ${sockets} sockets) x (${passes.map((p) => `${p} ms`).join(" + ") || "0"}) + ceil(${answering} answering / ${sockets}) x ${rttMs} ms RTT`;
+  return { ms, formula, closeness: ms / results.wallMs };
+}
+
+function printReport(report: ScenarioReport): void {
+  const lines: string[] = [];
+  const { fleet } = report;
+  const counts = Object.entries(fleet.counts)
+    .map(([state, n]) => `${int(n ?? 0)} ${state}`)
+    .join(", ");
+  lines.push(
+    "",
+    `== scenario ${report.scenario}: ${int(fleet.size)} endpoints (${counts})`,
+    `   loss ${(fleet.loss * 100).toFixed(1)}% each way, ${fleet.slow} slow answerers, ${report.sockets} sockets at most, seed ${fleet.seed}`,
+    "",
+    `${"tool".padEnd(8)}${"wall".padStart(10)}${"targets/s".padStart(11)}${"peak RSS".padStart(11)}${"state accuracy".padStart(26)}${"exposure accuracy".padStart(20)}${"versions".padStart(12)}`,
+  );
+  for (const runResult of report.runs) {
+    const s = runResult.score;
+    lines.push(
+      `${runResult.tool.padEnd(8)}${secs(runResult.wallMs).padStart(10)}${int(runResult.targetsPerSecond).padStart(11)}${`${runResult.peakRssMb.toFixed(0)} MB`.padStart(11)}${`${pct(s.correct, s.total)} (${int(s.correct)}/${int(s.total)})`.padStart(26)}${pct(s.exposureCorrect, s.total).padStart(20)}${`${s.versionsRead}/${s.versionsExpected}`.padStart(12)}`,
+    );
+  }
+  lines.push(
+    "",
+    `${"true state".padEnd(22)}${"count".padStart(7)}${report.runs.map((r) => r.tool.padStart(10)).join("")}   wrong verdicts`,
+  );
+  const first = report.runs[0];
+  if (first) {
+    for (const state of statesInOrder(first.score.byState)) {
+      const cells = report.runs.map((r) => {
+        const bucket = r.score.byState[state];
+        return pct(bucket?.correct ?? 0, bucket?.total ?? 0).padStart(10);
+      });
+      const wrong = report.runs
+        .map((r) => {
+          const entries = Object.entries(r.score.byState[state]?.wrong ?? {});
+          return entries.length ? `${r.tool}: ${entries.map(([k, v]) => `${v} ${k}`).join(", ")}` : "";
+        })
+        .filter(Boolean)
+        .join("; ");
+      lines.push(
+        `${state.padEnd(22)}${int(first.score.byState[state]?.total ?? 0).padStart(7)}${cells.join("")}   ${wrong}`,
+      );
+    }
+  }
+  const engine = report.runs.find((r) => r.tool === "engine")?.engine;
+  if (engine?.scheduler) {
+    const s = engine.scheduler;
+    lines.push(
+      "",
+      `engine: ${s.attempts} connection attempts in ${s.attemptsByPass.length} passes (${s.attemptsByPass.join(" / ")}), mean connect timeout per pass ${s.meanTimeoutByPass.map((ms) => `${ms} ms`).join(" / ")},`,
+      `        ${s.recovered} answered only on a retry, silence rate ${(s.silenceRate * 100).toFixed(2)}%, at most ${s.maxInFlight} probes in flight, ${engine.peakSockets} descriptors at peak, event loop delay p99 ${engine.eventLoopDelayMs.p99} ms`,
+    );
+  }
+  if (report.ratio !== null) lines.push(`ratio nmap / engine: ${report.ratio.toFixed(1)}x`);
+  if (report.lowerBound) {
+    lines.push(
+      `lower bound for the engine's settings: ${secs(report.lowerBound.ms)} = ${report.lowerBound.formula}; the run took ${(1 / report.lowerBound.closeness).toFixed(2)}x the bound`,
+    );
+  }
+  for (const check of report.checks) lines.push(`${check.pass ? "PASS" : "FAIL"}  ${check.name}: ${check.detail}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+}
+
+function checksFor(scenario: string, engine: ToolRun, nmap: ToolRun | undefined): ScenarioReport["checks"] {
+  const target = scenario === "lossy" ? TARGETS.lossy : TARGETS.default;
+  const s = engine.score;
+  const summary = engine.engine as EngineSummary;
+  const checks: ScenarioReport["checks"] = [
+    {
+      name: `accuracy >= ${(target.accuracy * 100).toFixed(1)}%`,
+      pass: s.correct / s.total >= target.accuracy,
+      detail: `${pct(s.correct, s.total)} of states right`,
+    },
+    {
+      name: `peak RSS < ${target.rssMb} MB`,
+      pass: engine.peakRssMb < target.rssMb,
+      detail: `${engine.peakRssMb.toFixed(0)} MB`,
+    },
+    {
+      name: `never more than ${target.sockets} sockets`,
+      pass: summary.maxInFlight <= target.sockets,
+      detail: `${summary.maxInFlight} probes in flight at most (${summary.peakSockets} descriptors sampled)`,
+    },
+  ];
+  if (nmap) {
+    checks.push({
+      name: `at least ${target.speedup}x faster than nmap`,
+      pass: nmap.wallMs / engine.wallMs >= target.speedup,
+      detail: `${(nmap.wallMs / engine.wallMs).toFixed(1)}x`,
+    });
+    checks.push({
+      name: "accuracy at least nmap's",
+      pass: s.correct >= nmap.score.correct && s.exposureCorrect >= nmap.score.exposureCorrect,
+      detail: `states ${int(s.correct)} vs ${int(nmap.score.correct)}, exposures ${int(s.exposureCorrect)} vs ${int(nmap.score.exposureCorrect)}`,
+    });
+  }
+  return checks;
+}
+
+async function runScenario(
+  scenario: Scenario,
+  overrides: Partial<FleetOptions>,
+  sockets: number,
+  withNmap: boolean,
+  engineArgs: string[],
+): Promise<ScenarioReport> {
+  const started = performance.now();
+  const fleet = await Fleet.create({ ...scenario.fleet, ...overrides });
+  try {
+    process.stderr.write(
+      `[${scenario.name}] fleet ${fleet.run} ready in ${secs(performance.now() - started)}; running the engine\n`,
+    );
+    const engine = await runEngine(fleet, sockets, engineArgs);
+    const runs: ToolRun[] = [engine];
+    let nmap: ToolRun | undefined;
+    if (withNmap) {
+      await fleet.resetSynDrops();
+      process.stderr.write(`[${scenario.name}] engine done in ${secs(engine.wallMs)}; running nmap\n`);
+      nmap = await runNmap(fleet);
+      runs.push(nmap);
+    }
+    const report: ScenarioReport = {
+      scenario: scenario.name,
+      fleet: { ...fleet.options, counts: truthCounts(fleet.endpoints) },
+      sockets,
+      runs,
+      ratio: nmap ? nmap.wallMs / engine.wallMs : null,
+      checks: checksFor(scenario.name, engine, nmap),
+    };
+    const bound = engine.engine ? lowerBound(fleet, engine.engine, sockets, engine) : undefined;
+    if (bound) report.lowerBound = bound;
+    return report;
+  } finally {
+    await fleet.teardown();
+  }
+}
+
+const USAGE = `usage: npm run bench -- [options]   (as root)
+  --scenario default|lossy|both   which fleet (default: both)
+  --size N        endpoints (default 10000)
+  --loss P        random packet loss each way, e.g. 0.01 (default: the scenario's)
+  --slow N        slow answerers (default: the scenario's)
+  --sockets N     the engine's sockets at most (default 1000)
+  --seed N        fleet layout seed (default 7)
+  --engine adaptive|fixed   the adaptive scheduler, or the plain batch runner with --timeout ms
+  --no-nmap       run only the engine`;
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs(
+    argv,
+    {
+      scenario: { type: "string" },
+      size: { type: "string" },
+      loss: { type: "string" },
+      slow: { type: "string" },
+      sockets: { type: "string" },
+      seed: { type: "string" },
+      engine: { type: "string" },
+      timeout: { type: "string" },
+      "no-nmap": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    false,
+  );
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const which = values.scenario ?? "both";
+  if (which !== "both" && !Object.hasOwn(SCENARIOS, which))
+    throw new UsageError(`--scenario must be default, lossy or both, got "${which}"`);
+  const overrides: Partial<FleetOptions> = {};
+  if (values.size !== undefined) overrides.size = intOption("size", values.size, DEFAULT_FLEET.size, 10, 100_000);
+  if (values.slow !== undefined) overrides.slow = intOption("slow", values.slow, 0, 0, 10_000);
+  if (values.seed !== undefined) overrides.seed = intOption("seed", values.seed, DEFAULT_FLEET.seed, 0, 2 ** 31);
+  if (values.loss !== undefined) {
+    const loss = Number(values.loss);
+    if (!/^\d*\.?\d+$/.test(values.loss) || !(loss >= 0 && loss < 0.5))
+      throw new UsageError(`--loss must be a fraction in [0, 0.5), got "${values.loss}"`);
+    overrides.loss = loss;
+  }
+  const sockets = intOption("sockets", values.sockets, 1_000, 1, 1_000);
+  const engineKind = values.engine ?? "adaptive";
+  if (engineKind !== "adaptive" && engineKind !== "fixed")
+    throw new UsageError(`--engine must be adaptive or fixed, got "${engineKind}"`);
+  const engineArgs = ["--engine", engineKind];
+  if (values.timeout !== undefined)
+    engineArgs.push("--timeout", String(intOption("timeout", values.timeout, 2_000, 10, 60_000)));
+  if (typeof process.getuid === "function" && process.getuid() !== 0)
+    throw new UsageError("the bench builds network namespaces: run it as root");
+
+  const withNmap = !values["no-nmap"];
+  if (withNmap) await ensureNmap();
+  const scenarios = which === "both" ? [SCENARIOS.default, SCENARIOS.lossy] : [SCENARIOS[which]];
+  const reports: ScenarioReport[] = [];
+  for (const scenario of scenarios) {
+    if (!scenario) continue;
+    const report = await runScenario(scenario, overrides, sockets, withNmap, engineArgs);
+    printReport(report);
+    reports.push(report);
+  }
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `${new Date().toISOString().replace(/[:]/g, "-").replace(/\..+/, "")}.json`);
+  const machine = {
+    node: process.version,
+    cpus: (await import("node:os")).cpus().length,
+    load: (await import("node:os")).loadavg(),
+  };
+  writeFileSync(
+    file,
+    `${JSON.stringify({ command: `npm run bench -- ${argv.join(" ")}`.trim(), machine, reports }, null, 2)}\n`,
+  );
+  process.stdout.write(`\nresults written to ${file}\n`);
+  return reports.every((report) => report.checks.every((check) => check.pass)) ? 0 : EXIT_FAILURE;
+}
+
+if (import.meta.main) {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      teardownAllFleetsSync();
+      process.exit(130);
+    });
+  }
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`bench: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n`);
+      process.exitCode = error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+    },
+  );
+}
