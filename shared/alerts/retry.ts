@@ -44,7 +44,7 @@ export async function withRetries<T>(policy: RetryPolicy, operation: (attempt: n
     } catch (error) {
       if (!(error instanceof DeliveryError) || !error.retryable) throw error;
       if (attempt >= policy.attempts) {
-        throw new DeliveryError(`${error.message} (gave up after ${attempt} attempts)`, {
+        throw new DeliveryError(`${error.message} (gave up after ${attempt} attempt${attempt === 1 ? "" : "s"})`, {
           retryable: true,
           cause: error,
         });

@@ -128,6 +128,14 @@ describe("webhook deliverer against a real HTTP server", () => {
     expect(error.message).toMatch(/ECONNREFUSED.*gave up after 2 attempts/);
   });
 
+  it("reads only the start of a huge error reply and keeps the message short", async () => {
+    server = await startScriptedServer([{ status: 500, body: `\u001b[31m${"x".repeat(8_000_000)}` }]);
+    const webhook = new WebhookDeliverer({ url: server.url, retry: { ...FAST_RETRY, attempts: 1 }, timeoutMs: 10_000 });
+    const error = await failureOf(webhook.deliver(alertOf("newly-unauthenticated")));
+    expect(error.message).toMatch(/^webhook http:\/\/127\.0\.0\.1:\d+: HTTP 500 \[31mx+ \(gave up after 1 attempt\)$/);
+    expect(error.message.length).toBeLessThan(300);
+  });
+
   it("posts the alert JSON itself when asked to", async () => {
     server = await startScriptedServer([{ status: 204 }]);
     const alert = alertOf("resolved", { state: "closed" });
