@@ -116,9 +116,11 @@ const EXPECTED: Record<LabCase, Expected> = {
   // Accepted, then reset before a byte: a listener is there (not "closed"), and TLS fails too.
   "accept-reset": { state: "dropped", exposure: "reachable", tls: false },
   hang: { state: "dropped", exposure: "reachable", tls: false },
-  drip: { state: "not-redis", exposure: "reachable", tls: false },
-  endless: { state: "not-redis", exposure: "reachable", tls: false },
-  "huge-bulk": { state: "not-redis", exposure: "reachable", tls: false },
+  // RESP-looking bytes that never complete a reply before the deadline or the byte cap.
+  drip: { state: "not-redis", exposure: "reachable", tls: false, reply: "+P" },
+  endless: { state: "not-redis", exposure: "reachable", tls: false, reply: "+AAAA" },
+  "huge-bulk": { state: "not-redis", exposure: "reachable", tls: false, reply: "$999999999" },
+  "huge-array": { state: "not-redis", exposure: "reachable", tls: false, reply: "*2147483647" },
   garbage: { state: "not-redis", exposure: "reachable", tls: false },
   // Replays of Redis replies a real 7.0.15 cannot be made to give here.
   loading: { state: "busy", exposure: "reachable", reply: "-LOADING" },
@@ -159,7 +161,16 @@ const EVIDENCE: Record<string, RegExp> = {
   "ioc:admin-commands": /cmdstat_(slaveof|replicaof|config\|set|module\|load|flushall)/,
 };
 
-const HOSTILE: LabCase[] = ["hang", "drip", "endless", "huge-bulk", "garbage", "accept-close", "accept-reset"];
+const HOSTILE: LabCase[] = [
+  "hang",
+  "drip",
+  "endless",
+  "huge-bulk",
+  "huge-array",
+  "garbage",
+  "accept-close",
+  "accept-reset",
+];
 
 let lab: ProbeLab;
 let labError: unknown;

@@ -186,15 +186,6 @@ function flood(socket: Socket, chunk: Buffer): void {
   pump();
 }
 
-// RFC 864 chargen: an endless stream of printable lines.
-const CHARGEN = Buffer.from(
-  Array.from({ length: 95 }, (_, i) => {
-    let row = "";
-    for (let j = 0; j < 72; j++) row += String.fromCharCode(33 + ((i + j) % 94));
-    return `${row}\r\n`;
-  }).join(""),
-);
-
 // Bytes no protocol here starts with (a TLS-ish record type, NULs, high bytes).
 const GARBAGE = Buffer.from([
   0x00, 0xff, 0x13, 0x37, 0x80, 0x01, 0xde, 0xad, 0xbe, 0xef, 0x00, 0x00, 0x7f, 0x05, 0xc3, 0x28,
@@ -219,26 +210,40 @@ const BEHAVIOURS: Record<string, Behaviour> = {
   "accept-reset": (socket) => void socket.resetAndDestroy(),
   // Accepts and never answers; reads (and drops) whatever arrives.
   hang: (socket) => void socket.resume(),
-  // A tarpit in the style of endlessh: one byte a second of a line that never ends.
+  // A tarpit: a Redis-looking reply at one byte a second, so only the deadline ends the probe.
   drip: (socket) => {
+    socket.once("data", () => {
+      const text = `+PONG\r\n${bulk(redisInfo({}))}`;
+      let i = 0;
+      const timer = setInterval(() => socket.write(text[i++ % text.length]!), 1_000);
+      socket.write(text[i++]!);
+      socket.on("close", () => clearInterval(timer));
+    });
     socket.resume();
-    let i = 0;
-    const text = "tarpit-";
-    const timer = setInterval(() => socket.write(text[i++ % text.length]!), 1_000);
-    socket.write(text[i++]!);
-    socket.on("close", () => clearInterval(timer));
   },
+  // A simple-string line that never ends: the reader must cap a line, not wait for its CRLF.
   endless: (socket) => {
+    socket.once("data", () => {
+      socket.write("+");
+      flood(socket, Buffer.alloc(64 * 1024, 0x41));
+    });
     socket.resume();
-    flood(socket, CHARGEN);
   },
   // A bulk header announcing ~1 GB, then an endless body: the reader must not allocate or buffer it.
   "huge-bulk": (socket) => {
     socket.once("data", () => {
       socket.write("$999999999\r\n");
-      socket.resume();
       flood(socket, Buffer.alloc(64 * 1024, 0x41));
     });
+    socket.resume();
+  },
+  // An array header announcing 2^31-1 elements, then endless elements: no element list without bound.
+  "huge-array": (socket) => {
+    socket.once("data", () => {
+      socket.write("*2147483647\r\n");
+      flood(socket, Buffer.from("+PONG\r\n".repeat(8192)));
+    });
+    socket.resume();
   },
   garbage: (socket) => {
     socket.write(GARBAGE);

@@ -44,6 +44,7 @@ export const PEER_CASES = {
   endless: "203.0.113.36",
   "huge-bulk": "203.0.113.37",
   garbage: "203.0.113.38",
+  "huge-array": "203.0.113.39",
   loading: "203.0.113.40",
   "loading-info": "203.0.113.41",
   "busy-script": "203.0.113.42",
