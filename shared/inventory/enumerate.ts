@@ -31,7 +31,7 @@ export interface InventoryCounts {
   addressesSeen: number;
   /** Private, shared or reserved addresses dropped. */
   nonPublicDropped: number;
-  /** Addresses of resources outside the tag filters. */
+  /** Public addresses whose owner is outside the tag filters. */
   outOfScopeByTag: number;
   /** Public addresses reported by more than one listing, counted once. */
   duplicates: number;
@@ -265,19 +265,17 @@ async function collect(
   }
 }
 
-/** Drops non-public and out-of-scope addresses, keeps the most specific owner per address, expands ports. */
+/**
+ * Drops non-public addresses, keeps the most specific owner per address, then applies the tag
+ * scope to that owner (an excluded instance's Elastic IP record does not bring its address back).
+ */
 function toTargets(found: FoundAddress[], config: InventoryConfig) {
   let nonPublicDropped = 0;
-  let outOfScopeByTag = 0;
   let duplicates = 0;
   const best = new Map<string, FoundAddress>();
   for (const candidate of found) {
     if (!isPublicAddress(candidate.ip)) {
       nonPublicDropped++;
-      continue;
-    }
-    if (!tagsInScope(candidate.asset.tags, config)) {
-      outOfScopeByTag++;
       continue;
     }
     const key = addressOrderKey(candidate.ip);
@@ -289,10 +287,17 @@ function toTargets(found: FoundAddress[], config: InventoryConfig) {
     duplicates++;
     if (preferred(candidate, current)) best.set(key, candidate);
   }
+  let outOfScopeByTag = 0;
+  let addresses = 0;
   const byResourceType: Record<string, number> = {};
   const targets: Target[] = [];
   for (const key of [...best.keys()].sort()) {
     const { ip, asset } = best.get(key)!;
+    if (!tagsInScope(asset.tags, config)) {
+      outOfScopeByTag++;
+      continue;
+    }
+    addresses++;
     byResourceType[asset.resourceType] = (byResourceType[asset.resourceType] ?? 0) + 1;
     for (const port of config.ports) targets.push({ host: canonicalAddress(ip), port, asset });
   }
@@ -303,7 +308,7 @@ function toTargets(found: FoundAddress[], config: InventoryConfig) {
       nonPublicDropped,
       outOfScopeByTag,
       duplicates,
-      addresses: best.size,
+      addresses,
       byResourceType: Object.fromEntries(Object.entries(byResourceType).sort(([a], [b]) => (a < b ? -1 : 1))),
       targets: targets.length,
     },

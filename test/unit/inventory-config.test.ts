@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { UsageError } from "../../cli/args.ts";
+import { inventoryConfigFromOptions } from "../../cli/commands/inventory.ts";
 import {
   DEFAULT_ROLE_NAME,
   InventoryConfigError,
@@ -99,5 +101,54 @@ describe("interfaceOwner", () => {
     ],
   ])("%j belongs to %s %s", (eni, resourceType, resourceId) => {
     expect(interfaceOwner(eni)).toMatchObject({ resourceType, resourceId });
+  });
+});
+
+describe("exposure inventory options", () => {
+  it("maps every option onto the configuration", () => {
+    const config = inventoryConfigFromOptions({
+      accounts: "222222222222, 111111111111",
+      "exclude-accounts": "333333333333",
+      regions: "us-east-1,eu-west-1",
+      "exclude-regions": "eu-west-1",
+      "include-tag": ["Team=payments", "Critical"],
+      "exclude-tag": ["Env=test"],
+      ports: "6380,6379",
+      "role-name": "AuditReader",
+      "external-id": "ext-42",
+      concurrency: "16",
+      "call-timeout": "5s",
+      "no-lightsail": true,
+    });
+    expect(config).toMatchObject({
+      accounts: { kind: "accounts", accountIds: ["222222222222", "111111111111"] },
+      excludeAccounts: ["333333333333"],
+      regions: ["us-east-1", "eu-west-1"],
+      excludeRegions: ["eu-west-1"],
+      includeTags: [{ key: "Team", value: "payments" }, { key: "Critical" }],
+      excludeTags: [{ key: "Env", value: "test" }],
+      ports: [6379, 6380],
+      roleName: "AuditReader",
+      externalId: "ext-42",
+      concurrency: 16,
+      callTimeoutMs: 5_000,
+      readLightsail: false,
+      readGlobalAccelerator: true,
+    });
+    expect(inventoryConfigFromOptions({ org: true }).accounts).toEqual({ kind: "organization" });
+    expect(inventoryConfigFromOptions({}).accounts).toEqual({ kind: "current" });
+  });
+
+  it.each([
+    [{ org: true, accounts: "111111111111" }, /either --org or --accounts/],
+    [{ regions: "moon-1" }, /region "moon-1"/],
+    [{ "include-tag": ["=x"] }, /empty key/],
+    [{ "call-timeout": "soon" }, /--call-timeout must be a duration/],
+    [{ "role-name": "bad role" }, /role name "bad role"/],
+    [{ concurrency: "0" }, /--concurrency must be between/],
+    [{ ports: "" }, /ports: the list is empty/],
+  ])("rejects %j as a usage error", (values, message) => {
+    expect(() => inventoryConfigFromOptions(values)).toThrow(UsageError);
+    expect(() => inventoryConfigFromOptions(values)).toThrow(message);
   });
 });

@@ -266,6 +266,8 @@ describe("scope", () => {
     expect(types).not.toContain("i-0123456789abcdef0");
     expect(types).not.toContain("wordpress-1");
     expect(types).toContain("StaticIp-unused");
+    // The excluded instance's Elastic IP record does not bring its address back.
+    expect(excluded.targets.map((t) => t.host)).not.toContain("54.240.10.1");
     expect(excluded.summary.counts.outOfScopeByTag).toBeGreaterThan(0);
   });
 
