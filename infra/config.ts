@@ -30,8 +30,14 @@ export interface MonitorConfig {
   memberRoleName: string;
   /** sts:ExternalId the enumerate function presents when it assumes the member role. */
   externalId: string;
-  /** Account whose copy of the member role may call organizations:ListAccounts; none = monitor's account only. */
-  managementAccountId?: string;
+  /**
+   * Which accounts a scan reads (shared/inventory AccountSource): "organization" (every active account,
+   * listed with organizations:ListAccounts by the monitor account, which must be the management account
+   * or allowed by an Organizations delegation policy), "current" (the monitor's account only), or ids.
+   */
+  accounts: "organization" | "current" | string[];
+  /** Regions to read; none = every region enabled in each account (ec2:DescribeRegions). */
+  regions: string[];
   /** Organization id (o-...); when set, the enumerate role may assume member roles only inside it. */
   organizationId?: string;
   /** Days of Lambda logs to keep. */
@@ -49,7 +55,8 @@ export const CONTEXT_KEYS = [
   "slackWebhookSecretArn",
   "memberRoleName",
   "externalId",
-  "managementAccountId",
+  "accounts",
+  "regions",
   "organizationId",
   "logRetentionDays",
 ] as const;
@@ -70,10 +77,25 @@ export function monitorConfigFromContext(node: Node): MonitorConfig {
   if (slackWebhookSecretArn !== undefined && !/^arn:aws[a-z-]*:secretsmanager:/.test(slackWebhookSecretArn)) {
     throw new ConfigError("context slackWebhookSecretArn must be a Secrets Manager secret ARN");
   }
-  const managementAccountId = optionalString(get("managementAccountId"), "managementAccountId");
-  if (managementAccountId !== undefined && !/^\d{12}$/.test(managementAccountId)) {
-    throw new ConfigError("context managementAccountId must be a 12-digit account id");
-  }
+  const accountList = list(get("accounts"), "accounts");
+  const accounts =
+    accountList.length === 0 || (accountList.length === 1 && accountList[0] === "organization")
+      ? "organization"
+      : accountList.length === 1 && accountList[0] === "current"
+        ? "current"
+        : accountList.map((id) => {
+            if (!/^\d{12}$/.test(id)) {
+              throw new ConfigError(
+                `context accounts: "${id}" is not "organization", "current" or a 12-digit account id`,
+              );
+            }
+            return id;
+          });
+  const regions = list(get("regions"), "regions").map((region) => {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+      throw new ConfigError(`context regions: "${region}" is not a region name`);
+    return region;
+  });
   const organizationId = optionalString(get("organizationId"), "organizationId");
   if (organizationId !== undefined && !/^o-[a-z0-9]{10,32}$/.test(organizationId)) {
     throw new ConfigError("context organizationId must look like o-abc123defg");
@@ -101,7 +123,8 @@ export function monitorConfigFromContext(node: Node): MonitorConfig {
     slackWebhookSecretArn,
     memberRoleName,
     externalId,
-    managementAccountId,
+    accounts,
+    regions,
     organizationId,
     logRetentionDays: integerIn(get("logRetentionDays"), "logRetentionDays", 1, 3653) ?? 30,
   };

@@ -1,18 +1,11 @@
 // The read-only role the enumerate function assumes in every account of the organization. The template
 // is deployed to all accounts with a service-managed CloudFormation StackSet (docs/readme-deploy.md), so it
-// takes its inputs as parameters and needs no CDK bootstrap in the member accounts.
-import {
-  CfnCondition,
-  CfnParameter,
-  DefaultStackSynthesizer,
-  Fn,
-  Stack,
-  type StackProps,
-  Validations,
-} from "aws-cdk-lib";
-import { ArnPrincipal, type CfnPolicy, Policy, PolicyStatement, Role } from "aws-cdk-lib/aws-iam";
+// takes its inputs as parameters and needs no CDK bootstrap in the member accounts. It has no Organizations
+// permission: the account list is read by the monitor account itself (shared/inventory).
+import { CfnParameter, DefaultStackSynthesizer, Stack, type StackProps, Validations } from "aws-cdk-lib";
+import { ArnPrincipal, Policy, PolicyStatement, Role } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
-import { INVENTORY_READ_ACTIONS, ORGANIZATION_READ_ACTIONS } from "./member-role-actions.ts";
+import { INVENTORY_READ_ACTIONS } from "./member-role-actions.ts";
 
 export interface MemberRoleStackProps extends StackProps {
   /** The role name, the same in every account so the monitor can build its ARN from an account id. */
@@ -39,13 +32,6 @@ export class MemberRoleStack extends Stack {
       maxLength: 1224,
       allowedPattern: "^[\\w+=,.@:/-]+$",
     });
-    const grantOrganizationsRead = new CfnParameter(this, "GrantOrganizationsRead", {
-      type: "String",
-      description: "true only in the account whose role lists the organization's accounts (the management account)",
-      allowedValues: ["true", "false"],
-      default: "false",
-    });
-
     // Trusts exactly one principal, and only with the external id.
     this.role = new Role(this, "ReadOnlyRole", {
       roleName: props.roleName,
@@ -63,20 +49,6 @@ export class MemberRoleStack extends Stack {
       id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
       reason:
         "These Describe/List/Get actions support no resource-level permissions; they are read-only and listed one by one.",
-    });
-
-    const isManagementAccount = new CfnCondition(this, "IsManagementAccount", {
-      expression: Fn.conditionEquals(grantOrganizationsRead.valueAsString, "true"),
-    });
-    const organizationsRead = new Policy(this, "OrganizationsReadPolicy", {
-      roles: [this.role],
-      statements: [new PolicyStatement({ actions: [...ORGANIZATION_READ_ACTIONS], resources: ["*"] })],
-    });
-    (organizationsRead.node.defaultChild as CfnPolicy).cfnOptions.condition = isManagementAccount;
-    Validations.of(organizationsRead).acknowledge({
-      id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-      reason:
-        "organizations:ListAccounts supports no resource-level permissions; created only in the management account.",
     });
   }
 }

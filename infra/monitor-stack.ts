@@ -198,7 +198,8 @@ export class MonitorStack extends Stack {
         MEMBER_ROLE_NAME: config.memberRoleName,
         EXTERNAL_ID: config.externalId,
         SCHEDULE_MINUTES: String(config.scheduleMinutes),
-        ...(config.managementAccountId === undefined ? {} : { MANAGEMENT_ACCOUNT_ID: config.managementAccountId }),
+        ACCOUNTS: typeof config.accounts === "string" ? config.accounts : config.accounts.join(","),
+        ...(config.regions.length > 0 ? { REGIONS: config.regions.join(",") } : {}),
       },
     });
     this.enumerate.bindTable(this.table, "readWrite");

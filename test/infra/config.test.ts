@@ -17,7 +17,8 @@ describe("monitorConfigFromContext", () => {
       slackWebhookSecretArn: undefined,
       memberRoleName: "ExposureMonitorReadOnly",
       externalId: "exposure-monitor",
-      managementAccountId: undefined,
+      accounts: "organization",
+      regions: [],
       organizationId: undefined,
       logRetentionDays: 30,
     });
@@ -37,6 +38,8 @@ describe("monitorConfigFromContext", () => {
     expect(fromCli).toEqual(fromJson);
     expect(fromCli.alertEmails).toEqual(["a@example.com", "b@example.com"]);
     expect(fromCli.probePorts).toEqual([6379, 6380]);
+    expect(configOf({ accounts: "current" }).accounts).toBe("current");
+    expect(configOf({ accounts: "111122223333, 444455556666" }).accounts).toEqual(["111122223333", "444455556666"]);
     expect(configOf({ slackWorkspaceId: "T1", slackChannelId: "C1" }).slack).toEqual({
       workspaceId: "T1",
       channelId: "C1",
@@ -51,7 +54,8 @@ describe("monitorConfigFromContext", () => {
     [{ alertEmails: "not-an-address" }, /alertEmails: not an email address/],
     [{ slackWorkspaceId: "T1" }, /slackWorkspaceId and slackChannelId must be given together/],
     [{ slackWebhookSecretArn: "https://hooks.slack.com/x" }, /Secrets Manager secret ARN/],
-    [{ managementAccountId: "12345" }, /12-digit/],
+    [{ accounts: "12345" }, /"12345" is not "organization", "current" or a 12-digit account id/],
+    [{ regions: "eu-west-1,mars-1" }, /"mars-1" is not a region name/],
     [{ organizationId: "org-1" }, /o-abc123defg/],
     [{ memberRoleName: "bad role name" }, /memberRoleName/],
     [{ externalId: "x" }, /externalId/],

@@ -41,18 +41,14 @@ describe("member-account role stack", () => {
     });
   });
 
-  it("allows exactly the inventory's read actions, and organizations:ListAccounts only where asked", () => {
-    const policies = template.findResources("AWS::IAM::Policy") as Record<string, PolicyResource>;
-    expect(Object.keys(policies)).toHaveLength(2);
-    const roleRef = { Ref: logicalIdOf(synth.memberRole.role) };
-    const everywhere = Object.values(policies).filter((p) => p.Condition === undefined);
-    const conditional = Object.values(policies).filter((p) => p.Condition !== undefined);
-    expect(everywhere).toHaveLength(1);
-    expect(conditional).toHaveLength(1);
-
-    const statements = everywhere[0]!.Properties.PolicyDocument.Statement;
-    expect(everywhere[0]!.Properties.Roles).toEqual([roleRef]);
-    expect(statements.every((s) => s.Effect === "Allow" && s.Resource === "*")).toBe(true);
+  it("allows exactly the inventory's read actions and nothing from Organizations", () => {
+    const policies = Object.values(template.findResources("AWS::IAM::Policy")) as PolicyResource[];
+    expect(policies).toHaveLength(1);
+    const policy = policies[0]!;
+    expect(policy.Condition).toBeUndefined();
+    expect(policy.Properties.Roles).toEqual([{ Ref: logicalIdOf(synth.memberRole.role) }]);
+    const statements = policy.Properties.PolicyDocument.Statement;
+    expect(statements.every((s) => s.Effect === "Allow" && s.Resource === "*" && s.Condition === undefined)).toBe(true);
     expect(statements.flatMap((s) => [s.Action].flat()).sort()).toEqual([
       "ec2:DescribeAddresses",
       "ec2:DescribeNetworkInterfaces",
@@ -61,21 +57,13 @@ describe("member-account role stack", () => {
       "lightsail:GetInstances",
       "lightsail:GetStaticIps",
     ]);
-
-    const orgPolicy = conditional[0]!;
-    expect(orgPolicy.Properties.Roles).toEqual([roleRef]);
-    expect(orgPolicy.Properties.PolicyDocument.Statement).toEqual([
-      { Effect: "Allow", Action: "organizations:ListAccounts", Resource: "*" },
-    ]);
-    template.hasCondition(orgPolicy.Condition!, { "Fn::Equals": [{ Ref: "GrantOrganizationsRead" }, "true"] });
   });
 
   it("takes its inputs as parameters and needs no CDK bootstrap, so a StackSet can deploy it", () => {
     template.hasParameter("MonitorRoleArn", { Type: "String", AllowedPattern: Match.stringLikeRegexp("iam") });
     template.hasParameter("ExternalId", { Type: "String", MinLength: 2 });
-    template.hasParameter("GrantOrganizationsRead", { Default: "false", AllowedValues: ["true", "false"] });
     const json = template.toJSON();
-    expect(Object.keys(json.Parameters)).not.toContain("BootstrapVersion");
+    expect(Object.keys(json.Parameters).sort()).toEqual(["ExternalId", "MonitorRoleArn"]);
     expect(json.Rules).toBeUndefined();
     // Nothing but IAM: no assets, no custom resources.
     const types = new Set(Object.values(json.Resources as Record<string, { Type: string }>).map((r) => r.Type));

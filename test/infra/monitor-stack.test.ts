@@ -348,9 +348,23 @@ describe("monitor stack with default context", () => {
           MEMBER_ROLE_NAME: "ExposureMonitorReadOnly",
           EXTERNAL_ID: "exposure-monitor",
           SCHEDULE_MINUTES: "15",
+          ACCOUNTS: "organization",
         }),
       },
     });
+    expect(JSON.stringify(template.toJSON())).not.toContain('"REGIONS"');
+    const ownRead = statementsOfRole(template, logicalIdOf(synth.monitor.enumerate.role)).find((s) =>
+      [s.Action].flat().includes("organizations:ListAccounts"),
+    );
+    expect([ownRead?.Action].flat().sort()).toEqual([
+      "ec2:DescribeAddresses",
+      "ec2:DescribeNetworkInterfaces",
+      "ec2:DescribeRegions",
+      "globalaccelerator:ListAccelerators",
+      "lightsail:GetInstances",
+      "lightsail:GetStaticIps",
+      "organizations:ListAccounts",
+    ]);
     template.hasOutput("EnumerateRoleArn", { Value: arnOf(synth.monitor.enumerate.role) });
   });
 });
@@ -370,7 +384,8 @@ describe("monitor stack with context values", () => {
       slackChannelId: "C0456EFGH",
       slackWebhookSecretArn: webhookSecretArn,
       organizationId: "o-abcdefghij",
-      managementAccountId: "111122223333",
+      accounts: "111122223333,444455556666",
+      regions: "eu-west-1,us-east-1",
       externalId: "org-secret-id",
       logRetentionDays: "90",
     });
@@ -397,7 +412,8 @@ describe("monitor stack with context values", () => {
         Variables: Match.objectLike({
           PROBE_PORTS: "6379,6380",
           EXTERNAL_ID: "org-secret-id",
-          MANAGEMENT_ACCOUNT_ID: "111122223333",
+          ACCOUNTS: "111122223333,444455556666",
+          REGIONS: "eu-west-1,us-east-1",
         }),
       },
     });
