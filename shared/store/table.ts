@@ -14,12 +14,14 @@ export async function ensureTable(client: DynamoDBDocumentClient, tableName: str
   }
   let created = true;
   try {
-    await client.send(new CreateTableCommand(createTableInput(tableName)));
+    const { TableDescription } = await client.send(new CreateTableCommand(createTableInput(tableName)));
+    // DynamoDB Local creates tables ACTIVE at once; DynamoDB takes a few seconds.
+    if (TableDescription?.TableStatus === "ACTIVE") return true;
   } catch (error) {
     // Another process created it between our describe and create.
     if (!(error instanceof Error) || error.name !== "ResourceInUseException") throw error;
     created = false;
   }
-  await waitUntilTableExists({ client, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
+  await waitUntilTableExists({ client, maxWaitTime: 120, minDelay: 1, maxDelay: 5 }, { TableName: tableName });
   return created;
 }

@@ -1,5 +1,6 @@
 // The laptop store: DynamoDB Local started by the command, data kept under the store directory.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -46,15 +47,31 @@ describe("local store", () => {
     expect(await answers(first.endpoint)).toBe(false);
     expect(existsSync(join(storeDir, "dynamodb", "server.json"))).toBe(false);
 
-    const reopened = await openLocalStore({ storeDir });
+    // A command killed before it could stop its server leaves it running: the next command adopts it
+    // (and stops it on close) instead of starting a second JVM on the same database file.
+    const orphan = await startLocalDynamo({ dataDir: join(storeDir, "dynamodb") });
     try {
-      expect(reopened.startupMs).toBeGreaterThan(0);
-      const history = await reopened.store.history("203.0.113.10:6379");
-      expect(history.items.map((event) => event.alerts)).toEqual([["newly-unauthenticated"]]);
-      const repeat = await reopened.store.recordObservation(observation("open-unauthenticated", minutes(15)));
-      expect(repeat.outcome).toBe("unchanged");
+      const deadOwner = spawnSync("true").pid!;
+      writeFileSync(
+        join(storeDir, "dynamodb", "server.json"),
+        JSON.stringify({ pid: orphan.pid, ownerPid: deadOwner, endpoint: orphan.endpoint }),
+      );
+      const adopter = await openLocalStore({ storeDir });
+      try {
+        expect(adopter.endpoint).toBe(orphan.endpoint);
+        expect(adopter.startupMs).toBe(0);
+        // The data written before the restart is still there.
+        const history = await adopter.store.history("203.0.113.10:6379");
+        expect(history.items.map((event) => event.alerts)).toEqual([["newly-unauthenticated"]]);
+        const repeat = await adopter.store.recordObservation(observation("open-unauthenticated", minutes(15)));
+        expect(repeat.outcome).toBe("unchanged");
+      } finally {
+        await adopter.close();
+      }
+      expect(await answers(orphan.endpoint)).toBe(false);
+      expect(existsSync(join(storeDir, "dynamodb", "server.json"))).toBe(false);
     } finally {
-      await reopened.close();
+      await orphan.stop();
     }
   }, 180_000);
 

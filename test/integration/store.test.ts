@@ -2,7 +2,7 @@
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import type { ProbeResult, ProbeState, StateChangeEvent } from "../../shared/exposure/model.ts";
-import { endpointPk, STATE_SK } from "../../shared/store/schema.ts";
+import { endpointPk, eventSk, STATE_SK, TABLE_SCHEMA } from "../../shared/store/schema.ts";
 import { allItems, type ExposureStore } from "../../shared/store/store.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
 import { CVE_CRITICAL, CVE_HIGH, minutes, observation, T0 } from "../helpers/observations.ts";
@@ -184,6 +184,22 @@ describe("recordObservation", () => {
       previous: { state: "filtered", exposure: "none" },
       alerts: ["newly-internet-facing"],
     });
+  });
+  it("puts a ttl on events (not on the current state) when a retention is set", async () => {
+    const store = await dynamodb.newStore({ retentionDays: 30 });
+    const { event } = await store.recordObservation(observation("busy", minutes(0)));
+    const item = async (SK: string) =>
+      (
+        await dynamodb.client.send(
+          new GetCommand({ TableName: store.tableName, Key: { PK: endpointPk(ENDPOINT), SK } }),
+        )
+      ).Item;
+    const eventItem = await item(eventSk(event!.at, event!.eventId));
+    expect(eventItem?.[TABLE_SCHEMA.ttlAttribute]).toBe((T0 + 30 * 86_400_000) / 1000);
+    expect(eventItem?.type).toBe("event");
+    expect(await item(STATE_SK)).not.toHaveProperty(TABLE_SCHEMA.ttlAttribute);
+    // The domain objects never show storage attributes.
+    expect((await store.history(ENDPOINT)).items[0]).toEqual(event);
   });
 });
 
