@@ -20,7 +20,8 @@
 // - an observation not newer than the recorded lastObservedAt is `duplicate` (same time) or `stale`
 //   (older) and changes nothing, so retries and out-of-order deliveries never make a second event.
 // - an unchanged observation is written only as a checkpoint, once the record's lastObservedAt is
-//   older than the checkpoint interval (measured in observation time, so replays are deterministic).
+//   older than the checkpoint interval (measured in observation time, so replays are deterministic),
+//   or when it names another owner (account or resource) than the record.
 import { createHash } from "node:crypto";
 import {
   type AlertKind,
@@ -75,7 +76,8 @@ export interface EndpointState {
  * - changed: a state-change event (possibly with `alerts: []`) and a new record
  * - first-seen: first sighting at exposure `none`: a record, no event
  * - pending: only the pending-none counter changed (set by a first `none`, or reset by a flap back): a record, no event
- * - checkpoint: nothing changed but the record is older than the checkpoint interval: a record, no event
+ * - checkpoint: nothing changed but the record is older than the checkpoint interval, or the owner
+ *   (account or resource) changed: a record, no event
  * - unchanged: nothing to write
  * - stale: older than the recorded lastObservedAt: nothing to write
  * - duplicate: same time as the recorded lastObservedAt (a redelivery): nothing to write
@@ -225,7 +227,15 @@ export function decideTransition(
     version,
   };
   if (recorded.pendingNone > 0) return { outcome: "pending", next: refreshed, event: null };
-  if (observedMs - recordedMs >= checkpointIntervalMs) return { outcome: "checkpoint", next: refreshed, event: null };
+  // A new owner (an Elastic IP moved to another instance or account) is written at once, so that
+  // queries by owner are right, but it is not a change of exposure: no event.
+  const ownerChanged =
+    observation.asset !== undefined &&
+    (recorded.asset?.accountId !== observation.asset.accountId ||
+      recorded.asset?.resourceId !== observation.asset.resourceId);
+  if (ownerChanged || observedMs - recordedMs >= checkpointIntervalMs) {
+    return { outcome: "checkpoint", next: refreshed, event: null };
+  }
   return { outcome: "unchanged", next: null, event: null };
 }
 

@@ -285,6 +285,13 @@ describe("other changes, ordering and checkpoints", () => {
     const change = decideTransition(first, observation("open-unauthenticated", minutes(15)));
     expect(change.event?.asset).toEqual(asset);
     expect(change.next?.asset).toEqual(asset);
+    // The same owner again (or none) is no reason to write; a new owner is written at once, without an event.
+    expect(decideTransition(change.next, observation("open-unauthenticated", minutes(30), { asset })).outcome).toBe(
+      "unchanged",
+    );
+    const moved = { ...asset, resourceId: "i-0def" };
+    const handover = decideTransition(change.next, observation("open-unauthenticated", minutes(30), { asset: moved }));
+    expect(handover).toMatchObject({ outcome: "checkpoint", event: null, next: { asset: moved, since: minutes(15) } });
   });
 
   it("event ids are deterministic per endpoint and instant", () => {
