@@ -248,12 +248,14 @@ export async function probeTarget(
   const servername = isIP(target.host) ? undefined : target.host;
 
   const plain = await attempt(ip, target.port, servername, false, deadlineAt, settings);
-  if (plain.connectError === "refused" || plain.connectError === "reset") {
+  if (plain.connectError === "refused") {
     return finishResult(ip, "closed", {
       reply: `(connection refused${plain.errorCode ? `: ${plain.errorCode}` : ""})`,
     });
   }
-  if (plain.connectError) {
+  // ECONNRESET while connecting means the handshake completed and the peer then reset: it accepted,
+  // so it is handled like a connection that closed without a byte (a TLS-only Redis does this).
+  if (plain.connectError && plain.connectError !== "reset") {
     return finishResult(ip, "filtered", { reply: `(no answer: ${plain.errorCode ?? plain.connectError})` });
   }
   if (plain.bytes > 0) return fromExchange(ip, plain, false);
