@@ -113,7 +113,7 @@ export function emailBody(alert: Alert): string {
 /** One to three lines for a terminal: what and where, the first step, the findings. */
 export function consoleLines(alert: Alert): string[] {
   const lines = [
-    `${formatTime(alert.observedAt)} ${alert.severity.toUpperCase()} ${alert.kind} ${alert.target} ${stateChange(alert)} owner ${ownerLabel(alert.asset)}`,
+    `${formatTime(alert.observedAt)} ${alert.severity.toUpperCase()} ${alert.kind} ${alert.target} ${stateChange(alert)} ${alert.asset ? `owner ${ownerLabel(alert.asset)}` : ownerLabel(null)}`,
   ];
   const first = alert.remediation[0];
   if (first) lines.push(`  do: ${first}`);

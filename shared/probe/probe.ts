@@ -56,6 +56,8 @@ interface Attempt {
   errorCode?: string;
   exchange: Exchange;
   bytes: number;
+  /** Connected, and the peer said nothing until the reply timeout (rather than closing). */
+  silent: boolean;
   certificate?: CertificateFacts;
 }
 
@@ -114,6 +116,7 @@ function attempt(
     let expectedReplies = Number.POSITIVE_INFINITY;
     let finished = false;
     let certificate: CertificateFacts | undefined;
+    let silent = false;
     const timers: NodeJS.Timeout[] = [];
     let silenceTimer: NodeJS.Timeout | undefined;
 
@@ -129,7 +132,7 @@ function attempt(
       socket.removeAllListeners("data");
       socket.destroy();
       const exchange: Exchange = { replies: reader.values, firstBytes, protocolError: reader.error };
-      const result: Attempt = { exchange, bytes: reader.totalBytes };
+      const result: Attempt = { exchange, bytes: reader.totalBytes, silent };
       if (connectError) result.connectError = connectError;
       if (errorCode) result.errorCode = errorCode;
       if (certificate) result.certificate = certificate;
@@ -138,7 +141,10 @@ function attempt(
 
     const armSilence = () => {
       if (silenceTimer) clearTimeout(silenceTimer);
-      silenceTimer = setTimeout(() => finish(), options.replyTimeoutMs);
+      silenceTimer = setTimeout(() => {
+        silent = true;
+        finish();
+      }, options.replyTimeoutMs);
     };
 
     const remaining = Math.max(0, deadlineAt - Date.now());
@@ -279,7 +285,9 @@ export async function probeTarget(
       });
     }
   }
-  return finishResult(ip, "dropped", { reply: "(connection accepted, then closed without a byte)" });
+  return finishResult(ip, "dropped", {
+    reply: plain.silent ? "(connection accepted, then silent)" : "(connection accepted, then closed without a byte)",
+  });
 
   function fromExchange(address: string, result: Attempt, tls: boolean): ProbeResult {
     const classification = classifyExchange(result.exchange);
