@@ -8,7 +8,7 @@ const COMMANDS: Record<string, string> = {
   scan: "one monitoring cycle: probe, record changes in the store, alert",
   inventory: "every public IP of the AWS accounts in scope, with its owner and the coverage gaps",
   watch: "scan cycles every --interval until interrupted",
-  history: "an endpoint's (or an IP's) recorded state changes, oldest first",
+  history: "recorded state changes and exposure windows of an endpoint, IP, account or resource",
   exposed: "every endpoint reachable or unauthenticated now, most severe first",
   report: "the auditor's report for a period (html, md, csv, json) with a tamper-evident manifest",
   verify: "check a report against its manifest (SHA-256)",

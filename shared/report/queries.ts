@@ -10,7 +10,8 @@
 import type { StateChangeEvent } from "../exposure/model.ts";
 import { allItems, type EndpointState, type ExposureStore } from "../store/store.ts";
 import { toIso, toMs } from "./time.ts";
-import type { Period, ReportInput } from "./types.ts";
+import type { ExposureWindow, Period, ReportInput } from "./types.ts";
+import { compareText, exposureWindows } from "./windows.ts";
 
 const PAGE = { limit: 1000 } as const;
 const DAY_MS = 86_400_000;
@@ -117,4 +118,75 @@ function firstByEndpoint(events: readonly StateChangeEvent[]): Map<string, State
     if (!seen || toMs(event.at) < toMs(seen.at)) first.set(event.endpoint, event);
   }
   return first;
+}
+
+/** What `exposure history` asks about. Owner and IP lookups use the current-state indexes. */
+export type HistorySubject =
+  | { kind: "endpoint"; endpoint: string }
+  | { kind: "ip"; ip: string }
+  | { kind: "owner"; accountId: string; resourceId?: string }
+  | { kind: "resource"; resourceId: string }
+  | { kind: "all" };
+
+export interface HistoryResult {
+  events: StateChangeEvent[];
+  /** The exposure windows in the range, with durations clipped to it (to "now" when open-ended). */
+  windows: ExposureWindow[];
+}
+
+/**
+ * The changes of a subject in [from, to) and its exposure windows there. An endpoint, an IP or an owner
+ * is resolved to endpoints through the indexes, then each endpoint's partition is queried; a resource
+ * id alone, or no subject, reads the range's day partitions (so those need a range).
+ */
+export async function queryHistory(
+  store: ExposureStore,
+  subject: HistorySubject,
+  range: Partial<Period>,
+  now: Date,
+): Promise<HistoryResult> {
+  const fromMs = range.from ? toMs(range.from) : 0;
+  const toMs_ = range.to ? toMs(range.to) : now.getTime();
+  let events: StateChangeEvent[];
+  let subjectEndpoints: string[] = [];
+  if (subject.kind === "resource" || subject.kind === "all") {
+    if (!range.from) throw new Error("a history of a resource id alone, or of everything, needs a start time");
+    const all = await eventsBetween(store, { from: toIso(fromMs), to: toIso(toMs_) });
+    events = subject.kind === "all" ? all : all.filter((event) => event.asset?.resourceId === subject.resourceId);
+  } else {
+    const endpoints =
+      subject.kind === "endpoint"
+        ? [subject.endpoint]
+        : subject.kind === "ip"
+          ? (await store.endpointsOfIp(subject.ip)).map((state) => state.endpoint)
+          : (
+              await collect(
+                allItems((cursor) =>
+                  store.endpointsByOwner(subject.accountId, {
+                    ...(subject.resourceId !== undefined ? { resourceId: subject.resourceId } : {}),
+                    ...page(cursor),
+                  }),
+                ),
+              )
+            ).map((state) => state.endpoint);
+    subjectEndpoints = endpoints;
+    events = [];
+    for (const endpoint of endpoints) events.push(...(await endpointHistory(store, endpoint, range)));
+  }
+  events.sort((a, b) => toMs(a.at) - toMs(b.at) || compareText(a.endpoint, b.endpoint));
+
+  // Context for the windows: each endpoint's events before the range, back to the window open then.
+  const context: StateChangeEvent[] = [];
+  if (range.from) {
+    // Endpoints of the subject without a change in the range may still have been exposed all along.
+    const firstInRange = firstByEndpoint(events);
+    const endpoints = new Set([...subjectEndpoints, ...firstInRange.keys()]);
+    for (const endpoint of [...endpoints].sort(compareText)) {
+      const first = firstInRange.get(endpoint);
+      if (first && (first.previous === null || first.previous.exposure === "none")) continue;
+      context.push(...(await eventsSinceWindowOpened(store, endpoint, toIso(fromMs))));
+    }
+  }
+  const { windows } = exposureWindows([...context, ...events], fromMs, toMs_);
+  return { events, windows };
 }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadCurrentExposures, loadRecentlyResolved, openFindingsNow } from "../../shared/report/current.ts";
-import { loadReportInput } from "../../shared/report/queries.ts";
+import { type HistorySubject, loadReportInput, queryHistory } from "../../shared/report/queries.ts";
 import { renderReport } from "../../shared/report/render/index.ts";
 import { buildReport } from "../../shared/report/report.ts";
 import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
@@ -95,6 +95,50 @@ describe("report from DynamoDB Local", () => {
       "203.0.113.20:6379",
       "203.0.113.30:6380",
       "203.0.113.60:6379",
+    ]);
+  });
+
+  it("answers history questions by endpoint, IP, account, resource and range, with windows and their durations", async () => {
+    const march = { from: "2026-03-01T00:00:00.000Z", to: "2026-04-01T00:00:00.000Z" };
+    const now = new Date(GENERATED_AT);
+    const ask = async (subject: HistorySubject, range: { from?: string; to?: string } = march) => {
+      const { events, windows } = await queryHistory(store, subject, range, now);
+      return {
+        events: events.length,
+        windows: windows.map((w) => [w.endpoint, w.level, w.start, w.end, w.durationInPeriodMs / HOUR]),
+      };
+    };
+    // "Was 203.0.113.10 reachable in March, and for how long?" The window began in February.
+    expect(await ask({ kind: "endpoint", endpoint: "203.0.113.10:6379" })).toEqual({
+      events: 1,
+      windows: [["203.0.113.10:6379", "unauthenticated", "2026-02-28T20:00:00.000Z", "2026-03-01T02:00:00.000Z", 2]],
+    });
+    expect(await ask({ kind: "ip", ip: "203.0.113.20" })).toEqual({
+      events: 4,
+      windows: [
+        ["203.0.113.20:6379", "reachable", "2026-03-01T05:00:00.000Z", "2026-03-01T06:00:00.000Z", 1],
+        ["203.0.113.20:6379", "unauthenticated", "2026-03-01T10:00:00.000Z", "2026-03-01T14:00:00.000Z", 4],
+      ],
+    });
+    expect((await ask({ kind: "owner", accountId: "222222222222" })).windows.map((w) => w[0])).toEqual([
+      "203.0.113.20:6379",
+      "203.0.113.20:6379",
+      "198.51.100.7:6379",
+    ]);
+    // No change in March, exposed all along: the window still shows, clipped to the range.
+    expect(await ask({ kind: "owner", accountId: "111111111111", resourceId: "i-0ggg" })).toEqual({
+      events: 0,
+      windows: [["203.0.113.50:6379", "reachable", "2026-02-25T00:00:00.000Z", null, 31 * 24]],
+    });
+    expect((await ask({ kind: "resource", resourceId: "eni-0bbb" })).events).toBe(4);
+    const day = await ask({ kind: "all" }, PERIOD);
+    expect(day.events).toBe(8);
+    expect(day.windows.map((w) => w[0])).toEqual([
+      "203.0.113.30:6380",
+      "203.0.113.10:6379",
+      "203.0.113.20:6379",
+      "203.0.113.20:6379",
+      "198.51.100.7:6379",
     ]);
   });
 
