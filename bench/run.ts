@@ -115,7 +115,7 @@ async function ensureNmap(): Promise<void> {
   if (install.code !== 0) throw new Error(`could not install nmap: ${install.stderr.trim().split("\n").pop()}`);
 }
 
-async function runEngine(fleet: Fleet, sockets: number, extra: string[]): Promise<ToolRun> {
+export async function runEngine(fleet: Fleet, sockets: number, extra: string[]): Promise<ToolRun> {
   const out = join(fleet.workDir, "engine.jsonl");
   const runner = join(BENCH_DIR, "engine-runner.ts");
   const args = ["--targets", fleet.targetsFile, "--out", out, "--sockets", String(sockets), ...extra];
@@ -139,7 +139,7 @@ async function runEngine(fleet: Fleet, sockets: number, extra: string[]): Promis
   };
 }
 
-async function runNmap(fleet: Fleet): Promise<ToolRun> {
+export async function runNmap(fleet: Fleet): Promise<ToolRun> {
   const xml = join(fleet.workDir, "nmap.xml");
   const nmapArgs = ["-Pn", "-n", "-sT", "-p6379", "--script", "redis-info", "-iL", fleet.targetsFile, "-oX", xml];
   const result = await run("ip", fleet.execArgs(fleet.scannerNs, "nmap", nmapArgs), 290_000);

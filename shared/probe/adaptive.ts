@@ -104,8 +104,8 @@ export function networkGroup(host: string): string {
 /**
  * Round-trip samples of one network group (or of all). A sample is an upper bound of the path's
  * round trip (server think time only adds to it), so the group's timeout follows its smallest
- * sample; the estimate for groups not yet measured follows the 75th percentile of recent samples,
- * so a few slow servers do not stretch every timeout.
+ * sample; the estimate for groups not yet measured follows the median of recent samples, so a few
+ * slow servers (or a moment when this process had no CPU) do not stretch every timeout.
  */
 export class RttSamples {
   min = Number.POSITIVE_INFINITY;
@@ -144,8 +144,8 @@ export class RttSamples {
 
   /** Connect timeout for a group with no sample of its own, from everyone's, or null before any. */
   overallTimeoutMs(options: Pick<AdaptiveOptions, "floorMs" | "ceilingMs" | "rttMultiplier">): number | null {
-    const p75 = this.percentile(0.75);
-    return p75 === null ? null : clampTimeout(options.rttMultiplier * p75, options);
+    const median = this.percentile(0.5);
+    return median === null ? null : clampTimeout(options.rttMultiplier * median, options);
   }
 }
 
@@ -169,7 +169,11 @@ export function rttSampleOf(result: ProbeResult): number | null {
  * in a loop turn). Such a silence is retried and not taken as evidence of packet loss.
  */
 export function isLate(durationMs: number, timeoutMs: number): boolean {
-  return durationMs - timeoutMs > Math.max(20, 0.2 * timeoutMs);
+  return durationMs - timeoutMs > lateAllowanceMs(timeoutMs);
+}
+
+function lateAllowanceMs(timeoutMs: number): number {
+  return Math.max(20, 0.2 * timeoutMs);
 }
 
 /**
@@ -221,8 +225,9 @@ export async function* probeAdaptive(
   const ready: Job[] = [];
   /** Jobs silent after n >= minAttempts attempts, kept until every attempt up to n is over. */
   const undecided = new Map<number, Job[]>();
-  /** Attempts running, per attempt number (pass). */
-  const running = new Map<number, number>();
+  /** Attempts running: their pass, when they started and their connect timeout. */
+  const running = new Set<{ pass: number; startedAt: number; timeoutMs: number }>();
+  let decideTimer: NodeJS.Timeout | undefined;
   const timeoutSums: number[] = [];
   const completed: ProbeResult[] = [];
   let active = 0;
@@ -270,11 +275,36 @@ export async function* probeAdaptive(
    * at the ceiling when they were exposed before, or the verdict `filtered`. Only once no attempt up
    * to n can still run, so the loss estimate has seen the whole pass.
    */
+  /**
+   * Whether an attempt of pass <= n may still end silent. One running past its connect timeout (and
+   * the lateness allowance) has connected: it will answer, however slowly, and does not hold the pass.
+   */
+  const mayStillBeSilent = (n: number): boolean => {
+    const now = performance.now();
+    let waitMs = Number.POSITIVE_INFINITY;
+    for (const attempt of running) {
+      if (attempt.pass > n) continue;
+      const silentUntil = attempt.startedAt + attempt.timeoutMs + lateAllowanceMs(attempt.timeoutMs);
+      if (now < silentUntil) waitMs = Math.min(waitMs, silentUntil - now);
+    }
+    if (waitMs === Number.POSITIVE_INFINITY) return false;
+    // Decide again when that window closes, even if no probe finishes meanwhile.
+    if (decideTimer === undefined) {
+      decideTimer = setTimeout(() => {
+        decideTimer = undefined;
+        decide();
+        launch();
+        wake?.();
+      }, Math.ceil(waitMs) + 1);
+    }
+    return true;
+  };
+
   const decide = () => {
     for (const attempts of [...undecided.keys()].sort((a, b) => a - b)) {
       const busy =
         !sourceDone ||
-        [...running].some(([pass, count]) => pass <= attempts && count > 0) ||
+        mayStillBeSilent(attempts) ||
         ready.some((job) => job.attempts < attempts) ||
         [...undecided.keys()].some((other) => other < attempts);
       if (busy) return;
@@ -352,7 +382,8 @@ export async function* probeAdaptive(
       stats.attempts++;
       stats.attemptsByPass[pass - 1] = (stats.attemptsByPass[pass - 1] ?? 0) + 1;
       timeoutSums[pass - 1] = (timeoutSums[pass - 1] ?? 0) + timeoutMs;
-      running.set(pass, (running.get(pass) ?? 0) + 1);
+      const attempt = { pass, startedAt: performance.now(), timeoutMs };
+      running.add(attempt);
       active++;
       stats.maxInFlight = Math.max(stats.maxInFlight, active);
       probe(job.target, { ...settings.probeOptions, connectTimeoutMs: timeoutMs }, context)
@@ -363,7 +394,7 @@ export async function* probeAdaptive(
         )
         .finally(() => {
           active--;
-          running.set(pass, (running.get(pass) ?? 1) - 1);
+          running.delete(attempt);
           decide();
           launch();
           wake?.();
@@ -399,6 +430,7 @@ export async function* probeAdaptive(
     }
   } finally {
     if (windowTimer) clearTimeout(windowTimer);
+    if (decideTimer) clearTimeout(decideTimer);
     stats.meanTimeoutByPass = timeoutSums.map((sum, index) =>
       Math.round(sum / Math.max(1, stats.attemptsByPass[index] ?? 1)),
     );
