@@ -17,7 +17,12 @@ export class MemberRoleStack extends Stack {
 
   constructor(scope: Construct, id: string, props: MemberRoleStackProps) {
     // No bootstrap-version rule: StackSet instances land in accounts that were never CDK-bootstrapped.
-    super(scope, id, { ...props, synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }) });
+    // No CDK metadata resource either: the template holds exactly the role and its policy.
+    super(scope, id, {
+      ...props,
+      analyticsReporting: false,
+      synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),
+    });
 
     const monitorRoleArn = new CfnParameter(this, "MonitorRoleArn", {
       type: "String",
