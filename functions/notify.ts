@@ -1,10 +1,64 @@
-// PENDING (phase 2): thin middy handler delegating to shared/scan once the inventory, probe, store and
-// alerts code exists. For now it only logs, so bundling and synthesis of the deployment work.
-import { Logger } from "@aws-lambda-powertools/logger";
+// Notify: fed by the table's stream, filtered to inserted state-change events (infra/monitor-stack.ts).
+// Each event's alerts go to the alert topic (and the Slack webhook when configured) exactly once per
+// channel: the delivery ledger in the table skips what a previous delivery of the same record sent.
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
+import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
+import type { AlertDeliverer } from "../shared/alerts/deliver.ts";
+import { SnsDeliverer } from "../shared/alerts/deliver-sns.ts";
+import { WebhookDeliverer } from "../shared/alerts/deliver-webhook.ts";
+import { DynamoDeliveryLedger } from "../shared/alerts/ledger-dynamodb.ts";
+import { deliverEventAlerts } from "../shared/alerts/notify.ts";
+import { METRIC } from "../shared/metrics-names.ts";
+import { documentClient, snsClient } from "./commons/clients.ts";
+import { optionalString, requiredString } from "./commons/config.ts";
+import { logger, metrics, tracer } from "./commons/powertools.ts";
+import { secretFromExtension } from "./commons/secrets.ts";
+import { eventFromStreamRecord } from "./commons/stream.ts";
 
-const logger = new Logger();
+const config = {
+  tableName: requiredString("TABLE_NAME"),
+  alertTopicArn: requiredString("ALERT_TOPIC_ARN"),
+  slackWebhookSecretArn: optionalString("SLACK_WEBHOOK_SECRET_ARN"),
+};
+// Read once at cold start: a missing or unreadable secret fails the init with the secret's name.
+const slackWebhookUrl =
+  config.slackWebhookSecretArn === undefined ? undefined : await secretFromExtension(config.slackWebhookSecretArn);
 
-export const handler = middy(async (event: unknown): Promise<void> => {
-  logger.warn("notify handler not implemented yet", { event });
-});
+const deliverers: AlertDeliverer[] = [
+  new SnsDeliverer({ client: snsClient, topicArn: config.alertTopicArn }),
+  ...(slackWebhookUrl === undefined ? [] : [new WebhookDeliverer({ url: slackWebhookUrl })]),
+];
+const ledger = new DynamoDeliveryLedger({ client: documentClient, tableName: config.tableName });
+const processor = new BatchProcessor(EventType.DynamoDBStreams);
+
+async function notifyEvent(record: DynamoDBRecord): Promise<void> {
+  const event = eventFromStreamRecord(record);
+  const report = await deliverEventAlerts([event], deliverers, ledger);
+  metrics.addMetric(METRIC.alertsSent, MetricUnit.Count, report.delivered.length);
+  logger.info("event notified", {
+    eventId: event.eventId,
+    endpoint: event.endpoint,
+    alerts: event.alerts,
+    delivered: report.delivered.length,
+    alreadyDelivered: report.alreadyDelivered.length,
+  });
+  if (report.failedEventIds.length > 0) {
+    // Reported as a batch item failure: the stream hands this record over again (then to the on-failure queue).
+    throw new Error(`alerts of event ${event.eventId} not delivered: ${report.failed.map((f) => f.error).join("; ")}`);
+  }
+}
+
+export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(logMetrics(metrics))
+  .handler(
+    async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> =>
+      // In order: a resolution must not overtake the alert it resolves.
+      processPartialResponse(event, notifyEvent, processor, { context, processInParallel: false }),
+  );
