@@ -12,6 +12,7 @@
 // - resolved (info): exposure returns to `none`, confirmed by RESOLVE_CONFIRMATIONS consecutive
 //   observations. The first one only bumps a "pending none" counter in the record (no event); an
 //   observation that is not `none` resets it, so one lost SYN neither closes nor reopens an incident.
+//   When observations carry a scanId, the confirmations must come from different scans.
 // - any other change of state, TLS, server identity (product, version, mode, role) or the set of
 //   findings is an event with `alerts: []`: the history keeps it, nobody is paged.
 // - first sighting at exposure `none`: a current-state record but no event. The record proves the
@@ -198,6 +199,10 @@ export function decideTransition(
   const lastScan = options.scanId !== undefined ? { lastScanId: options.scanId } : {};
 
   if (recorded.exposure !== "none" && exposure === "none") {
+    // A second look within the same scan (a probe retry) is not a second cycle: it confirms nothing.
+    if (recorded.pendingNone > 0 && options.scanId !== undefined && options.scanId === recorded.lastScanId) {
+      return { outcome: "unchanged", next: null, event: null };
+    }
     const pendingNone = recorded.pendingNone + 1;
     if (pendingNone < RESOLVE_CONFIRMATIONS) {
       // Keep the recorded (exposed) state; only count this observation and advance the watermark.

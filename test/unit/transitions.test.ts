@@ -161,6 +161,17 @@ describe("resolved needs two consecutive observations at none", () => {
     expect(unauth.event?.alerts).toEqual(["newly-unauthenticated"]);
   });
 
+  it("the confirming observation must come from another scan when scans are named", () => {
+    const open = recordedIn("open-unauthenticated");
+    const first = decideTransition(open, observation("closed", minutes(15)), { scanId: "scan-2" });
+    expect(first.outcome).toBe("pending");
+    // A retry of the probe within scan-2 confirms nothing and writes nothing.
+    const retry = decideTransition(first.next, observation("closed", minutes(16)), { scanId: "scan-2" });
+    expect(retry).toEqual({ outcome: "unchanged", next: null, event: null });
+    const nextScan = decideTransition(first.next, observation("closed", minutes(30)), { scanId: "scan-3" });
+    expect(nextScan.event?.alerts).toEqual(["resolved"]);
+  });
+
   it("a duplicate of the first none does not count as the second", () => {
     const open = recordedIn("open-unauthenticated");
     const first = decideTransition(open, observation("closed", minutes(15)));
