@@ -1,7 +1,9 @@
 // The DynamoDB store against a real DynamoDB Local (one per file, a fresh table per test).
 import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { ProbeResult, ProbeState, StateChangeEvent } from "../../shared/exposure/model.ts";
+import { PROBE_STATES, type ProbeResult, type ProbeState, type StateChangeEvent } from "../../shared/exposure/model.ts";
+import { decideTransition, type EndpointState } from "../../shared/exposure/transitions.ts";
 import { endpointPk, eventSk, STATE_SK, TABLE_SCHEMA } from "../../shared/store/schema.ts";
 import { allItems, type ExposureStore } from "../../shared/store/store.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
@@ -185,6 +187,38 @@ describe("recordObservation", () => {
       alerts: ["newly-internet-facing"],
     });
   });
+  it("records what the pure rules decide, also with redeliveries racing the originals", async () => {
+    const store = await dynamodb.newStore();
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...PROBE_STATES), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }),
+        async (states, redeliver) => {
+          const ip = `198.18.0.${++run}`;
+          const observations = states.map((state, i) => observation(state, minutes(i * 15), { ip }));
+          // What the rules alone decide, replayed in memory.
+          let recorded: EndpointState | null = null;
+          const expected: StateChangeEvent[] = [];
+          for (const result of observations) {
+            const decision = decideTransition(recorded, result);
+            recorded = decision.next ?? recorded;
+            if (decision.event) expected.push(decision.event);
+          }
+          // The store, with some observations delivered twice at once.
+          for (const [i, result] of observations.entries()) {
+            await Promise.all(
+              (redeliver[i] ? [result, result] : [result]).map((copy) => store.recordObservation(copy)),
+            );
+          }
+          expect(await historyOf(store, `${ip}:6379`)).toEqual(expected);
+          expect(await store.getEndpoint(`${ip}:6379`)).toEqual(recorded);
+        },
+      ),
+      { numRuns: 8 },
+    );
+  });
+
   it("puts a ttl on events (not on the current state) when a retention is set", async () => {
     const store = await dynamodb.newStore({ retentionDays: 30 });
     const { event } = await store.recordObservation(observation("busy", minutes(0)));
