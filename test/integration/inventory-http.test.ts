@@ -2,6 +2,7 @@
 // parsing) over HTTP against a local fake AWS endpoint, selected only through the standard
 // AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_<SERVICE> settings and credentials from the environment.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { INVENTORY_READ_ACTIONS, ORGANIZATION_READ_ACTIONS } from "../../infra/member-role-actions.ts";
 import { createAwsClientFactory } from "../../shared/inventory/clients.ts";
 import { enumeratePublicTargets, InventoryCredentialsError } from "../../shared/inventory/enumerate.ts";
 import { readAwsTargets } from "../../shared/inventory/index.ts";
@@ -139,6 +140,10 @@ describe("inventory over HTTP against a fake AWS endpoint", () => {
     const memberCalls = calls.filter((c) => c.accessKeyId === MEMBER_ACCESS_KEY);
     expect(memberCalls.length).toBeGreaterThan(4);
     expect(memberCalls.every((c) => typeof c.headers["x-amz-security-token"] === "string")).toBe(true);
+    // Every API the inventory called is one the documented roles grant (SigV4 service names are the IAM prefixes).
+    expect(new Set(calls.map((c) => `${c.service}:${c.action}`))).toEqual(
+      new Set([...INVENTORY_READ_ACTIONS, ...ORGANIZATION_READ_ACTIONS, "sts:GetCallerIdentity", "sts:AssumeRole"]),
+    );
     expect(new Set(memberCalls.map((c) => `${c.service}:${c.region}`))).toEqual(
       new Set([
         "ec2:us-east-1",
