@@ -205,6 +205,11 @@ function attempt(
 export interface ProbeContext {
   /** Resolves a host name; defaults to the system resolver. */
   resolve?: (host: string) => Promise<string>;
+  /**
+   * Where the socket for an address actually goes, when that is not the address itself: lets a test
+   * stand loopback servers in for public addresses while results still name the public address.
+   */
+  connectTo?: (ip: string, port: number) => { host: string; port: number };
 }
 
 async function resolveHost(host: string, context: ProbeContext): Promise<string> {
@@ -252,8 +257,9 @@ export async function probeTarget(
     });
   }
   const servername = isIP(target.host) ? undefined : target.host;
+  const socketAddress = context.connectTo?.(ip, target.port) ?? { host: ip, port: target.port };
 
-  const plain = await attempt(ip, target.port, servername, false, deadlineAt, settings);
+  const plain = await attempt(socketAddress.host, socketAddress.port, servername, false, deadlineAt, settings);
   if (plain.connectError === "refused") {
     return finishResult(ip, "closed", {
       reply: `(connection refused${plain.errorCode ? `: ${plain.errorCode}` : ""})`,
@@ -268,7 +274,7 @@ export async function probeTarget(
 
   // Connected, but not a byte back: a TLS-only port resets plaintext. Try TLS before calling it dropped.
   if (settings.tlsFallback && deadlineAt - Date.now() > 50) {
-    const secure = await attempt(ip, target.port, servername, true, deadlineAt, settings);
+    const secure = await attempt(socketAddress.host, socketAddress.port, servername, true, deadlineAt, settings);
     if (secure.connectError === "client-certificate") {
       return finishResult(ip, "auth-required", {
         tls: true,
