@@ -1,39 +1,32 @@
-// Enumerate: invoked by the scan schedule. Lists the organization's public addresses (shared/inventory),
-// records the scan (shared/store) and queues its shards for the probe function.
+// Enumerate: invoked by the scan schedule. Lists the organization's public addresses, records the scan and
+// queues its shards for the probe function (shared/scan/shards.ts startScanCycle).
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
-import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import middy from "@middy/core";
 import { resolveInventoryConfig } from "../shared/inventory/config.ts";
 import { type AccountSource, createAwsClientFactory, enumeratePublicTargets } from "../shared/inventory/index.ts";
 import { METRIC } from "../shared/metrics-names.ts";
+import { scanIdForSchedule, startScanCycle } from "../shared/scan/shards.ts";
+import { SqsShardQueue } from "../shared/scan/sqs-shard-queue.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { documentClient, sqsClient } from "./commons/clients.ts";
-import { list, positiveInteger, requiredString } from "./commons/config.ts";
+import { FunctionConfigError, list, positiveInteger, requiredString } from "./commons/config.ts";
 import { logger, metrics, tracer } from "./commons/powertools.ts";
 import { emitScanCompleted } from "./commons/scan-metrics.ts";
-import { type ShardMessage, scanIdForSchedule, shardMessages } from "./commons/shards.ts";
 
-const accounts = list("ACCOUNTS");
 const config = {
   tableName: requiredString("TABLE_NAME"),
   shardQueueUrl: requiredString("SHARD_QUEUE_URL"),
   shardSize: positiveInteger("SHARD_SIZE"),
-  // Throws InventoryConfigError naming the bad field (accounts, region, port, role name, external id).
-  inventory: resolveInventoryConfig({
-    accounts: accountSource(accounts),
-    regions: list("REGIONS").length > 0 ? list("REGIONS") : null,
-    ports: list("PROBE_PORTS").map(Number),
-    roleName: requiredString("MEMBER_ROLE_NAME"),
-    externalId: requiredString("EXTERNAL_ID"),
-  }),
+  inventory: inventoryConfig(),
 };
-const SEND_CONCURRENCY = 10;
 
 const store = new DynamoExposureStore({ client: documentClient, tableName: config.tableName });
-const inventoryClients = createAwsClientFactory();
+const queue = new SqsShardQueue({ client: sqsClient, queueUrl: config.shardQueueUrl });
+// Kept across invocations: assumed-role credentials are cached until shortly before they expire.
+const inventoryClients = createAwsClientFactory({ callTimeoutMs: config.inventory.callTimeoutMs });
 
 /** The scheduler's input (infra/monitor-stack.ts ScheduleTargetInput). */
 export interface ScheduledScanEvent {
@@ -43,57 +36,59 @@ export interface ScheduledScanEvent {
 
 export interface ScanQueued {
   scanId: string;
+  status: string;
   targets: number;
   shards: number;
   gaps: number;
 }
 
 async function queueScan(event: ScheduledScanEvent): Promise<ScanQueued> {
+  // A manual invocation without a scheduled time gets a scan of its own.
   const scanId = scanIdForSchedule(event.scheduledTime ?? new Date().toISOString());
-  logger.appendKeys({ scanId });
-  const inventory = await enumeratePublicTargets(config.inventory, inventoryClients);
-  const shards = shardMessages(scanId, inventory.targets, config.shardSize);
-  const { created, scan } = await store.startScan({
+  logger.appendKeys({ scanId, executionId: event.executionId });
+  const started = await startScanCycle({
     scanId,
-    targets: inventory.targets.length,
-    shards: shards.length,
-    accountsRead: inventory.summary.accountsRead,
-    regionsRead: inventory.summary.regionsRead,
-    gaps: inventory.summary.gaps,
+    readInventory: () => enumeratePublicTargets(config.inventory, inventoryClients),
+    store,
+    queue,
+    shardLimits: { maxTargets: config.shardSize },
   });
-  if (created) {
+  const { scan } = started;
+  if (started.status !== "already-complete") {
     metrics.addMetric(METRIC.targetsPerScan, MetricUnit.Count, scan.targets);
     metrics.addMetric(METRIC.shardsPerScan, MetricUnit.Count, scan.shards);
     metrics.addMetric(METRIC.coverageGaps, MetricUnit.Count, scan.gaps.length);
-    // A scan with nothing to probe is complete at once (the store sets completedAt).
-    if (scan.completedAt !== null) emitScanCompleted(scan);
   }
-  if (scan.completedAt === null) {
-    if (scan.shards === shards.length) {
-      // Sent again on a retry: a shard delivered twice is counted once (deterministic shard ids).
-      await sendShards(shards);
-    } else {
-      logger.error("a retried scan found a different number of shards; not resending", {
-        recordedShards: scan.shards,
-        shards: shards.length,
-      });
-    }
+  if (started.completed) emitScanCompleted(scan);
+  for (const gap of scan.gaps) logger.warn("coverage gap", { gap });
+  if (started.status === "restarted") {
+    logger.warn("the retried scan's inventory changed; a new scan replaces it", { replaced: started.replacedScanId });
   }
-  for (const gap of inventory.summary.gaps) logger.warn("coverage gap", { gap });
-  logger.info("scan queued", { targets: scan.targets, shards: scan.shards, gaps: scan.gaps.length, created });
-  return { scanId, targets: scan.targets, shards: scan.shards, gaps: scan.gaps.length };
+  logger.info("scan queued", { status: started.status, targets: scan.targets, shards: started.shardsQueued });
+  return {
+    scanId: scan.scanId,
+    status: started.status,
+    targets: scan.targets,
+    shards: scan.shards,
+    gaps: scan.gaps.length,
+  };
 }
 
-async function sendShards(shards: readonly ShardMessage[]): Promise<void> {
-  for (let i = 0; i < shards.length; i += SEND_CONCURRENCY) {
-    await Promise.all(
-      shards
-        .slice(i, i + SEND_CONCURRENCY)
-        .map((shard) =>
-          sqsClient.send(
-            new SendMessageCommand({ QueueUrl: config.shardQueueUrl, MessageBody: JSON.stringify(shard) }),
-          ),
-        ),
+function inventoryConfig() {
+  const variables = { ACCOUNTS: list("ACCOUNTS"), REGIONS: list("REGIONS"), PROBE_PORTS: list("PROBE_PORTS") };
+  try {
+    return resolveInventoryConfig({
+      accounts: accountSource(variables.ACCOUNTS),
+      regions: variables.REGIONS.length > 0 ? variables.REGIONS : null,
+      ports: variables.PROBE_PORTS.map(Number),
+      roleName: requiredString("MEMBER_ROLE_NAME"),
+      externalId: requiredString("EXTERNAL_ID"),
+    });
+  } catch (error) {
+    if (error instanceof FunctionConfigError) throw error;
+    // InventoryConfigError names the field; say which variables feed it.
+    throw new FunctionConfigError(
+      `environment variables ACCOUNTS/REGIONS/PROBE_PORTS/MEMBER_ROLE_NAME/EXTERNAL_ID: ${(error as Error).message}`,
     );
   }
 }

@@ -3,7 +3,6 @@
 // channel: the delivery ledger in the table skips what a previous delivery of the same record sent.
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
@@ -13,7 +12,7 @@ import { SnsDeliverer } from "../shared/alerts/deliver-sns.ts";
 import { WebhookDeliverer } from "../shared/alerts/deliver-webhook.ts";
 import { DynamoDeliveryLedger } from "../shared/alerts/ledger-dynamodb.ts";
 import { deliverEventAlerts } from "../shared/alerts/notify.ts";
-import { METRIC } from "../shared/metrics-names.ts";
+import { emitAlertsSent } from "./commons/alert-metrics.ts";
 import { documentClient, snsClient } from "./commons/clients.ts";
 import { optionalString, requiredString } from "./commons/config.ts";
 import { logger, metrics, tracer } from "./commons/powertools.ts";
@@ -38,8 +37,16 @@ const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
 async function notifyEvent(record: DynamoDBRecord): Promise<void> {
   const event = eventFromStreamRecord(record);
+  if (event === null) {
+    // The stack's filter passes only inserted events; anything else changes nothing and is not retried.
+    logger.warn("stream record is not an inserted state-change event; ignored", {
+      eventID: record.eventID,
+      eventName: record.eventName,
+    });
+    return;
+  }
   const report = await deliverEventAlerts([event], deliverers, ledger);
-  metrics.addMetric(METRIC.alertsSent, MetricUnit.Count, report.delivered.length);
+  emitAlertsSent(event, report);
   logger.info("event notified", {
     eventId: event.eventId,
     endpoint: event.endpoint,

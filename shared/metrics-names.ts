@@ -15,6 +15,8 @@ export const SERVICE_NAME = "exposure-monitor";
 export const DIMENSION = {
   service: "service",
   exposure: "exposure",
+  /** Alert kind (newly-unauthenticated, ...) on the per-kind AlertsSent; the total carries `service` only. */
+  alertKind: "kind",
 } as const;
 
 export const METRIC = {
@@ -32,7 +34,7 @@ export const METRIC = {
   endpointsByExposure: "Endpoints",
   /** Count of probes finished, emitted per shard by the probe function. */
   probesCompleted: "ProbesCompleted",
-  /** Count of alerts published, emitted by notify. */
+  /** Count of alerts published, emitted by notify: in total, and once more per alert kind (dimension `kind`). */
   alertsSent: "AlertsSent",
 } as const;
 

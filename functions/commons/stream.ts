@@ -14,12 +14,18 @@ const STORAGE_ATTRIBUTES = new Set<string>([
   ...Object.values(TABLE_SCHEMA.indexes).flatMap((index) => [index.partitionKey, index.sortKey]),
 ]);
 
-export function eventFromStreamRecord(record: DynamoDBRecord): StateChangeEvent {
+/**
+ * The event an INSERT record carries, or null for any other record (a modified or removed item, another
+ * item kind): events are immutable, so only their insertion means anything to notify.
+ */
+export function eventFromStreamRecord(record: DynamoDBRecord): StateChangeEvent | null {
   const image = record.dynamodb?.NewImage;
-  if (image === undefined) throw new Error(`stream record ${record.eventID ?? "?"} has no new image`);
+  if (record.eventName !== "INSERT" || image === undefined) return null;
   const item = unmarshall(image as Record<string, AttributeValue>);
-  if (item.type !== ITEM_TYPE.event || typeof item.eventId !== "string") {
-    throw new Error(`stream record ${record.eventID ?? "?"} is not a state-change event item`);
+  if (item.type !== ITEM_TYPE.event) return null;
+  if (typeof item.eventId !== "string" || typeof item.endpoint !== "string" || !Array.isArray(item.alerts)) {
+    // An event item without its fields is a bug upstream: fail, so the record ends in the on-failure queue.
+    throw new Error(`stream record ${record.eventID ?? "?"} holds a malformed state-change event`);
   }
   return Object.fromEntries(
     Object.entries(item).filter(([name]) => !STORAGE_ATTRIBUTES.has(name)),

@@ -1,0 +1,304 @@
+// A scan cycle split across processes (in AWS: the enumerate and probe functions, with SQS between them).
+//   startScanCycle: inventory -> scan record -> shards on a queue
+//   probeShard:     one shard -> probes -> recorded observations -> shard counted in the scan record
+// Every step may run twice (a retried schedule, a redelivered message) without counting or alerting twice:
+// the scan id comes from the schedule, shard ids are fixed by position, and the store counts a shard once.
+import { createHash } from "node:crypto";
+import { isIP } from "node:net";
+import type { Asset, Exposure, ProbeState, ScanRecord, StateChangeEvent, Target } from "../exposure/model.ts";
+import { formatEndpoint } from "../exposure/model.ts";
+import type { InventoryResult } from "../inventory/enumerate.ts";
+import { isPublicAddress } from "../net/ip.ts";
+import { type AdaptiveOptions, probeAdaptive } from "../probe/adaptive.ts";
+import type { ProbeContext } from "../probe/probe.ts";
+import { allItems, type ExposureStore } from "../store/store.ts";
+import { newScanId, recordResults } from "./cycle.ts";
+
+/** SQS's limit for one message body, and for the sum of the bodies in one SendMessageBatch call. */
+export const SQS_MAX_MESSAGE_BYTES = 262_144;
+
+/** One SQS message: the targets one probe invocation handles. */
+export interface ShardMessage {
+  scanId: string;
+  /** "<n>/<count>", fixed by position, so a shard sent twice is the same shard. */
+  shardId: string;
+  targets: Target[];
+}
+
+export class ShardMessageError extends Error {
+  override name = "ShardMessageError";
+}
+
+/**
+ * The message body: JSON, with U+FFFE and U+FFFF escaped because SQS accepts only characters valid in
+ * XML (JSON.stringify already escapes control characters and lone surrogates). Tag values are free text.
+ */
+export function encodeShardMessage(message: ShardMessage): string {
+  return escapeForSqs(JSON.stringify(message));
+}
+
+function escapeForSqs(json: string): string {
+  return json.replace(/[\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+const byteLength = (text: string) => Buffer.byteLength(text, "utf8");
+
+export interface ShardLimits {
+  /** Targets per shard at most (infra/sizing.ts SHARD_SIZE: one probe wave per invocation). */
+  maxTargets: number;
+  /** Encoded message bytes at most. */
+  maxBytes?: number;
+}
+
+/**
+ * Splits targets, in order, into shards of at most `maxTargets` targets and `maxBytes` encoded bytes. A
+ * target too large for a message of its own (dozens of long tags) travels without its tags: they are only
+ * kept as owner metadata, and the scope filter on them has already been applied by the inventory.
+ */
+export function splitIntoShards(scanId: string, targets: readonly Target[], limits: ShardLimits): ShardMessage[] {
+  const maxBytes = limits.maxBytes ?? SQS_MAX_MESSAGE_BYTES;
+  if (!Number.isInteger(limits.maxTargets) || limits.maxTargets < 1) {
+    throw new RangeError("maxTargets must be a positive whole number");
+  }
+  // The envelope with the longest shard id a scan can have ("999999/999999"), so ids assigned later fit.
+  const envelopeBytes = byteLength(encodeShardMessage({ scanId, shardId: "999999/999999", targets: [] }));
+  const groups: Target[][] = [];
+  let current: Target[] = [];
+  let currentBytes = envelopeBytes;
+  for (const original of targets) {
+    let target = original;
+    let bytes = byteLength(escapeForSqs(JSON.stringify(target)));
+    if (envelopeBytes + bytes > maxBytes && target.asset?.tags !== undefined) {
+      target = { ...target, asset: withoutTags(target.asset) };
+      bytes = byteLength(escapeForSqs(JSON.stringify(target)));
+    }
+    if (envelopeBytes + bytes > maxBytes) {
+      throw new ShardMessageError(`target ${formatEndpoint(target.host, target.port)} does not fit in one message`);
+    }
+    const separator = current.length > 0 ? 1 : 0;
+    if (current.length >= limits.maxTargets || currentBytes + separator + bytes > maxBytes) {
+      groups.push(current);
+      current = [];
+      currentBytes = envelopeBytes;
+    }
+    currentBytes += (current.length > 0 ? 1 : 0) + bytes;
+    current.push(target);
+  }
+  if (current.length > 0) groups.push(current);
+  if (groups.length > 999_999) throw new RangeError("too many shards for one scan");
+  return groups.map((group, index) => ({ scanId, shardId: `${index + 1}/${groups.length}`, targets: group }));
+}
+
+function withoutTags(asset: Asset): Asset {
+  const { tags: _dropped, ...rest } = asset;
+  return rest;
+}
+
+/**
+ * Parses and checks a message body. A malformed shard is an error (it goes to the dead-letter queue, never
+ * silently dropped); so is a target that is not a public IP address, which only a tampered message can hold:
+ * the probe must not be pointed at its own runtime's link-local or loopback services.
+ */
+export function parseShardMessage(body: string): ShardMessage {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    throw new ShardMessageError("shard message is not JSON");
+  }
+  const message = value as Partial<ShardMessage> | null;
+  if (typeof message?.scanId !== "string" || message.scanId === "") {
+    throw new ShardMessageError("shard message has no scanId");
+  }
+  if (typeof message.shardId !== "string" || !/^\d+\/\d+$/.test(message.shardId)) {
+    throw new ShardMessageError("shard message has no shardId of the form n/count");
+  }
+  if (!Array.isArray(message.targets)) throw new ShardMessageError("shard message has no targets list");
+  for (const item of message.targets as unknown[]) {
+    const target = item as Partial<Target> | null;
+    const port = target?.port;
+    if (
+      typeof target?.host !== "string" ||
+      !Number.isInteger(port) ||
+      (port as number) < 1 ||
+      (port as number) > 65_535
+    ) {
+      throw new ShardMessageError(`shard message has a malformed target: ${JSON.stringify(item).slice(0, 200)}`);
+    }
+    if (isIP(target.host) === 0 || !isPublicAddress(target.host)) {
+      throw new ShardMessageError(`shard message names ${target.host.slice(0, 100)}, which is not a public IP address`);
+    }
+  }
+  return { scanId: message.scanId, shardId: message.shardId, targets: message.targets as Target[] };
+}
+
+/** A scan id per scheduled run, so the scheduler's retries of one run find the scan the first attempt started. */
+export function scanIdForSchedule(scheduledTime: string): string {
+  const time = new Date(scheduledTime);
+  if (Number.isNaN(time.getTime())) throw new RangeError(`scheduled time "${scheduledTime}" is not a time`);
+  const iso = time.toISOString();
+  const suffix = createHash("sha256").update(`schedule ${iso}`).digest("hex").slice(0, 6);
+  return `${newScanId(time).slice(0, -6)}${suffix}`;
+}
+
+/** Where shards go: SQS in AWS (sqs-shard-queue.ts). Resolves once every message is accepted. */
+export interface ShardQueue {
+  send(messages: readonly ShardMessage[]): Promise<void>;
+}
+
+export interface ScanCycleStart {
+  /** Usually scanIdForSchedule(the schedule's time). */
+  scanId: string;
+  /** Lists the targets with the coverage of the listing (shared/inventory enumeratePublicTargets). */
+  readInventory: () => Promise<
+    Pick<InventoryResult, "targets"> & { summary: Pick<ScanRecord, "accountsRead" | "regionsRead" | "gaps"> }
+  >;
+  store: ExposureStore;
+  queue: ShardQueue;
+  shardLimits: ShardLimits;
+  /** The id of a replacement scan (below); default newScanId(). */
+  newScanId?: () => string;
+}
+
+export interface ScanCycleStarted {
+  scan: ScanRecord;
+  /**
+   * started: a new scan record, its shards queued. resumed: the scan existed (a retry) and was not complete,
+   * so its shards were queued again. already-complete: nothing to do. restarted: the scan existed with a
+   * different shard count (the inventory changed between attempts), so a new scan took its place.
+   */
+  status: "started" | "resumed" | "already-complete" | "restarted";
+  /** Shards queued by this call. */
+  shardsQueued: number;
+  /** True when this call completed the scan (no targets at all): whoever completes it reports it. */
+  completed: boolean;
+  /** The scan id asked for, when `restarted` replaced it. */
+  replacedScanId?: string;
+}
+
+export async function startScanCycle(options: ScanCycleStart): Promise<ScanCycleStarted> {
+  const { store, queue } = options;
+  const inventory = await options.readInventory();
+  const coverage = {
+    accountsRead: inventory.summary.accountsRead,
+    regionsRead: inventory.summary.regionsRead,
+    gaps: inventory.summary.gaps,
+  };
+  const begin = async (scanId: string) => {
+    const shards = splitIntoShards(scanId, inventory.targets, options.shardLimits);
+    const started = await store.startScan({
+      scanId,
+      targets: inventory.targets.length,
+      shards: shards.length,
+      ...coverage,
+    });
+    return { shards, ...started };
+  };
+
+  let attempt = await begin(options.scanId);
+  let status: ScanCycleStarted["status"] = "started";
+  if (!attempt.created) {
+    if (attempt.scan.completedAt !== null) {
+      return { scan: attempt.scan, status: "already-complete", shardsQueued: 0, completed: false };
+    }
+    if (attempt.scan.shards === attempt.shards.length) {
+      status = "resumed";
+    } else {
+      attempt = await begin((options.newScanId ?? newScanId)());
+      status = "restarted";
+    }
+  }
+  // Sent even on a resume: which shards the first attempt managed to send is unknown, and a shard that
+  // arrives twice is counted once.
+  await queue.send(attempt.shards);
+  return {
+    scan: attempt.scan,
+    status,
+    shardsQueued: attempt.shards.length,
+    completed: attempt.created && attempt.scan.completedAt !== null,
+    ...(status === "restarted" ? { replacedScanId: options.scanId } : {}),
+  };
+}
+
+export interface ProbeShardOptions {
+  store: ExposureStore;
+  /** Adaptive scheduler settings (concurrency = sockets at once); see shared/probe/adaptive.ts. */
+  probe?: Partial<AdaptiveOptions>;
+  context?: ProbeContext;
+  checkpointIntervalMs?: number;
+}
+
+export interface ProbeShardOutcome {
+  /** "scan-complete": a late redelivery of a shard of a finished scan; nothing was probed. */
+  skipped: "scan-complete" | null;
+  probes: number;
+  countsByState: Partial<Record<ProbeState, number>>;
+  /** State-change events this call recorded (the stream carries them to notify). */
+  events: StateChangeEvent[];
+  /** False when the shard had been counted before (a redelivery). */
+  counted: boolean;
+  /** True for exactly one call per scan: the one that counted its last shard. */
+  completed: boolean;
+  scan: ScanRecord;
+}
+
+export class UnknownScanError extends Error {
+  override name = "UnknownScanError";
+}
+
+export async function probeShard(shard: ShardMessage, options: ProbeShardOptions): Promise<ProbeShardOutcome> {
+  const { store } = options;
+  const scan = await store.getScan(shard.scanId);
+  if (scan === null) throw new UnknownScanError(`shard ${shard.shardId} names unknown scan ${shard.scanId}`);
+  if (scan.completedAt !== null) {
+    return {
+      skipped: "scan-complete",
+      probes: 0,
+      countsByState: {},
+      events: [],
+      counted: false,
+      completed: false,
+      scan,
+    };
+  }
+  // Endpoints exposed at their last observation are confirmed at the long timeout before they may be
+  // called filtered, so one lost SYN does not start a "resolved" (adaptive.ts, previousExposure).
+  const exposedBefore = await exposedEndpoints(store, shard.targets);
+  const results = probeAdaptive(
+    shard.targets,
+    {
+      ...options.probe,
+      previousExposure: (target) => exposedBefore.get(formatEndpoint(target.host, target.port)),
+    },
+    options.context ?? {},
+  );
+  const outcome = await recordResults(store, results, {
+    scanId: shard.scanId,
+    ...(options.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: options.checkpointIntervalMs } : {}),
+  });
+  const recorded = await store.recordShard({
+    scanId: shard.scanId,
+    shardId: shard.shardId,
+    countsByState: outcome.countsByState,
+  });
+  const probes = Object.values(outcome.countsByState).reduce((sum, count) => sum + (count ?? 0), 0);
+  return {
+    skipped: null,
+    probes,
+    countsByState: outcome.countsByState,
+    events: outcome.events,
+    counted: recorded.counted,
+    completed: recorded.completed,
+    scan: recorded.scan,
+  };
+}
+
+/** Last recorded exposure of the shard's endpoints that are exposed now (the exposed-now index is small). */
+async function exposedEndpoints(store: ExposureStore, targets: readonly Target[]): Promise<Map<string, Exposure>> {
+  const wanted = new Set(targets.map((target) => formatEndpoint(target.host, target.port)));
+  const exposed = new Map<string, Exposure>();
+  for await (const state of allItems((cursor) => store.listExposed({ limit: 1000, ...(cursor ? { cursor } : {}) }))) {
+    if (wanted.has(state.endpoint)) exposed.set(state.endpoint, state.exposure);
+  }
+  return exposed;
+}
