@@ -87,10 +87,13 @@ export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): I
 
   const sts = () =>
     cached("sts", () => new STSClient({ ...shared, region: homeRegion, credentials: callerCredentials }));
+  // The caller's credentials resolved once (by the STS client, from the default chain when none were
+  // given) and shared, so hundreds of clients do not each walk the provider chain.
+  const callerProvider = (): AwsCredentialIdentityProvider => sts().config.credentials;
   const organizations = () =>
     cached(
       "organizations",
-      () => new OrganizationsClient({ ...shared, region: ORGANIZATIONS_REGION, credentials: callerCredentials }),
+      () => new OrganizationsClient({ ...shared, region: ORGANIZATIONS_REGION, credentials: callerProvider() }),
     );
 
   function accountClients(accountId: string, credentials: AwsCredentialIdentityProvider | undefined): AccountClients {
@@ -116,7 +119,7 @@ export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): I
     organizations,
     async openAccount(accountId, access) {
       if (access.kind === "caller") {
-        return accountClients(accountId, callerCredentials === undefined ? undefined : toProvider(callerCredentials));
+        return accountClients(accountId, callerProvider());
       }
       const providerKey = `${access.roleArn}|${access.externalId ?? ""}`;
       let provider = roleProviders.get(providerKey);
@@ -142,10 +145,6 @@ export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): I
       shared.requestHandler.httpsAgent.destroy();
     },
   };
-}
-
-function toProvider(credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider): AwsCredentialIdentityProvider {
-  return typeof credentials === "function" ? credentials : async () => credentials;
 }
 
 /**
