@@ -14,8 +14,10 @@ export interface EngineSummary {
   wallMs: number;
   /** CPU time (user + system) of the run, ms. */
   cpuMs: number;
+  /** The kernel's share of it (connects, and the lab's packet path that runs in our context). */
+  cpuSystemMs: number;
   maxRssMb: number;
-  /** Most file descriptors open at once beyond those open at the start (sampled every 100 ms). */
+  /** Most file descriptors open at once beyond those open at the start (sampled every 250 ms). */
   peakSockets: number;
   maxInFlight: number;
   scheduler?: ReturnType<typeof emptyStats>;
@@ -59,7 +61,7 @@ async function main(argv: string[]): Promise<void> {
   let peakFiles = 0;
   const sampler = setInterval(() => {
     peakFiles = Math.max(peakFiles, openFiles());
-  }, 100);
+  }, 250);
   const baseline = openFiles();
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
@@ -68,6 +70,7 @@ async function main(argv: string[]): Promise<void> {
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const settings: Partial<AdaptiveOptions> = { concurrency: sockets };
+  if (argv.includes("--no-late-retry")) settings.retryLateSilences = false;
   if (prior.size > 0) settings.previousExposure = (target) => prior.get(target.host);
   const stream =
     engine === "adaptive"
@@ -86,6 +89,7 @@ async function main(argv: string[]): Promise<void> {
     targets: targets.length,
     wallMs: Math.round(wallMs),
     cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    cpuSystemMs: Math.round(cpu.system / 1000),
     maxRssMb: Math.round((process.resourceUsage().maxRSS / 1024) * 10) / 10,
     peakSockets,
     maxInFlight,

@@ -320,6 +320,7 @@ const USAGE = `usage: npm run bench -- [options]   (as root)
   --sockets N     the engine's sockets at most (default 1000)
   --seed N        fleet layout seed (default 7)
   --engine adaptive|fixed   the adaptive scheduler, or the plain batch runner with --timeout ms
+  --no-late-retry do not retry silences whose timer fired late (for a probe that checks pending I/O first)
   --no-nmap       run only the engine`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -335,6 +336,7 @@ export async function main(argv: string[]): Promise<number> {
       engine: { type: "string" },
       timeout: { type: "string" },
       "no-nmap": { type: "boolean" },
+      "no-late-retry": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     false,
@@ -361,6 +363,7 @@ export async function main(argv: string[]): Promise<number> {
   if (engineKind !== "adaptive" && engineKind !== "fixed")
     throw new UsageError(`--engine must be adaptive or fixed, got "${engineKind}"`);
   const engineArgs = ["--engine", engineKind];
+  if (values["no-late-retry"]) engineArgs.push("--no-late-retry");
   if (values.timeout !== undefined)
     engineArgs.push("--timeout", String(intOption("timeout", values.timeout, 2_000, 10, 60_000)));
   if (typeof process.getuid === "function" && process.getuid() !== 0)

@@ -35,6 +35,12 @@ export interface AdaptiveOptions {
    * would hold the loop for hundreds of ms, and a connect event processed late looks like a timeout.
    */
   launchesPerTick: number;
+  /**
+   * Retry a silence whose timeout fired late (the event loop was busy). Needed while the probe's
+   * connect timer can win the race against a connect completed meanwhile; a probe that looks at
+   * pending I/O before calling a connect timed out makes it unnecessary.
+   */
+  retryLateSilences: boolean;
   /** Network group of an address; round trips are estimated per group. */
   groupOf: (host: string) => string;
   /** Last recorded exposure of a target (from the store); not `none` means confirm at the ceiling before saying filtered. */
@@ -55,6 +61,7 @@ export const DEFAULT_ADAPTIVE_OPTIONS: AdaptiveOptions = {
   missBudget: 0.01,
   initialWindow: 50,
   launchesPerTick: 50,
+  retryLateSilences: true,
   groupOf: networkGroup,
   probeOptions: {},
 };
@@ -300,6 +307,27 @@ export async function* probeAdaptive(
     return true;
   };
 
+  // Deciding looks at every running attempt: after each completion that would cost O(sockets), so
+  // it runs at most every few ms (a timer catches the last completion of a burst).
+  let lastDecideAt = 0;
+  let throttleTimer: NodeJS.Timeout | undefined;
+  const decideSoon = () => {
+    if (undecided.size === 0) return;
+    const now = performance.now();
+    if (now - lastDecideAt >= 5) {
+      lastDecideAt = now;
+      decide();
+    } else if (throttleTimer === undefined) {
+      throttleTimer = setTimeout(() => {
+        throttleTimer = undefined;
+        lastDecideAt = performance.now();
+        decide();
+        launch();
+        wake?.();
+      }, 5);
+    }
+  };
+
   const decide = () => {
     for (const attempts of [...undecided.keys()].sort((a, b) => a - b)) {
       const busy =
@@ -312,7 +340,11 @@ export async function* probeAdaptive(
       undecided.delete(attempts);
       const hidden = expectedHidden(answering, silentAttemptsOfAnswering, attempts);
       for (const job of jobs) {
-        if (attempts < settings.maxAttempts && (hidden >= settings.missBudget || job.lastLate)) ready.push(job);
+        if (
+          attempts < settings.maxAttempts &&
+          (hidden >= settings.missBudget || (job.lastLate && settings.retryLateSilences))
+        )
+          ready.push(job);
         else if (needsConfirmation(job)) {
           job.confirmed = true;
           job.timeoutMs = settings.ceilingMs;
@@ -395,7 +427,7 @@ export async function* probeAdaptive(
         .finally(() => {
           active--;
           running.delete(attempt);
-          decide();
+          decideSoon();
           launch();
           wake?.();
         });
@@ -431,6 +463,7 @@ export async function* probeAdaptive(
   } finally {
     if (windowTimer) clearTimeout(windowTimer);
     if (decideTimer) clearTimeout(decideTimer);
+    if (throttleTimer) clearTimeout(throttleTimer);
     stats.meanTimeoutByPass = timeoutSums.map((sum, index) =>
       Math.round(sum / Math.max(1, stats.attemptsByPass[index] ?? 1)),
     );

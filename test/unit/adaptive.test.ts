@@ -216,6 +216,15 @@ describe("adaptive scheduler", () => {
     expect(stats.silenceRate).toBeLessThan(0.05);
   });
 
+  it("takes a late silence at its word when the probe itself guards against late timers", async () => {
+    const endpoints = new Map<string, SimEndpoint>();
+    for (let i = 1; i <= 50; i++) endpoints.set(`198.18.41.${i}`, { state: "closed", rttMs: 2 });
+    endpoints.set("198.18.41.100", { state: "filtered", rttMs: 2, lateByMs: 400 });
+    const { calls, byHost } = await runAll(endpoints, { maxAttempts: 4, retryLateSilences: false });
+    expect(calls.filter((c) => c.host === "198.18.41.100")).toHaveLength(2);
+    expect(byHost.get("198.18.41.100")?.state).toBe("filtered");
+  });
+
   it("confirms at the ceiling an endpoint that was exposed before, so a slow answer is not lost", async () => {
     const endpoints = new Map<string, SimEndpoint>([
       ["198.18.50.1", { state: "auth-required", rttMs: 2, needsTimeoutMs: 2_500 }],
