@@ -11,7 +11,9 @@ import { loadCurrentExposures, loadRecentlyResolved, openFindingsNow } from "../
 import { type HistorySubject, loadReportInput, queryHistory } from "../../shared/report/queries.ts";
 import { renderReport } from "../../shared/report/render/index.ts";
 import { buildReport } from "../../shared/report/report.ts";
-import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
+import { createLocalDocumentClient } from "../../shared/store/client.ts";
+import { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
+import { openLocalStore } from "../../shared/store/local-store.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
 import { fixtureInput, GENERATED_AT, HOUR, PERIOD } from "../unit/report-fixture.ts";
 import { seedFixtureHistory } from "./report-seed.ts";
@@ -245,6 +247,48 @@ describe("report from DynamoDB Local", () => {
       expect(result.code, args.join(" ")).toBe(2);
       expect(result.stderr.trim().split("\n"), args.join(" ")).toHaveLength(1);
       expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+});
+
+describe("report from the local embedded store", () => {
+  it("prints the same CSV with --store-dir as with --table", { timeout: 180_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), "report-local-"));
+    const storeDir = join(dir, ".exposure");
+    // Seed through a store with a settable clock on the local store's own DynamoDB Local; the CLI then
+    // finds that server running (server.json) and reads the same table.
+    const local = await openLocalStore({ storeDir });
+    const client = createLocalDocumentClient(local.endpoint);
+    try {
+      let clock = "2026-01-01T00:00:00.000Z";
+      const store = new DynamoExposureStore({ client, tableName: local.store.tableName, now: () => new Date(clock) });
+      await seedFixtureHistory(store, (iso) => {
+        clock = iso;
+      });
+      const { stdout, stderr } = await run(
+        process.execPath,
+        [
+          CLI,
+          "report",
+          "--store-dir",
+          storeDir,
+          "--from",
+          PERIOD.from,
+          "--to",
+          PERIOD.to,
+          "--interval",
+          "1h",
+          "--format",
+          "csv",
+        ],
+        { timeout: 120_000 },
+      );
+      expect(stderr).toBe("");
+      expect(stdout).toBe(renderReport(buildReport(fixtureInput()), "csv"));
+    } finally {
+      client.destroy();
+      await local.close();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
