@@ -1,5 +1,6 @@
 // `exposure inventory` as a user runs it: a child process whose only link to "AWS" is the
-// standard environment (credentials and AWS_ENDPOINT_URL pointing at a local fake).
+// standard environment (credentials and AWS_ENDPOINT_URL pointing at a local fake). Option
+// parsing in detail is tested in-process (test/unit/inventory-config.test.ts).
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,14 +39,15 @@ function awsEnv(overrides: Record<string, string | undefined> = {}): NodeJS.Proc
 
 function exposure(args: string[], env = awsEnv()) {
   return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env, timeout: 60_000 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { env, timeout: 80_000 }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === "number" ? error.code : -1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
 }
 
-describe("exposure inventory", () => {
+// Loading the AWS SDK in a fresh process takes seconds on a busy 2-core machine: generous limits.
+describe.concurrent("exposure inventory", { timeout: 90_000 }, () => {
   it("--json prints one target per line on stdout and the summary as one JSON line on stderr", async () => {
     const { code, stdout, stderr } = await exposure(["inventory", "--org", "--json", "--call-timeout", "3s"]);
     expect(code).toBe(0);
@@ -88,33 +90,6 @@ describe("exposure inventory", () => {
     expect(stdout).toMatch(/333333333333\s+sts:AssumeRole\s+AccessDenied/);
   });
 
-  it("reads only the listed accounts and regions, with tag scope", async () => {
-    const { code, stdout } = await exposure([
-      "inventory",
-      "--json",
-      "--accounts",
-      `${CALLER.accountId},${MEMBER}`,
-      "--regions",
-      "us-east-1",
-      "--exclude-tag",
-      "Name=sessions-redis",
-      "--no-global-accelerator",
-    ]);
-    expect(code).toBe(0);
-    const hosts = stdout
-      .trim()
-      .split("\n")
-      .map((line) => (JSON.parse(line) as Target).host);
-    expect(hosts).toEqual([
-      "34.193.8.8",
-      "35.171.0.10",
-      "44.201.2.20",
-      "44.201.2.21",
-      "52.20.40.4",
-      "2600:1f18:c02:8f00:1111:2222:3333:4444",
-    ]);
-  });
-
   it("says in one line when the credentials are rejected, exit 1", async () => {
     const { code, stdout, stderr } = await exposure(
       ["inventory"],
@@ -140,7 +115,6 @@ describe("exposure inventory", () => {
 
   it.each([
     [["inventory", "--ports", "6379,x"], /--ports must be a whole number/],
-    [["inventory", "--accounts", "123"], /account id "123" is not 12 digits/],
     [["inventory", "--frobnicate"], /Unknown option '--frobnicate'/],
   ])("rejects %j with exit 2 and one line", async (args, message) => {
     const { code, stdout, stderr } = await exposure(args);
