@@ -50,7 +50,7 @@ import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { EXPOSURES } from "../shared/exposure/model.ts";
-import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../shared/metrics-names.ts";
+import { ALERT_KINDS, DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../shared/metrics-names.ts";
 import { TABLE_SCHEMA } from "../shared/store/schema.ts";
 import type { MonitorConfig } from "./config.ts";
 import { MonitorFunction } from "./constructs/monitor-function.ts";
@@ -412,7 +412,10 @@ export class MonitorStack extends Stack {
       new GraphWidget({
         title: "Alerts sent (per hour)",
         width: 12,
-        left: [monitorMetric(METRIC.alertsSent, "Sum", hour)],
+        left: [monitorMetric(METRIC.alertsSent, "Sum", hour).with({ label: "all" })],
+        right: ALERT_KINDS.map((kind) =>
+          monitorMetric(METRIC.alertsSent, "Sum", hour, { [DIMENSION.alertKind]: kind }).with({ label: kind }),
+        ),
       }),
       new GraphWidget({
         title: "Scans completed and coverage gaps",

@@ -1,6 +1,7 @@
 // The CloudWatch metric vocabulary shared by the handlers that emit it (Powertools Metrics, embedded
 // metric format) and the infrastructure that alarms and draws dashboards on it. A metric is identified
 // by namespace + name + the exact set of dimensions, so all three live here and nowhere else.
+import type { AlertKind } from "./exposure/model.ts";
 
 /** POWERTOOLS_METRICS_NAMESPACE of every function. */
 export const METRICS_NAMESPACE = "ExposureMonitor";
@@ -39,3 +40,12 @@ export const METRIC = {
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+/** Every alert kind, for the per-kind AlertsSent metrics (a Record, so a new kind fails typechecking here). */
+const ALERT_KIND_SET: Record<AlertKind, true> = {
+  "newly-unauthenticated": true,
+  "newly-internet-facing": true,
+  "new-finding": true,
+  resolved: true,
+};
+export const ALERT_KINDS = Object.keys(ALERT_KIND_SET) as AlertKind[];

@@ -10,10 +10,12 @@ import {
   PROBE_TIMEOUT_SECONDS,
   SHARD_SIZE,
 } from "../../infra/sizing.ts";
-import { METRIC } from "../../shared/metrics-names.ts";
+import { EXPOSURES } from "../../shared/exposure/model.ts";
+import { ALERT_KINDS, METRIC } from "../../shared/metrics-names.ts";
 import { synthesizeApp } from "./synth-helper.ts";
 
-const doc = readFileSync(new URL("../../docs/readme-deploy.md", import.meta.url), "utf8");
+// Whitespace collapsed: the formatter pads table cells.
+const doc = readFileSync(new URL("../../docs/readme-deploy.md", import.meta.url), "utf8").replace(/ {2,}/g, " ");
 const thousands = (n: number) => n.toLocaleString("en-US");
 
 describe("docs/readme-deploy.md against the synthesized template", () => {
@@ -43,12 +45,16 @@ describe("docs/readme-deploy.md against the synthesized template", () => {
     const alarms = Object.keys(template.findResources("AWS::CloudWatch::Alarm")).length;
     const keys = Object.keys(template.findResources("AWS::KMS::Key")).length;
     const dashboards = Object.keys(template.findResources("AWS::CloudWatch::Dashboard")).length;
-    // Every metric name is one metric, except Endpoints, which is one per exposure level.
-    const metricNames = Object.values(METRIC).length;
-    const customMetrics = metricNames - 1 + 3;
+    // Every metric name is one metric (AlertsSent's total included); Endpoints is one per exposure level
+    // instead, and AlertsSent one more per alert kind.
+    const names = Object.values(METRIC).length - 1;
+    const customMetrics = names + EXPOSURES.length + ALERT_KINDS.length;
     expect(doc).toContain(`CloudWatch alarms (${alarms} standard)`);
     expect(doc).toContain(`KMS: ${keys} customer keys`);
     expect(doc).toContain(`CloudWatch dashboard (${dashboards})`);
-    expect(doc).toContain(`custom metrics (${customMetrics}: ${metricNames - 1} names + Endpoints × 3 exposures)`);
+    expect(doc).toContain(
+      `custom metrics (${customMetrics}: ${names} names + Endpoints × ${EXPOSURES.length} exposures + AlertsSent × ${ALERT_KINDS.length} kinds)`,
+    );
+    expect(doc).toContain(`| $0.30 each | **$${(customMetrics * 0.3).toFixed(2)}** |`);
   });
 });

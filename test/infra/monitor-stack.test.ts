@@ -298,6 +298,9 @@ describe("monitor stack with default context", () => {
     for (const exposure of ["none", "reachable", "unauthenticated"]) {
       expect(body).toContain(`\\"${DIMENSION.exposure}\\",\\"${exposure}\\"`);
     }
+    for (const kind of ["newly-unauthenticated", "newly-internet-facing", "new-finding", "resolved"]) {
+      expect(body).toContain(`\\"${DIMENSION.alertKind}\\",\\"${kind}\\"`);
+    }
   });
 
   it("grants each function only what it uses", () => {
