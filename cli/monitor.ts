@@ -4,41 +4,28 @@ import { alertsFromEvent } from "../shared/alerts/alert.ts";
 import { deliverThroughOutbox } from "../shared/alerts/deliver.ts";
 import { localAlerting } from "../shared/alerts/local.ts";
 import type { Target } from "../shared/exposure/model.ts";
-import { AddressSet } from "../shared/net/ip.ts";
-import { DEFAULT_CONCURRENCY } from "../shared/probe/batch.ts";
-import { DEFAULT_PROBE_OPTIONS } from "../shared/probe/probe.ts";
-import { DEFAULT_PORT } from "../shared/probe/targets.ts";
+import type { BatchOptions } from "../shared/probe/batch.ts";
 import { type CycleResult, runScanCycle } from "../shared/scan/cycle.ts";
 import { allItems } from "../shared/store/store.ts";
-import { intOption, UsageError } from "./args.ts";
-import { loadTargets } from "./commands/probe.ts";
+import { UsageError } from "./args.ts";
 import { formatTable } from "./output.ts";
+import { loadTargets, PROBE_HELP, PROBE_OPTIONS, probeSettings } from "./probe-args.ts";
 import { type OpenedStore, STORE_HELP, STORE_OPTIONS } from "./store-args.ts";
 
 export const MONITOR_OPTIONS = {
   ...STORE_OPTIONS,
-  targets: { type: "string" },
+  ...PROBE_OPTIONS,
   aws: { type: "boolean" },
   "alert-webhook": { type: "string" },
   json: { type: "boolean" },
-  port: { type: "string" },
-  "timeout-ms": { type: "string" },
-  "deadline-ms": { type: "string" },
-  concurrency: { type: "string" },
-  "allow-master": { type: "string", multiple: true },
   help: { type: "boolean", short: "h" },
 } as const;
 
-export const MONITOR_HELP = `  --targets FILE          targets, one per line ("#" comments), or name them as arguments
-  --aws                   take the targets from the AWS inventory (see exposure inventory --help)
+export const MONITOR_HELP = `  TARGET... / --targets FILE   what to scan (or --aws: the AWS inventory, see exposure inventory --help)
 ${STORE_HELP}
   --alert-webhook URL     also POST each alert there (Slack incoming-webhook compatible)
   --json                  machine-readable output on stdout (alerts then go to stderr as text)
-  --port N                default port for targets without one (default ${DEFAULT_PORT})
-  --timeout-ms N          TCP/TLS connect timeout (default ${DEFAULT_PROBE_OPTIONS.connectTimeoutMs})
-  --deadline-ms N         hard limit for one target (default ${DEFAULT_PROBE_OPTIONS.deadlineMs})
-  --concurrency N         sockets open at once at most (default ${DEFAULT_CONCURRENCY})
-  --allow-master CIDR     a replica's master here is expected (repeatable)
+${PROBE_HELP}
   -h, --help              show this help`;
 
 type MonitorValues = {
@@ -50,13 +37,7 @@ type MonitorValues = {
 };
 
 export interface MonitorSettings {
-  probe: {
-    concurrency: number;
-    connectTimeoutMs: number;
-    deadlineMs: number;
-    replyTimeoutMs: number;
-    allowedMasters: AddressSet;
-  };
+  probe: BatchOptions;
   webhookUrl?: string;
   json: boolean;
   /** Produces the targets of one cycle (re-read each cycle, so an inventory stays current). */
@@ -65,28 +46,7 @@ export interface MonitorSettings {
 
 /** Validates every option before anything runs, so bad input probes nothing. */
 export async function monitorSettings(values: MonitorValues, positionals: string[]): Promise<MonitorSettings> {
-  const port = intOption("port", values.port, DEFAULT_PORT, 1, 65535);
-  const connectTimeoutMs = intOption(
-    "timeout-ms",
-    values["timeout-ms"],
-    DEFAULT_PROBE_OPTIONS.connectTimeoutMs,
-    10,
-    120_000,
-  );
-  const deadlineMs = intOption(
-    "deadline-ms",
-    values["deadline-ms"],
-    Math.max(DEFAULT_PROBE_OPTIONS.deadlineMs, connectTimeoutMs * 2 + 1_000),
-    10,
-    600_000,
-  );
-  const concurrency = intOption("concurrency", values.concurrency, DEFAULT_CONCURRENCY, 1, 10_000);
-  let allowedMasters: AddressSet;
-  try {
-    allowedMasters = new AddressSet(values["allow-master"] ?? []);
-  } catch (error) {
-    throw new UsageError(`--allow-master: ${(error as Error).message}`);
-  }
+  const { port, probe } = probeSettings(values);
   const webhookUrl = values["alert-webhook"];
   if (webhookUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(webhookUrl)) {
     throw new UsageError(`--alert-webhook must be an http(s) URL, got "${webhookUrl}"`);
@@ -101,13 +61,7 @@ export async function monitorSettings(values: MonitorValues, positionals: string
     targetSource = async () => ({ targets });
   }
   return {
-    probe: {
-      concurrency,
-      connectTimeoutMs,
-      deadlineMs,
-      replyTimeoutMs: Math.min(DEFAULT_PROBE_OPTIONS.replyTimeoutMs, deadlineMs),
-      allowedMasters,
-    },
+    probe,
     ...(webhookUrl ? { webhookUrl } : {}),
     json: values.json ?? false,
     targetSource,

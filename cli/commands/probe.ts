@@ -1,12 +1,9 @@
 // `exposure probe [options] TARGET...`: probe targets once and print what each one says.
-import { readFile } from "node:fs/promises";
 import { EXPOSURES, type Exposure, exposureRank, type ProbeResult } from "../../shared/exposure/model.ts";
-import { AddressSet } from "../../shared/net/ip.ts";
-import { DEFAULT_CONCURRENCY, probeAll } from "../../shared/probe/batch.ts";
-import { DEFAULT_PROBE_OPTIONS } from "../../shared/probe/probe.ts";
-import { DEFAULT_PORT, parseTargets, TargetError, targetSpecsFromText } from "../../shared/probe/targets.ts";
-import { EXIT_OK, intOption, parseCommandArgs, UsageError } from "../args.ts";
+import { probeAll } from "../../shared/probe/batch.ts";
+import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
 import { formatTable, ProgressLine } from "../output.ts";
+import { loadTargets, PROBE_HELP, PROBE_OPTIONS, probeSettings } from "../probe-args.ts";
 
 export const EXIT_EXPOSED = 3;
 
@@ -16,38 +13,10 @@ Probes each target once, read-only (PING, INFO, INFO commandstats, QUIT), and pr
 TARGET is host[:port], [ipv6]:port, or a CIDR block (IPv4 /16 at most, IPv6 /112 at most).
 
 options:
-  --targets FILE          read targets from FILE, one per line, "#" starts a comment
   --json                  one JSON object per line per target
-  --port N                default port for targets without one (default ${DEFAULT_PORT})
-  --timeout-ms N          TCP/TLS connect timeout (default ${DEFAULT_PROBE_OPTIONS.connectTimeoutMs})
-  --deadline-ms N         hard limit for one target, TLS retry included (default ${DEFAULT_PROBE_OPTIONS.deadlineMs})
-  --concurrency N         sockets open at once at most (default ${DEFAULT_CONCURRENCY})
-  --no-tls                do not retry with TLS when plaintext gets no byte back
-  --allow-master CIDR     a replica's master here is expected (repeatable; private ranges always are)
+${PROBE_HELP}
   --fail-on LEVEL         exit ${EXIT_EXPOSED} when any target is at LEVEL or worse: reachable | unauthenticated
   -h, --help              show this help`;
-
-export async function loadTargets(positionals: string[], targetsFile: string | undefined, defaultPort: number) {
-  const specs = [...positionals];
-  if (targetsFile !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(targetsFile, "utf8");
-    } catch (error) {
-      throw new UsageError(
-        `cannot read targets file "${targetsFile}": ${(error as NodeJS.ErrnoException).code ?? error}`,
-      );
-    }
-    specs.push(...targetSpecsFromText(text));
-  }
-  if (specs.length === 0) throw new UsageError("no targets given (name some, or use --targets FILE; see --help)");
-  try {
-    return parseTargets(specs, defaultPort);
-  } catch (error) {
-    if (error instanceof TargetError) throw new UsageError(error.message);
-    throw error;
-  }
-}
 
 function describeServer(result: ProbeResult): string {
   const server = result.server;
@@ -81,14 +50,8 @@ export const RESULT_COLUMNS = ["TARGET", "STATE", "EXPOSURE", "TLS", "SERVER", "
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
-    targets: { type: "string" },
+    ...PROBE_OPTIONS,
     json: { type: "boolean" },
-    port: { type: "string" },
-    "timeout-ms": { type: "string" },
-    "deadline-ms": { type: "string" },
-    concurrency: { type: "string" },
-    "no-tls": { type: "boolean" },
-    "allow-master": { type: "string", multiple: true },
     "fail-on": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
@@ -100,38 +63,9 @@ export async function run(argv: string[]): Promise<number> {
   if (failOn !== undefined && (failOn === "none" || !EXPOSURES.includes(failOn as Exposure))) {
     throw new UsageError(`--fail-on must be "reachable" or "unauthenticated", got "${failOn}"`);
   }
-  const port = intOption("port", values.port, DEFAULT_PORT, 1, 65535);
-  const connectTimeoutMs = intOption(
-    "timeout-ms",
-    values["timeout-ms"],
-    DEFAULT_PROBE_OPTIONS.connectTimeoutMs,
-    10,
-    120_000,
-  );
-  const deadlineMs = intOption(
-    "deadline-ms",
-    values["deadline-ms"],
-    Math.max(DEFAULT_PROBE_OPTIONS.deadlineMs, connectTimeoutMs * 2 + 1_000),
-    10,
-    600_000,
-  );
-  const concurrency = intOption("concurrency", values.concurrency, DEFAULT_CONCURRENCY, 1, 10_000);
-  let allowedMasters: AddressSet;
-  try {
-    allowedMasters = new AddressSet(values["allow-master"] ?? []);
-  } catch (error) {
-    throw new UsageError(`--allow-master: ${(error as Error).message}`);
-  }
+  const { port, probe: options } = probeSettings(values);
   const targets = await loadTargets(positionals, values.targets, port);
 
-  const options = {
-    concurrency,
-    connectTimeoutMs,
-    replyTimeoutMs: Math.min(DEFAULT_PROBE_OPTIONS.replyTimeoutMs, deadlineMs),
-    deadlineMs,
-    tlsFallback: !values["no-tls"],
-    allowedMasters,
-  };
   const progress =
     !values.json && process.stderr.isTTY && targets.length > 20 ? new ProgressLine(targets.length) : null;
   const rows: string[][] = [];
