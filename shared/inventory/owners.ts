@@ -49,9 +49,17 @@ const TYPE_OWNERS: Readonly<Record<string, string>> = {
   quicksight: "quicksight",
 };
 
+/** Services that create interfaces on the account's behalf, by the RequesterId they show. */
+const REQUESTER_OWNERS: Readonly<Record<string, string>> = {
+  "amazon-elb": "load-balancer",
+  "amazon-rds": "rds",
+  "amazon-redshift": "redshift",
+  "amazon-elasticache": "elasticache",
+};
+
 /**
  * The most specific owner the interface reveals: the instance it is attached to, then what
- * AWS's description names, then its type, and the interface itself as the last resort.
+ * AWS's description names, then its type or requester, and the interface itself as the last resort.
  */
 export function interfaceOwner(eni: NetworkInterface): InterfaceOwner {
   const eniId = eni.NetworkInterfaceId ?? "unknown-interface";
@@ -61,7 +69,9 @@ export function interfaceOwner(eni: NetworkInterface): InterfaceOwner {
     const match = pattern.exec(description);
     if (match) return owner(match, eniId);
   }
-  const byType = eni.InterfaceType === undefined ? undefined : TYPE_OWNERS[eni.InterfaceType];
+  const byType =
+    (eni.InterfaceType === undefined ? undefined : TYPE_OWNERS[eni.InterfaceType]) ??
+    (eni.RequesterId === undefined ? undefined : REQUESTER_OWNERS[eni.RequesterId]);
   if (byType !== undefined) return { resourceType: byType, resourceId: eniId };
   return { resourceType: "network-interface", resourceId: eniId };
 }

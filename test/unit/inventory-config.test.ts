@@ -99,6 +99,11 @@ describe("interfaceOwner", () => {
       "network-interface",
       "eni-9",
     ],
+    [
+      { NetworkInterfaceId: "eni-10", Description: "", RequesterId: "amazon-rds", RequesterManaged: true },
+      "rds",
+      "eni-10",
+    ],
   ])("%j belongs to %s %s", (eni, resourceType, resourceId) => {
     expect(interfaceOwner(eni)).toMatchObject({ resourceType, resourceId });
   });
