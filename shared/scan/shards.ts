@@ -10,6 +10,7 @@ import { formatEndpoint } from "../exposure/model.ts";
 import type { InventoryResult } from "../inventory/enumerate.ts";
 import { isPublicAddress } from "../net/ip.ts";
 import { type AdaptiveOptions, probeAdaptive } from "../probe/adaptive.ts";
+import type { ProbeFunction } from "../probe/batch.ts";
 import type { ProbeContext } from "../probe/probe.ts";
 import { allItems, type ExposureStore } from "../store/store.ts";
 import { newScanId, recordResults } from "./cycle.ts";
@@ -225,6 +226,8 @@ export interface ProbeShardOptions {
   /** Adaptive scheduler settings (concurrency = sockets at once); see shared/probe/adaptive.ts. */
   probe?: Partial<AdaptiveOptions>;
   context?: ProbeContext;
+  /** The single-target probe (default probeTarget); the scheduler wraps it. */
+  probeTarget?: ProbeFunction;
   checkpointIntervalMs?: number;
 }
 
@@ -271,6 +274,7 @@ export async function probeShard(shard: ShardMessage, options: ProbeShardOptions
       previousExposure: (target) => exposedBefore.get(formatEndpoint(target.host, target.port)),
     },
     options.context ?? {},
+    options.probeTarget,
   );
   const outcome = await recordResults(store, results, {
     scanId: shard.scanId,
