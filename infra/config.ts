@@ -2,6 +2,7 @@
 // a typo fails synthesis with a one-line message instead of deploying something half-configured.
 import type { Node } from "constructs";
 import { DEFAULT_PORTS, DEFAULT_ROLE_NAME } from "../shared/inventory/config.ts";
+import { AddressSet } from "../shared/net/ip.ts";
 import { DEFAULT_PROBE_MAX_CONCURRENCY, DEFAULT_SCHEDULE_MINUTES } from "./sizing.ts";
 
 export const DEFAULT_EXTERNAL_ID = "exposure-monitor";
@@ -42,6 +43,8 @@ export interface MonitorConfig {
   organizationId?: string;
   /** Days of Lambda logs to keep. */
   logRetentionDays: number;
+  /** Addresses or CIDR blocks a replica may follow without a rogue-master finding (besides private ones). */
+  allowedMasters: string[];
 }
 
 export const CONTEXT_KEYS = [
@@ -59,6 +62,7 @@ export const CONTEXT_KEYS = [
   "regions",
   "organizationId",
   "logRetentionDays",
+  "allowedMasters",
 ] as const;
 
 export class ConfigError extends Error {
@@ -108,6 +112,12 @@ export function monitorConfigFromContext(node: Node): MonitorConfig {
     throw new ConfigError("context externalId is not a valid external id");
 
   const probePorts = list(get("probePorts"), "probePorts").map((p) => portNumber(p));
+  const allowedMasters = list(get("allowedMasters"), "allowedMasters");
+  try {
+    new AddressSet(allowedMasters);
+  } catch (error) {
+    throw new ConfigError(`context allowedMasters: ${(error as Error).message}`);
+  }
 
   return {
     scheduleMinutes: integerIn(get("scheduleMinutes"), "scheduleMinutes", 1, 720) ?? DEFAULT_SCHEDULE_MINUTES,
@@ -127,6 +137,7 @@ export function monitorConfigFromContext(node: Node): MonitorConfig {
     regions,
     organizationId,
     logRetentionDays: integerIn(get("logRetentionDays"), "logRetentionDays", 1, 3653) ?? 30,
+    allowedMasters,
   };
 }
 

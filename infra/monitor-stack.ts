@@ -245,7 +245,10 @@ export class MonitorStack extends Stack {
       memoryMb: PROBE_MEMORY_MB,
       timeout: Duration.seconds(PROBE_TIMEOUT_SECONDS),
       logRetention,
-      environment: { PROBE_SOCKET_CONCURRENCY: String(PROBE_SOCKET_CONCURRENCY) },
+      environment: {
+        PROBE_SOCKET_CONCURRENCY: String(PROBE_SOCKET_CONCURRENCY),
+        ...(config.allowedMasters.length > 0 ? { ALLOWED_MASTERS: config.allowedMasters.join(",") } : {}),
+      },
     });
     this.probe.bindTable(this.table, "readWrite");
     this.probe.fn.addEventSource(

@@ -21,6 +21,7 @@ describe("monitorConfigFromContext", () => {
       regions: [],
       organizationId: undefined,
       logRetentionDays: 30,
+      allowedMasters: [],
     });
   });
 
@@ -59,6 +60,7 @@ describe("monitorConfigFromContext", () => {
     [{ organizationId: "org-1" }, /o-abc123defg/],
     [{ memberRoleName: "bad role name" }, /memberRoleName/],
     [{ externalId: "x" }, /externalId/],
+    [{ allowedMasters: "10.0.0.0/8,master.example.com" }, /allowedMasters: not an IP address or CIDR block/],
   ])("rejects %j", (context, message) => {
     expect(() => configOf(context)).toThrow(ConfigError);
     expect(() => configOf(context)).toThrow(message);

@@ -391,6 +391,7 @@ describe("monitor stack with context values", () => {
       regions: "eu-west-1,us-east-1",
       externalId: "org-secret-id",
       logRetentionDays: "90",
+      allowedMasters: "198.51.100.7,203.0.113.0/24",
     });
     template = synth.monitorTemplate;
   });
@@ -403,6 +404,14 @@ describe("monitor stack with context values", () => {
       EvaluationPeriods: 2,
       TreatMissingData: "breaching",
     });
+  });
+
+  it("passes the allowed replication masters to the probe only", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^Probes"),
+      Environment: { Variables: Match.objectLike({ ALLOWED_MASTERS: "198.51.100.7,203.0.113.0/24" }) },
+    });
+    expect(JSON.stringify(synthesizeApp().monitorTemplate.toJSON())).not.toContain("ALLOWED_MASTERS");
   });
 
   it("uses the configured probe concurrency and ports", () => {
