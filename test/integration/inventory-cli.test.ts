@@ -49,7 +49,7 @@ function exposure(args: string[], env = awsEnv()) {
 // Loading the AWS SDK in a fresh process takes seconds on a busy 2-core machine: generous limits.
 describe.concurrent("exposure inventory", { timeout: 90_000 }, () => {
   it("--json prints one target per line on stdout and the summary as one JSON line on stderr", async () => {
-    const { code, stdout, stderr } = await exposure(["inventory", "--org", "--json", "--call-timeout", "3s"]);
+    const { code, stdout, stderr } = await exposure(["inventory", "--org", "--json", "--call-timeout", "6s"]);
     expect(code).toBe(0);
     const targets = stdout
       .trim()
@@ -74,7 +74,7 @@ describe.concurrent("exposure inventory", { timeout: 90_000 }, () => {
       "inventory",
       "--org",
       "--call-timeout",
-      "3s",
+      "6s",
       "--strict",
       "--ports",
       "6379,6380",

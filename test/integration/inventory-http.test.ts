@@ -74,7 +74,7 @@ describe("inventory over HTTP against a fake AWS endpoint", () => {
     const { targets, summary } = await readAwsTargets({
       accounts: { kind: "organization" },
       externalId: "exposure-monitor-ext",
-      callTimeoutMs: 4_000,
+      callTimeoutMs: 6_000,
     });
 
     expect(
@@ -88,7 +88,7 @@ describe("inventory over HTTP against a fake AWS endpoint", () => {
       [MEMBER, "eu-west-1", "ec2:DescribeNetworkInterfaces"],
       [DENIED, undefined, "sts:AssumeRole"],
     ]);
-    expect(summary.gaps[0]!.error).toMatch(/no answer within 4000 ms/);
+    expect(summary.gaps[0]!.error).toMatch(/no answer within 6000 ms/);
     expect(summary.gaps[1]!.error).toMatch(/^AccessDenied: User: .* is not authorized to perform: sts:AssumeRole/);
     expect(summary.accountsRead).toEqual([CALLER.accountId, MEMBER]);
     expect(summary.regionsRead).toEqual(["eu-west-1", "us-east-1"]);
@@ -162,7 +162,7 @@ describe("inventory over HTTP against a fake AWS endpoint", () => {
     process.env.AWS_ENDPOINT_URL_EC2 = ec2Only.url;
     const clients = createAwsClientFactory();
     try {
-      const { targets, summary } = await enumeratePublicTargets({ callTimeoutMs: 4_000 }, clients);
+      const { targets, summary } = await enumeratePublicTargets({ callTimeoutMs: 6_000 }, clients);
       expect(summary.gaps).toEqual([]);
       expect(targets.length).toBeGreaterThan(0);
     } finally {
