@@ -4,6 +4,7 @@
 // Writes everything to bench/results/<date>.json.
 import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { EXIT_FAILURE, EXIT_USAGE, intOption, parseCommandArgs, UsageError } from "../cli/args.ts";
 import type { ProbeResult, ProbeState } from "../shared/exposure/model.ts";
@@ -370,6 +371,10 @@ export async function main(argv: string[]): Promise<number> {
     throw new UsageError("the bench builds network namespaces: run it as root");
 
   const withNmap = !values["no-nmap"];
+  const loadAtStart = loadavg();
+  process.stdout.write(
+    `machine: ${cpus().length} CPUs, load average ${loadAtStart.map((n) => n.toFixed(1)).join(" / ")} (1/5/15 min) at start; node ${process.version}\n`,
+  );
   if (withNmap) await ensureNmap();
   const scenarios = which === "both" ? [SCENARIOS.default, SCENARIOS.lossy] : [SCENARIOS[which]];
   const reports: ScenarioReport[] = [];
