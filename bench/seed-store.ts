@@ -114,7 +114,7 @@ async function pool<T>(items: number, concurrency: number, work: (i: number) => 
       while (next < items) {
         const i = next++;
         await work(i);
-        if (++done % 10_000 === 0) {
+        if (++done % 5_000 === 0) {
           process.stderr.write(`  ${done}/${items} (${((performance.now() - started) / 1000).toFixed(0)} s)\n`);
         }
       }
@@ -140,7 +140,9 @@ async function seedEndpoints(store: ExposureStore): Promise<{ events: number; ob
 async function seedScans(storeWithClock: (now: () => Date) => ExposureStore): Promise<number> {
   const scans = Math.floor((NOW - YEAR_AGO) / SCAN_INTERVAL);
   let written = 0;
-  await pool(scans, CONCURRENCY, async (s) => {
+  // Newest first: a run stopped early still holds the recent months a report reads.
+  await pool(scans, CONCURRENCY, async (n) => {
+    const s = scans - 1 - n;
     const rand = random(1_000_000 + s);
     const r = rand();
     if (r < 0.01) return; // missed run
@@ -182,17 +184,27 @@ async function main(): Promise<void> {
     const client = createLocalDocumentClient(local.endpoint);
     process.stderr.write(`seeding ${ENDPOINTS} endpoints and a year of history into ${STORE_DIR}\n`);
     try {
-      let started = performance.now();
-      const counts = await seedEndpoints(local.store);
-      const endpointSeconds = (performance.now() - started) / 1000;
+      // Endpoints and scans are seeded side by side, so a run stopped early has some of both.
+      const started = performance.now();
+      const [counts, scans] = await Promise.all([
+        seedEndpoints(local.store).then((result) => {
+          const seconds = ((performance.now() - started) / 1000).toFixed(0);
+          process.stdout.write(
+            `seeded ${ENDPOINTS} endpoints: ${result.observations} observations, ${result.events} events (${seconds} s)\n`,
+          );
+          return result;
+        }),
+        seedScans((now) => new DynamoExposureStore({ client, tableName: local.store.tableName, now })).then((count) => {
+          process.stdout.write(
+            `seeded ${count} scan records (${((performance.now() - started) / 1000).toFixed(0)} s)\n`,
+          );
+          return count;
+        }),
+      ]);
+      const seconds = (performance.now() - started) / 1000;
       process.stdout.write(
-        `seeded ${ENDPOINTS} endpoints: ${counts.observations} observations, ${counts.events} events, in ${endpointSeconds.toFixed(0)} s\n`,
+        `seeding done in ${seconds.toFixed(0)} s: ${ENDPOINTS} endpoints, ${counts.events} events, ${scans} scans\n`,
       );
-      started = performance.now();
-      const scans = await seedScans(
-        (now) => new DynamoExposureStore({ client, tableName: local.store.tableName, now }),
-      );
-      process.stdout.write(`seeded ${scans} scan records in ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
     } finally {
       client.destroy();
       await local.close();
