@@ -81,42 +81,49 @@ export async function enumeratePublicTargets(
   const limit = createLimiter(config.concurrency);
 
   const caller = await callerIdentity(clients, config.callTimeoutMs);
-  const accountIds = (await accountsInScope(config, clients, caller.accountId, gaps)).filter(
-    (id) => !config.excludeAccounts.includes(id),
-  );
-
   const accountsRead: string[] = [];
   const regionsAttempted = new Map<string, { ok: number; failed: number }>();
   let accountRegions = 0;
 
-  await Promise.all(
-    accountIds.map(async (accountId) => {
-      const opened = await limit(() => openAccount(accountId, config, clients, caller, gaps));
-      if (opened === null) return;
-      accountsRead.push(accountId);
-      accountRegions += opened.regions.length;
-      const regionReads = opened.regions.map((region) =>
-        limit(async () => {
-          const ok = await readRegion(opened.account, region, config, found, gaps);
-          const tally = regionsAttempted.get(region) ?? { ok: 0, failed: 0 };
-          if (ok) tally.ok++;
-          else tally.failed++;
-          regionsAttempted.set(region, tally);
-        }),
-      );
-      const globalRead = config.readGlobalAccelerator
-        ? limit(() =>
-            collect(found, gaps, { accountId }, "globalaccelerator:ListAccelerators", () =>
-              readGlobalAccelerators(opened.account.globalAccelerator(), {
-                accountId,
-                callTimeoutMs: config.callTimeoutMs,
-              }),
-            ),
-          )
-        : Promise.resolve(true);
-      await Promise.all([...regionReads, globalRead]);
-    }),
-  );
+  async function readAccount(accountId: string): Promise<void> {
+    const opened = await limit(() => openAccount(accountId, config, clients, caller, gaps));
+    if (opened === null) return;
+    accountsRead.push(accountId);
+    accountRegions += opened.regions.length;
+    const regionReads = opened.regions.map((region) =>
+      limit(async () => {
+        const ok = await readRegion(opened.account, region, config, found, gaps);
+        const tally = regionsAttempted.get(region) ?? { ok: 0, failed: 0 };
+        if (ok) tally.ok++;
+        else tally.failed++;
+        regionsAttempted.set(region, tally);
+      }),
+    );
+    const globalRead = config.readGlobalAccelerator
+      ? limit(() =>
+          collect(found, gaps, { accountId }, "globalaccelerator:ListAccelerators", () =>
+            readGlobalAccelerators(opened.account.globalAccelerator(), {
+              accountId,
+              callTimeoutMs: config.callTimeoutMs,
+            }),
+          ),
+        )
+      : Promise.resolve(true);
+    await Promise.all([...regionReads, globalRead]);
+  }
+
+  // Accounts start as soon as they are known: a large organization's later pages do not hold up the first ones.
+  const accountIds = new Set<string>();
+  const accountReads: Promise<void>[] = [];
+  const start = (ids: Iterable<string>) => {
+    for (const id of ids) {
+      if (accountIds.has(id) || config.excludeAccounts.includes(id)) continue;
+      accountIds.add(id);
+      accountReads.push(readAccount(id));
+    }
+  };
+  await accountsInScope(config, clients, caller.accountId, gaps, start);
+  await Promise.all(accountReads);
 
   const { targets, counts } = toTargets(found, config);
   return {
@@ -133,7 +140,7 @@ export async function enumeratePublicTargets(
       gaps: gaps.sort(compareGaps),
       counts: {
         ...counts,
-        accounts: accountIds.length,
+        accounts: accountIds.size,
         accountRegions,
         accountRegionsRead: [...regionsAttempted.values()].reduce((sum, tally) => sum + tally.ok, 0),
       },
@@ -155,30 +162,35 @@ async function callerIdentity(clients: InventoryClientFactory, callTimeoutMs: nu
   }
 }
 
+/** Hands the account ids in scope to `start`, page by page for an organization. */
 async function accountsInScope(
   config: InventoryConfig,
   clients: InventoryClientFactory,
   callerAccountId: string,
   gaps: CoverageGap[],
-): Promise<string[]> {
-  if (config.accounts.kind === "current") return [callerAccountId];
-  if (config.accounts.kind === "accounts") return [...new Set(config.accounts.accountIds)].sort();
+  start: (accountIds: string[]) => void,
+): Promise<void> {
+  if (config.accounts.kind === "current") return start([callerAccountId]);
+  if (config.accounts.kind === "accounts") return start(config.accounts.accountIds);
+  let listed = 0;
   try {
-    const pages = await readAllPages(
+    await readAllPages(
       config.callTimeoutMs,
       (NextToken, abortSignal) => clients.organizations().send(new ListAccountsCommand({ NextToken }), { abortSignal }),
       (page) => page.NextToken,
+      (page) => {
+        const active = (page.Accounts ?? [])
+          // `State` replaces the deprecated `Status`; either says ACTIVE for a usable account.
+          .filter((account) => (account.State ?? account.Status) === "ACTIVE")
+          .flatMap((account) => (account.Id ? [account.Id] : []));
+        listed += active.length;
+        start(active);
+      },
     );
-    const active = pages
-      .flatMap((page) => page.Accounts ?? [])
-      // `State` replaces the deprecated `Status`; either says ACTIVE for a usable account.
-      .filter((account) => (account.State ?? account.Status) === "ACTIVE")
-      .flatMap((account) => (account.Id ? [account.Id] : []));
-    return [...new Set(active)].sort();
   } catch (error) {
-    // Without the organization's list, the caller's own account is still worth reading.
     gaps.push({ source: "organizations:ListAccounts", error: errorText(error) });
-    return [callerAccountId];
+    // Without the organization's list, the caller's own account is still worth reading.
+    if (listed === 0) start([callerAccountId]);
   }
 }
 

@@ -26,11 +26,12 @@ export interface ReadContext {
 /** Pages beyond this, or a token seen twice, mean the listing is not converging. */
 const MAX_PAGES = 10_000;
 
-/** Follows a listing's pagination token until it ends, one deadline per page. */
+/** Follows a listing's pagination token until it ends, one deadline per page; `onPage` sees each page as it arrives. */
 export async function readAllPages<O>(
   callTimeoutMs: number,
   fetchPage: (token: string | undefined, abortSignal: AbortSignal) => Promise<O>,
   nextToken: (page: O) => string | undefined,
+  onPage?: (page: O) => void,
 ): Promise<O[]> {
   const pages: O[] = [];
   const seen = new Set<string>();
@@ -38,6 +39,7 @@ export async function readAllPages<O>(
   do {
     const page = await callWithDeadline(callTimeoutMs, (signal) => fetchPage(token, signal));
     pages.push(page);
+    onPage?.(page);
     token = nextToken(page) || undefined;
     if (token !== undefined) {
       if (seen.has(token) || pages.length >= MAX_PAGES) throw new Error("pagination does not end (token repeated)");

@@ -329,6 +329,17 @@ describe("failures", () => {
     expect(summary.accountsRead).toEqual([org.MANAGEMENT]);
   });
 
+  it("keeps reading the accounts of the pages it got when a later organization page fails", async () => {
+    const { summary } = await run(organizationWorld({ listAccounts: [org.listAccountsPages[0]!] }), {
+      ...ORG,
+      regions: ["us-east-1"],
+    });
+    expect(summary.gaps.map((g) => [g.source, g.error.split(":")[0]])).toEqual([
+      ["organizations:ListAccounts", "InvalidNextToken"],
+    ]);
+    expect(summary.accountsRead).toEqual([org.MANAGEMENT, org.MEMBER]);
+  });
+
   it("records a gap for an account whose regions cannot be listed, and for a failing listing", async () => {
     const { summary, targets } = await run(
       organizationWorld({
