@@ -444,7 +444,7 @@ describe("a scan cycle through the Lambda handlers", () => {
     expect(valuesOf(metrics, METRIC.probesCompleted).reduce((a, b) => a + b, 0)).toBe(total + first.targets.length);
   });
 
-  it("probe reports a malformed or tampered shard as a batch item failure, and probes nothing", async () => {
+  it("probe fails the invocation for a malformed or tampered shard (SQS redelivers it, then the DLQ), and probes nothing", async () => {
     const dialed = standIns.dialed.length;
     for (const body of [
       "{not json",
