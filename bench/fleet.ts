@@ -451,7 +451,10 @@ export class Fleet {
   }
 
   #spawn(ns: string, command: string, args: string[]): ChildProcess {
-    const child = spawn("ip", this.execArgs(ns, command, args), { stdio: ["pipe", "pipe", "pipe"] });
+    // setpriv --pdeathsig: a server dies with this process, even when it is killed with SIGKILL.
+    const child = spawn("ip", this.execArgs(ns, "setpriv", ["--pdeathsig", "KILL", "--", command, ...args]), {
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     this.#children.add(child);
     child.on("exit", () => this.#children.delete(child));
     child.on("error", () => this.#children.delete(child));
