@@ -1,4 +1,8 @@
 // Deployment settings from CDK context: lists from cdk.json or `-c key=a,b`, defaults, and one-line errors.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { describe, expect, it } from "vitest";
 import { ConfigError, monitorConfigFromContext } from "../../infra/config.ts";
@@ -64,5 +68,25 @@ describe("monitorConfigFromContext", () => {
   ])("rejects %j", (context, message) => {
     expect(() => configOf(context)).toThrow(ConfigError);
     expect(() => configOf(context)).toThrow(message);
+  });
+});
+
+describe("infra/app.ts", () => {
+  it("exits 2 with one line naming the bad context value, no stack trace", () => {
+    const result = spawnSync(process.execPath, ["infra/app.ts"], {
+      cwd: new URL("../../", import.meta.url).pathname,
+      // How the CDK CLI hands context (-c key=value) to the app.
+      env: {
+        ...process.env,
+        CDK_CONTEXT_JSON: JSON.stringify({ scheduleMinutes: "0" }),
+        CDK_OUTDIR: mkdtempSync(join(tmpdir(), "exposure-cdk-")),
+      },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim()).toBe(
+      'exposure-monitor: context scheduleMinutes must be an integer from 1 to 720, got "0"',
+    );
   });
 });
