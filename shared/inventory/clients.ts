@@ -16,8 +16,8 @@ export interface AccountClients {
   readonly accountId: string;
   ec2(region: string): EC2Client;
   lightsail(region: string): LightsailClient;
-  /** Global Accelerator is a global service whose API lives in us-west-2. */
-  globalAccelerator(): GlobalAcceleratorClient;
+  /** Global Accelerator is a global service whose API lives in us-west-2; null where the partition has none. */
+  globalAccelerator(): GlobalAcceleratorClient | null;
 }
 
 /** How an account is entered: with the caller's own credentials, or through a role. */
@@ -55,8 +55,16 @@ export interface AwsClientFactoryOptions {
 
 /** Assumed-role credentials are renewed this long before they expire. */
 export const CREDENTIAL_REFRESH_MARGIN_MS = 5 * 60_000;
-const ORGANIZATIONS_REGION = "us-east-1";
-const GLOBAL_ACCELERATOR_REGION = "us-west-2";
+
+/**
+ * Where the global services' APIs live in the partition of `homeRegion`: Organizations has one
+ * endpoint per partition, Global Accelerator exists only in the commercial partition.
+ */
+export function globalServiceRegions(homeRegion: string): { organizations: string; globalAccelerator: string | null } {
+  if (homeRegion.startsWith("cn-")) return { organizations: "cn-northwest-1", globalAccelerator: null };
+  if (homeRegion.startsWith("us-gov-")) return { organizations: "us-gov-west-1", globalAccelerator: null };
+  return { organizations: "us-east-1", globalAccelerator: "us-west-2" };
+}
 
 export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): InventoryClientFactory {
   const homeRegion = options.homeRegion ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? "us-east-1";
@@ -74,6 +82,7 @@ export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): I
     },
   } as const;
   const callerCredentials = options.credentials;
+  const globalRegions = globalServiceRegions(homeRegion);
   const clients = new Map<string, { destroy(): void }>();
 
   function cached<C extends { destroy(): void }>(key: string, build: () => C): C {
@@ -93,7 +102,7 @@ export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): I
   const organizations = () =>
     cached(
       "organizations",
-      () => new OrganizationsClient({ ...shared, region: ORGANIZATIONS_REGION, credentials: callerProvider() }),
+      () => new OrganizationsClient({ ...shared, region: globalRegions.organizations, credentials: callerProvider() }),
     );
 
   function accountClients(accountId: string, credentials: AwsCredentialIdentityProvider | undefined): AccountClients {
@@ -103,11 +112,14 @@ export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): I
       ec2: (region) => cached(key("ec2", region), () => new EC2Client({ ...shared, region, credentials })),
       lightsail: (region) =>
         cached(key("lightsail", region), () => new LightsailClient({ ...shared, region, credentials })),
-      globalAccelerator: () =>
-        cached(
-          key("globalaccelerator", GLOBAL_ACCELERATOR_REGION),
-          () => new GlobalAcceleratorClient({ ...shared, region: GLOBAL_ACCELERATOR_REGION, credentials }),
-        ),
+      globalAccelerator: () => {
+        const region = globalRegions.globalAccelerator;
+        if (region === null) return null;
+        return cached(
+          key("globalaccelerator", region),
+          () => new GlobalAcceleratorClient({ ...shared, region, credentials }),
+        );
+      },
     };
   }
 

@@ -99,16 +99,15 @@ export async function enumeratePublicTargets(
         regionsAttempted.set(region, tally);
       }),
     );
-    const globalRead = config.readGlobalAccelerator
-      ? limit(() =>
-          collect(found, gaps, { accountId }, "globalaccelerator:ListAccelerators", () =>
-            readGlobalAccelerators(opened.account.globalAccelerator(), {
-              accountId,
-              callTimeoutMs: config.callTimeoutMs,
-            }),
-          ),
-        )
-      : Promise.resolve(true);
+    const accelerators = config.readGlobalAccelerator ? opened.account.globalAccelerator() : null;
+    const globalRead =
+      accelerators === null
+        ? Promise.resolve(true)
+        : limit(() =>
+            collect(found, gaps, { accountId }, "globalaccelerator:ListAccelerators", () =>
+              readGlobalAccelerators(accelerators, { accountId, callTimeoutMs: config.callTimeoutMs }),
+            ),
+          );
     await Promise.all([...regionReads, globalRead]);
   }
 

@@ -1,7 +1,12 @@
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
-import { assumedRoleCredentials, CREDENTIAL_REFRESH_MARGIN_MS } from "../../shared/inventory/clients.ts";
+import {
+  assumedRoleCredentials,
+  CREDENTIAL_REFRESH_MARGIN_MS,
+  createAwsClientFactory,
+  globalServiceRegions,
+} from "../../shared/inventory/clients.ts";
 import { CallTimeoutError, callWithDeadline } from "../../shared/inventory/deadline.ts";
 import { createLimiter } from "../../shared/inventory/limiter.ts";
 
@@ -112,5 +117,42 @@ describe("createLimiter", () => {
     expect(peak).toBe(3);
     expect(results[5]).toBe("task 5 fails");
     expect(results.filter((r) => typeof r === "number")).toHaveLength(19);
+  });
+});
+
+describe("createAwsClientFactory", () => {
+  it("places the global services in the home region's partition", async () => {
+    expect(globalServiceRegions("eu-west-1")).toEqual({ organizations: "us-east-1", globalAccelerator: "us-west-2" });
+    expect(globalServiceRegions("us-gov-west-1")).toEqual({ organizations: "us-gov-west-1", globalAccelerator: null });
+    expect(globalServiceRegions("cn-north-1")).toEqual({ organizations: "cn-northwest-1", globalAccelerator: null });
+
+    const credentials = { accessKeyId: "AKIA", secretAccessKey: "s" };
+    const commercial = createAwsClientFactory({ credentials, homeRegion: "eu-west-1" });
+    const gov = createAwsClientFactory({ credentials, homeRegion: "us-gov-east-1" });
+    try {
+      expect(await commercial.organizations().config.region()).toBe("us-east-1");
+      expect(await commercial.sts().config.region()).toBe("eu-west-1");
+      const account = await commercial.openAccount("111111111111", { kind: "caller" });
+      expect(await account.globalAccelerator()!.config.region()).toBe("us-west-2");
+      expect(await account.ec2("ap-south-1").config.region()).toBe("ap-south-1");
+      // One client per service, account and region, reused.
+      expect(account.ec2("ap-south-1")).toBe(account.ec2("ap-south-1"));
+      expect(await gov.organizations().config.region()).toBe("us-gov-west-1");
+      expect((await gov.openAccount("111111111111", { kind: "caller" })).globalAccelerator()).toBeNull();
+    } finally {
+      commercial.destroy();
+      gov.destroy();
+    }
+  });
+
+  it("builds clients with adaptive retry and without a fixed endpoint", async () => {
+    const clients = createAwsClientFactory({ credentials: { accessKeyId: "AKIA", secretAccessKey: "s" } });
+    try {
+      const ec2 = (await clients.openAccount("111111111111", { kind: "caller" })).ec2("us-east-1");
+      expect(await ec2.config.retryStrategy()).toHaveProperty("mode", "adaptive");
+      expect(ec2.config.isCustomEndpoint).toBe(false);
+    } finally {
+      clients.destroy();
+    }
   });
 });
