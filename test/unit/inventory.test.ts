@@ -408,4 +408,44 @@ describe("concurrency", () => {
     expect(peak).toBeGreaterThan(1);
     expect(peak).toBeLessThanOrEqual(4);
   });
+
+  it("reads every account and region at the same time when the bound allows", async () => {
+    // Each interface listing waits until all 18 are in flight (or gives up after 10 s): a
+    // sequential or per-account-serial implementation never gets there and the peak shows it.
+    const expected = 18;
+    let inFlight = 0;
+    let peak = 0;
+    const waiting: Array<() => void> = [];
+    const barrier = () => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      if (inFlight === expected) for (const release of waiting.splice(0)) release();
+      return new Promise<typeof org.empty.interfaces>((resolve) => {
+        const done = () => resolve(org.empty.interfaces);
+        if (inFlight >= expected) done();
+        else {
+          waiting.push(done);
+          setTimeout(done, 10_000);
+        }
+      });
+    };
+    const accountIds = Array.from({ length: 6 }, (_, i) => `88888888880${i}`);
+    const mocks = installMockWorld({
+      ...organizationWorld(),
+      assumeRole: (accountId) => org.assumeRoleOutput(accountId),
+      interfaces: () => barrier(),
+    });
+    restore = mocks.restore;
+    factory = createAwsClientFactory({ credentials: callerCredentials });
+    const result = await enumeratePublicTargets(
+      {
+        accounts: { kind: "accounts", accountIds },
+        regions: ["us-east-1", "eu-west-1", "ap-south-1"],
+        callTimeoutMs: 20_000,
+      },
+      factory,
+    );
+    expect(result.summary.gaps).toEqual([]);
+    expect(peak).toBe(expected);
+  });
 });
