@@ -1,4 +1,6 @@
 // `exposure exposed`: every endpoint whose current exposure is not `none`, most severe first.
+
+import { exposureLevelSince } from "../../shared/report/current.ts";
 import type { EndpointState } from "../../shared/store/store.ts";
 import { allItems } from "../../shared/store/store.ts";
 import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
@@ -33,9 +35,11 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length > 0) throw new UsageError(`exposed takes no arguments, got "${positionals[0]}"`);
   const opened = await openStore(values);
   const exposed: EndpointState[] = [];
+  const levelSince = new Map<string, string>();
   try {
     for await (const state of allItems((cursor) => opened.store.listExposed(cursor ? { cursor } : {})))
       exposed.push(state);
+    for (const state of exposed) levelSince.set(state.endpoint, await exposureLevelSince(opened.store, state));
   } finally {
     await opened.close();
   }
@@ -47,16 +51,17 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write("nothing exposed\n");
     return EXIT_OK;
   }
-  process.stdout.write(`${exposedTable(exposed)}\n`);
+  process.stdout.write(`${exposedTable(exposed, levelSince)}\n`);
   return EXIT_OK;
 }
 
-export function exposedTable(exposed: EndpointState[]): string {
+/** SINCE is when the current level began (from `levelSince` when given; the record's `since` moves on any change). */
+export function exposedTable(exposed: EndpointState[], levelSince?: ReadonlyMap<string, string>): string {
   const rows = exposed.map((state) => [
     state.endpoint,
     state.exposure,
     state.state,
-    state.since,
+    levelSince?.get(state.endpoint) ?? state.since,
     state.findings.length > 0
       ? `${state.findings.length} (${state.findings.filter((f) => f.severity === "critical").length} critical)`
       : "",

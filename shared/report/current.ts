@@ -13,6 +13,8 @@ import { compareText, exposureWindows } from "./windows.ts";
 
 export interface CurrentExposure {
   state: EndpointState;
+  /** When the current level (reachable or unauthenticated) began: `since` moves on any change, this does not. */
+  levelSince: string;
   /** The start of the exposure window (before `since` when the level changed inside the window). */
   exposedSince: string;
   /** The endpoint's events from the one that opened the window. */
@@ -24,9 +26,25 @@ export async function loadCurrentExposures(store: ExposureStore): Promise<Curren
   for (const state of await listExposed(store)) {
     // `to` is exclusive: one millisecond past `since` includes the event that set the current state.
     const events = await eventsSinceWindowOpened(store, state.endpoint, toIso(toMs(state.since) + 1));
-    exposures.push({ state, exposedSince: events[0]?.at ?? state.since, events });
+    exposures.push({
+      state,
+      levelSince: levelSinceOf(state, events),
+      exposedSince: events[0]?.at ?? state.since,
+      events,
+    });
   }
   return exposures;
+}
+
+function levelSinceOf(state: EndpointState, events: readonly StateChangeEvent[]): string {
+  let since = state.since;
+  for (let i = events.length - 1; i >= 0 && events[i]!.current.exposure === state.exposure; i--) since = events[i]!.at;
+  return since;
+}
+
+/** When an exposed endpoint's current level began (one Query on its partition). */
+export async function exposureLevelSince(store: ExposureStore, state: EndpointState): Promise<string> {
+  return levelSinceOf(state, await eventsSinceWindowOpened(store, state.endpoint, toIso(toMs(state.since) + 1)));
 }
 
 /** Endpoints resolved (a `resolved` event) in [since, now) and not exposed again since. */

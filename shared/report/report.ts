@@ -89,7 +89,8 @@ export function openFindingsOf(endpoint: EndpointAtEnd): OpenFinding[] {
       ? "Redis answers without authentication from the internet"
       : "Redis port reachable from the internet",
     evidence: `state ${endpoint.current.state}`,
-    firstSeen: endpoint.window.start,
+    // The exposure finding is per level: unauthenticated since it became unauthenticated.
+    firstSeen: endpoint.levelSince ?? endpoint.window.start,
     remediation: exposureRemediation(subject),
   };
   const findings = endpoint.findings.map(

@@ -14,6 +14,8 @@ export interface EndpointAtEnd {
   exposure: Exposure;
   /** The last recorded observation's state, TLS and server facts. */
   current: StateChangeEvent["current"];
+  /** When the current exposure level (reachable or unauthenticated) began; null when not exposed. */
+  levelSince: string | null;
   /** The open window, when still exposed. */
   window: ExposureWindow | null;
   findings: Finding[];
@@ -59,6 +61,7 @@ export function exposureWindows(events: readonly StateChangeEvent[], fromMs: num
     const first = list[0]!;
     let open: OpenWindow | null = null;
     let last = first;
+    let levelSince: string | null = null;
     const findingFirstSeen = new Map<string, string>();
     const close = (endMs: number | null): ExposureWindow | null => {
       if (!open) return null;
@@ -84,6 +87,7 @@ export function exposureWindows(events: readonly StateChangeEvent[], fromMs: num
       return window;
     };
     for (const event of list) {
+      if (event.current.exposure !== last.current.exposure || event === first) levelSince = event.at;
       last = event;
       const atMs = toMs(event.at);
       const exposure = event.current.exposure;
@@ -113,6 +117,7 @@ export function exposureWindows(events: readonly StateChangeEvent[], fromMs: num
       port: first.port,
       exposure: last.current.exposure,
       current: last.current,
+      levelSince: last.current.exposure === "none" ? null : levelSince,
       window: openAtEnd,
       findings: last.findings,
       findingFirstSeen,

@@ -81,9 +81,10 @@ describe("report from DynamoDB Local", () => {
   it("lists what is exposed now with since when, and archives what was resolved", async () => {
     const now = new Date("2026-03-02T06:00:00.000Z");
     const exposures = await loadCurrentExposures(store);
-    expect(exposures.map((e) => [e.state.endpoint, e.exposedSince])).toEqual([
-      ["198.51.100.7:6379", "2026-03-01T20:00:00.000Z"],
-      ["203.0.113.50:6379", "2026-02-25T00:00:00.000Z"],
+    // C's record says since 22:00 (a finding appeared then); it has been unauthenticated since 20:00.
+    expect(exposures.map((e) => [e.state.endpoint, e.state.since, e.levelSince, e.exposedSince])).toEqual([
+      ["198.51.100.7:6379", "2026-03-01T22:00:00.000Z", "2026-03-01T20:00:00.000Z", "2026-03-01T20:00:00.000Z"],
+      ["203.0.113.50:6379", "2026-02-25T00:00:00.000Z", "2026-02-25T00:00:00.000Z", "2026-02-25T00:00:00.000Z"],
     ]);
     expect(openFindingsNow(exposures, now).map((f) => [f.severity, f.endpoint, f.findingId])).toEqual([
       ["critical", "198.51.100.7:6379", "CVE-2025-49844"],

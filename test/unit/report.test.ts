@@ -6,6 +6,7 @@ import {
   CVE,
   EVENTS_IN_PERIOD,
   EXPECTED_WINDOWS,
+  event,
   fixtureInput,
   HOUR,
   PERIOD,
@@ -97,6 +98,31 @@ describe("exposure windows", () => {
     expect(exposure!.remediation).toMatch(/i-0ccc/);
     expect(rogue!.remediation).toMatch(/compromised/);
     expect(reachable!.remediation).toMatch(/TCP 6380/);
+  });
+
+  it("dates an exposure finding from when its level began, not from the window start", () => {
+    const endpoint = "203.0.113.70:6379";
+    const events = [
+      event({
+        endpoint,
+        at: "2026-03-01T01:00Z",
+        state: "auth-required",
+        previous: null,
+        alerts: ["newly-internet-facing"],
+      }),
+      event({
+        endpoint,
+        at: "2026-03-01T03:00Z",
+        state: "open-unauthenticated",
+        previous: "auth-required",
+        alerts: ["newly-unauthenticated"],
+      }),
+    ];
+    const report = buildReport(fixtureInput({ events, scans: [] }));
+    expect(report.windows.map((w) => [w.start, w.level])).toEqual([["2026-03-01T01:00:00.000Z", "unauthenticated"]]);
+    expect(report.openFindings.map((f) => [f.findingId, f.firstSeen])).toEqual([
+      ["exposure:unauthenticated", "2026-03-01T03:00:00.000Z"],
+    ]);
   });
 
   it("keeps the window's true start when the loader read back to it, and rejects an empty period", () => {
