@@ -4,24 +4,32 @@ import { alertsFromEvent } from "../shared/alerts/alert.ts";
 import { deliverThroughOutbox } from "../shared/alerts/deliver.ts";
 import { localAlerting } from "../shared/alerts/local.ts";
 import type { Target } from "../shared/exposure/model.ts";
+import type { InventoryConfig } from "../shared/inventory/config.ts";
 import type { BatchOptions } from "../shared/probe/batch.ts";
 import { type CycleResult, runScanCycle } from "../shared/scan/cycle.ts";
 import { allItems } from "../shared/store/store.ts";
 import { UsageError } from "./args.ts";
+import { INVENTORY_OPTIONS, type InventoryOptionValues, inventoryConfigFromOptions } from "./commands/inventory.ts";
 import { formatTable } from "./output.ts";
 import { loadTargets, PROBE_HELP, PROBE_OPTIONS, probeSettings } from "./probe-args.ts";
 import { type OpenedStore, STORE_HELP, STORE_OPTIONS } from "./store-args.ts";
 
+/** The inventory's scope options, for `--aws`; its --concurrency is the probe's here, so it is left out. */
+const { concurrency: _inventoryConcurrency, ...AWS_SCOPE_OPTIONS } = INVENTORY_OPTIONS;
+
 export const MONITOR_OPTIONS = {
   ...STORE_OPTIONS,
   ...PROBE_OPTIONS,
+  ...AWS_SCOPE_OPTIONS,
   aws: { type: "boolean" },
   "alert-webhook": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
-export const MONITOR_HELP = `  TARGET... / --targets FILE   what to scan (or --aws: the AWS inventory, see exposure inventory --help)
+export const MONITOR_HELP = `  TARGET... / --targets FILE   what to scan, or:
+  --aws                   scan the AWS inventory; its scope options (--org, --accounts, --regions,
+                          --include-tag, --ports, --role-name, --external-id, ...) as in exposure inventory --help
 ${STORE_HELP}
   --alert-webhook URL     also POST each alert there (Slack incoming-webhook compatible)
   --json                  machine-readable output on stdout (alerts then go to stderr as text)
@@ -52,11 +60,15 @@ export async function monitorSettings(values: MonitorValues, positionals: string
     throw new UsageError(`--alert-webhook must be an http(s) URL, got "${webhookUrl}"`);
   }
   let targetSource: MonitorSettings["targetSource"];
+  const scopeGiven = Object.keys(AWS_SCOPE_OPTIONS).filter((name) => values[name as keyof MonitorValues] !== undefined);
   if (values.aws) {
-    if (positionals.length > 0 || values.targets !== undefined)
+    if (positionals.length > 0 || values.targets !== undefined) {
       throw new UsageError("--aws and explicit targets cannot be combined");
-    targetSource = async () => awsTargets();
+    }
+    const config = inventoryConfigFromOptions({ ...values, concurrency: undefined } as InventoryOptionValues);
+    targetSource = async () => awsTargets(config);
   } else {
+    if (scopeGiven.length > 0) throw new UsageError(`--${scopeGiven[0]} goes with --aws`);
     const targets = await loadTargets(positionals, values.targets, port);
     targetSource = async () => ({ targets });
   }
@@ -69,9 +81,9 @@ export async function monitorSettings(values: MonitorValues, positionals: string
 }
 
 /** The AWS inventory as a target source (shared/inventory), with its coverage for the scan record. */
-async function awsTargets(): Promise<Awaited<ReturnType<MonitorSettings["targetSource"]>>> {
+async function awsTargets(config: InventoryConfig): Promise<Awaited<ReturnType<MonitorSettings["targetSource"]>>> {
   const { readAwsTargets } = await import("../shared/inventory/index.ts");
-  const { targets, summary } = await readAwsTargets();
+  const { targets, summary } = await readAwsTargets(config);
   return {
     targets,
     coverage: { accountsRead: summary.accountsRead, regionsRead: summary.regionsRead, gaps: summary.gaps },

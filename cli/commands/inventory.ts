@@ -71,7 +71,7 @@ function list(value: string | undefined): string[] | undefined {
   return items;
 }
 
-type InventoryOptionValues = {
+export type InventoryOptionValues = {
   [K in keyof typeof INVENTORY_OPTIONS]?: (typeof INVENTORY_OPTIONS)[K] extends { multiple: true }
     ? string[]
     : (typeof INVENTORY_OPTIONS)[K] extends { type: "boolean" }
