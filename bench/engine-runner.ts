@@ -71,6 +71,7 @@ async function main(argv: string[]): Promise<void> {
   const cpuBefore = process.cpuUsage();
   const settings: Partial<AdaptiveOptions> = { concurrency: sockets };
   if (argv.includes("--no-late-retry")) settings.retryLateSilences = false;
+  if (process.env.EXPOSURE_BENCH_PERCENTILE) settings.overallPercentile = Number(process.env.EXPOSURE_BENCH_PERCENTILE);
   if (prior.size > 0) settings.previousExposure = (target) => prior.get(target.host);
   const stream =
     engine === "adaptive"

@@ -31,6 +31,12 @@ export interface AdaptiveOptions {
   /** Probes launched before the first round trip is known (their timeout is `initialTimeoutMs`). */
   initialWindow: number;
   /**
+   * Percentile of all round-trip samples that sets the timeout of groups not yet measured. Low,
+   * because a sample also holds the time the answer waited for this process (a busy event loop,
+   * no CPU), not only the network's round trip; a group's own fastest answer replaces it.
+   */
+  overallPercentile: number;
+  /**
    * Probes started in one go before the event loop gets a turn: a thousand connects in one tick
    * would hold the loop for hundreds of ms, and a connect event processed late looks like a timeout.
    */
@@ -60,6 +66,7 @@ export const DEFAULT_ADAPTIVE_OPTIONS: AdaptiveOptions = {
   maxAttempts: 5,
   missBudget: 0.01,
   initialWindow: 50,
+  overallPercentile: 0.25,
   launchesPerTick: 50,
   retryLateSilences: true,
   groupOf: networkGroup,
@@ -111,8 +118,8 @@ export function networkGroup(host: string): string {
 /**
  * Round-trip samples of one network group (or of all). A sample is an upper bound of the path's
  * round trip (server think time only adds to it), so the group's timeout follows its smallest
- * sample; the estimate for groups not yet measured follows the median of recent samples, so a few
- * slow servers (or a moment when this process had no CPU) do not stretch every timeout.
+ * sample; the estimate for groups not yet measured follows a low percentile of recent samples, so a
+ * few slow servers (or a moment when this process had no CPU) do not stretch every timeout.
  */
 export class RttSamples {
   min = Number.POSITIVE_INFINITY;
@@ -150,9 +157,11 @@ export class RttSamples {
   }
 
   /** Connect timeout for a group with no sample of its own, from everyone's, or null before any. */
-  overallTimeoutMs(options: Pick<AdaptiveOptions, "floorMs" | "ceilingMs" | "rttMultiplier">): number | null {
-    const median = this.percentile(0.5);
-    return median === null ? null : clampTimeout(options.rttMultiplier * median, options);
+  overallTimeoutMs(
+    options: Pick<AdaptiveOptions, "floorMs" | "ceilingMs" | "rttMultiplier"> & { overallPercentile?: number },
+  ): number | null {
+    const sample = this.percentile(options.overallPercentile ?? 0.25);
+    return sample === null ? null : clampTimeout(options.rttMultiplier * sample, options);
   }
 }
 

@@ -280,12 +280,13 @@ describe("adaptive scheduler parts", () => {
     expect(rttSampleOf(result(target, "auth-required", 30))).toBe(10);
   });
 
-  it("bases a group's timeout on its fastest answer, the rest on the median", () => {
+  it("bases a group's timeout on its fastest answer, the rest on a percentile of all", () => {
     const samples = new RttSamples();
     for (const ms of [50, 10, 30, 20, 40, 2_000]) samples.add(ms);
     const options = { floorMs: 25, ceilingMs: 1_000, rttMultiplier: 4 };
     expect(samples.groupTimeoutMs(options)).toBe(40);
-    expect(samples.overallTimeoutMs(options)).toBe(160); // the upper median of six samples is 40
+    expect(samples.overallTimeoutMs(options)).toBe(80); // the 25th percentile of six samples is 20
+    expect(samples.overallTimeoutMs({ ...options, overallPercentile: 0.5 })).toBe(160);
     expect(new RttSamples().groupTimeoutMs(options)).toBeNull();
     expect(clampTimeout(5, options)).toBe(25);
     expect(clampTimeout(50_000, options)).toBe(1_000);
