@@ -42,11 +42,14 @@ export interface AdaptiveOptions {
    */
   launchesPerTick: number;
   /**
-   * Retry a silence whose timeout fired late (the event loop was busy). Needed while the probe's
-   * connect timer can win the race against a connect completed meanwhile; a probe that looks at
-   * pending I/O before calling a connect timed out makes it unnecessary.
+   * Retry a silence that overlapped a stall of this process (see EventLoopStalls), even when the
+   * loss measured so far asks for no further pass. Needed while the probe's connect timer can win
+   * the race against a connect completed during the stall; a probe that looks at pending I/O before
+   * calling a connect timed out makes it unnecessary.
    */
   retryLateSilences: boolean;
+  /** Stall detection; default a 10 ms event-loop watch. Replaceable for tests. */
+  stalls?: StallClock;
   /** Network group of an address; round trips are estimated per group. */
   groupOf: (host: string) => string;
   /** Last recorded exposure of a target (from the store); not `none` means confirm at the ceiling before saying filtered. */
@@ -87,7 +90,7 @@ export interface AdaptiveStats {
   maxInFlight: number;
   /** Estimated chance that one attempt at an answering endpoint goes unanswered. */
   silenceRate: number;
-  /** Silent attempts whose timeout fired late (busy event loop): retried, not counted as loss. */
+  /** Silent attempts that overlapped a stall of this process: retried, not counted as loss. */
   lateSilences: number;
 }
 
@@ -173,23 +176,99 @@ export function clampTimeout(ms: number, options: Pick<AdaptiveOptions, "floorMs
  * A round-trip sample from a finished probe, or null when it gave none. A refused connection took
  * one round trip; an exchange with a server at least three (handshake, then two rounds of commands).
  */
-export function rttSampleOf(result: ProbeResult): number | null {
+export function rttSampleOf(result: ProbeResult, stalledMs = 0): number | null {
   if (result.state === "filtered") return null;
-  if (result.state === "closed") return result.durationMs;
-  return result.durationMs / 3;
-}
-
-/**
- * True when a silent attempt ended well after its connect timeout: the event loop was busy, and a
- * connect completed meanwhile may have lost the race against its own timer (timers run before I/O
- * in a loop turn). Such a silence is retried and not taken as evidence of packet loss.
- */
-export function isLate(durationMs: number, timeoutMs: number): boolean {
-  return durationMs - timeoutMs > lateAllowanceMs(timeoutMs);
+  // Time this process spent stalled is not the network's: the answer only waited for us.
+  const waited = Math.max(0, result.durationMs - stalledMs);
+  if (result.state === "closed") return waited;
+  return waited / 3;
 }
 
 function lateAllowanceMs(timeoutMs: number): number {
   return Math.max(20, 0.2 * timeoutMs);
+}
+
+/** Where the scheduler learns whether this process stalled (its event loop did not turn) over a time span. */
+export interface StallClock {
+  /** The longest stall that overlapped [fromMs, toMs] (performance.now() times), ms. */
+  maxStallBetween(fromMs: number, toMs: number): number;
+  /** How long, in all, the loop stood still within [fromMs, toMs], ms. */
+  stalledMsBetween(fromMs: number, toMs: number): number;
+  start(): void;
+  stop(): void;
+}
+
+/**
+ * Watches this process's event loop with a 10 ms interval timer: a tick that comes late by S ms
+ * means the loop did not turn for about S ms. A connect that completes during such a stall is only
+ * seen when the loop turns again, and the connect timer, due by then, runs first (timers come before
+ * I/O in a turn): an answering endpoint then looks silent. A silence that overlapped a stall of half
+ * its timeout or more proves nothing: it is retried and not counted as packet loss.
+ */
+export class EventLoopStalls implements StallClock {
+  readonly #stalls: Array<{ at: number; ms: number }> = [];
+  readonly #intervalMs: number;
+  #timer: NodeJS.Timeout | undefined;
+  #expected = 0;
+  #longest = 0;
+
+  constructor(intervalMs = 10) {
+    this.#intervalMs = intervalMs;
+  }
+
+  start(): void {
+    this.#expected = performance.now() + this.#intervalMs;
+    this.#timer = setInterval(() => {
+      const now = performance.now();
+      this.record(now, now - this.#expected);
+      this.#expected = now + this.#intervalMs;
+    }, this.#intervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+  }
+
+  /** A stall of `ms` that ended at `at`. Short ones are not kept; nothing older than a minute is. */
+  record(at: number, ms: number): void {
+    if (ms < 5) return;
+    this.#longest = Math.max(this.#longest, ms);
+    this.#stalls.push({ at, ms });
+    while (this.#stalls.length > 0 && (this.#stalls[0]?.at ?? at) < at - 60_000) this.#stalls.shift();
+  }
+
+  maxStallBetween(fromMs: number, toMs: number): number {
+    let max = 0;
+    this.#overlapping(fromMs, toMs, (stall) => {
+      max = Math.max(max, stall.ms);
+    });
+    return max;
+  }
+
+  stalledMsBetween(fromMs: number, toMs: number): number {
+    let total = 0;
+    this.#overlapping(fromMs, toMs, (stall) => {
+      total += Math.max(0, Math.min(stall.at, toMs) - Math.max(stall.at - stall.ms, fromMs));
+    });
+    return total;
+  }
+
+  /** Stalls are kept in time order: from the first one ending after `fromMs` (binary search) to the last that can start before `toMs`. */
+  #overlapping(fromMs: number, toMs: number, visit: (stall: { at: number; ms: number }) => void): void {
+    let low = 0;
+    let high = this.#stalls.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((this.#stalls[middle]?.at ?? 0) < fromMs) low = middle + 1;
+      else high = middle;
+    }
+    for (let i = low; i < this.#stalls.length; i++) {
+      const stall = this.#stalls[i] as { at: number; ms: number };
+      if (stall.at - this.#longest > toMs) break;
+      if (stall.at - stall.ms <= toMs) visit(stall);
+    }
+  }
 }
 
 /**
@@ -206,10 +285,8 @@ interface Job {
   target: Target;
   /** Attempts made so far. */
   attempts: number;
-  /** Silent attempts whose timeout fired on time: evidence of loss on the path. */
-  silentOnTime: number;
-  /** The last attempt's timeout fired late: the event loop was busy, the silence proves nothing. */
-  lastLate: boolean;
+  /** Silent attempts (performance.now() span and timeout), judged against stalls once known. */
+  silences: Array<{ from: number; to: number; timeoutMs: number }>;
   /** Connect timeout of the next attempt, when fixed in advance (confirmation at the ceiling). */
   timeoutMs?: number;
   confirmed: boolean;
@@ -253,6 +330,19 @@ export async function* probeAdaptive(
   let windowTimer: NodeJS.Timeout | undefined;
   let windowExpired = false;
   let wake: (() => void) | undefined;
+  const stalls = settings.stalls ?? new EventLoopStalls();
+  /** When each pass last saw a silence: a stall is only on record once the loop has turned again. */
+  const lastSilenceAt = new Map<number, number>();
+  const STALL_RECORD_DELAY_MS = 30;
+  const duringStall = (silence: Job["silences"][number] | undefined): boolean =>
+    silence !== undefined && stalls.maxStallBetween(silence.from, silence.to) >= 0.5 * silence.timeoutMs;
+
+  /** The job's last silence overlapped a stall (counted once, when the decision is made). */
+  const stalledSilence = (job: Job): boolean => {
+    const stalled = duringStall(job.silences.at(-1));
+    if (stalled) stats.lateSilences++;
+    return stalled;
+  };
 
   const timeoutFor = (job: Job): number => {
     if (job.timeoutMs !== undefined) return job.timeoutMs;
@@ -278,7 +368,7 @@ export async function* probeAdaptive(
       const next = source.next();
       if (!next.done) {
         stats.targets++;
-        return { target: next.value, attempts: 0, silentOnTime: 0, lastLate: false, confirmed: false };
+        return { target: next.value, attempts: 0, silences: [], confirmed: false };
       }
       sourceDone = true;
     }
@@ -298,6 +388,9 @@ export async function* probeAdaptive(
   const mayStillBeSilent = (n: number): boolean => {
     const now = performance.now();
     let waitMs = Number.POSITIVE_INFINITY;
+    for (const [pass, at] of lastSilenceAt) {
+      if (pass <= n && now < at + STALL_RECORD_DELAY_MS) waitMs = Math.min(waitMs, at + STALL_RECORD_DELAY_MS - now);
+    }
     for (const attempt of running) {
       if (attempt.pass > n) continue;
       const silentUntil = attempt.startedAt + attempt.timeoutMs + lateAllowanceMs(attempt.timeoutMs);
@@ -351,7 +444,7 @@ export async function* probeAdaptive(
       for (const job of jobs) {
         if (
           attempts < settings.maxAttempts &&
-          (hidden >= settings.missBudget || (job.lastLate && settings.retryLateSilences))
+          (hidden >= settings.missBudget || (settings.retryLateSilences && stalledSilence(job)))
         )
           ready.push(job);
         else if (needsConfirmation(job)) {
@@ -364,10 +457,10 @@ export async function* probeAdaptive(
     }
   };
 
-  const onResult = (job: Job, timeoutMs: number, result: ProbeResult) => {
+  const onResult = (job: Job, timeoutMs: number, startedAt: number, result: ProbeResult) => {
     job.attempts++;
     job.lastResult = result;
-    const sample = rttSampleOf(result);
+    const sample = rttSampleOf(result, stalls.stalledMsBetween(startedAt, performance.now()));
     if (sample !== null) {
       measured = true;
       const key = settings.groupOf(job.target.host);
@@ -379,15 +472,17 @@ export async function* probeAdaptive(
       group.add(sample);
       overall.add(sample);
       answering++;
-      silentAttemptsOfAnswering += job.silentOnTime;
+      for (const silence of job.silences) {
+        if (duringStall(silence)) stats.lateSilences++;
+        else silentAttemptsOfAnswering++;
+      }
       if (job.attempts > 1) stats.recovered++;
       stats.silenceRate = (silentAttemptsOfAnswering + 1) / (silentAttemptsOfAnswering + answering + 1);
       finish(result);
       return;
     }
-    job.lastLate = isLate(result.durationMs, timeoutMs);
-    if (job.lastLate) stats.lateSilences++;
-    else job.silentOnTime++;
+    job.silences.push({ from: startedAt, to: performance.now(), timeoutMs });
+    lastSilenceAt.set(job.attempts, performance.now());
     if (job.confirmed) {
       finish(result);
     } else if (job.attempts < settings.minAttempts) {
@@ -429,7 +524,7 @@ export async function* probeAdaptive(
       stats.maxInFlight = Math.max(stats.maxInFlight, active);
       probe(job.target, { ...settings.probeOptions, connectTimeoutMs: timeoutMs }, context)
         .then(
-          (result) => onResult(job, timeoutMs, result),
+          (result) => onResult(job, timeoutMs, attempt.startedAt, result),
           // A probe never throws by contract; if one does, the target is still reported.
           (error: unknown) => finish(failedResult(job.target, error)),
         )
@@ -451,6 +546,7 @@ export async function* probeAdaptive(
   };
 
   try {
+    stalls.start();
     launch();
     for (;;) {
       if (completed.length > 0) {
@@ -462,7 +558,8 @@ export async function* probeAdaptive(
         launch();
         if (completed.length > 0 || active > 0) continue;
         if (sourceDone && ready.length === 0 && undecided.size === 0) break;
-        throw new Error("adaptive scheduler stalled"); // unreachable: decide() always settles with nothing running
+        // Otherwise a decision waits for the stall record of the last silences (decideTimer wakes us).
+        if (decideTimer === undefined) throw new Error("adaptive scheduler stalled");
       }
       await new Promise<void>((resolve) => {
         wake = resolve;
@@ -470,6 +567,7 @@ export async function* probeAdaptive(
       wake = undefined;
     }
   } finally {
+    stalls.stop();
     if (windowTimer) clearTimeout(windowTimer);
     if (decideTimer) clearTimeout(decideTimer);
     if (throttleTimer) clearTimeout(throttleTimer);

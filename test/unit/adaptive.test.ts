@@ -6,9 +6,9 @@ import { exposureOf, type ProbeResult, type ProbeState, type Target } from "../.
 import {
   type AdaptiveOptions,
   clampTimeout,
+  EventLoopStalls,
   emptyStats,
   expectedHidden,
-  isLate,
   networkGroup,
   probeAdaptive,
   RttSamples,
@@ -23,8 +23,6 @@ interface SimEndpoint {
   lost?: number[];
   /** Answers only when the connect timeout is at least this long (a slow path). */
   needsTimeoutMs?: number;
-  /** Silent attempts report this much extra time (the event loop was busy). */
-  lateByMs?: number;
 }
 
 interface Call {
@@ -54,7 +52,7 @@ function simulate(endpoints: Map<string, SimEndpoint>) {
       (endpoint.lost ?? []).includes(attempt) ||
       (endpoint.needsTimeoutMs !== undefined && connectTimeoutMs < endpoint.needsTimeoutMs);
     const state: ProbeState = silent ? "filtered" : endpoint.state;
-    const durationMs = silent ? connectTimeoutMs + (endpoint.lateByMs ?? 0) : endpoint.rttMs;
+    const durationMs = silent ? connectTimeoutMs : endpoint.rttMs;
     return result(target, state, durationMs);
   };
   return { probe, calls, maxInFlight: () => maxInFlight };
@@ -76,7 +74,16 @@ function result(target: Target, state: ProbeState, durationMs: number): ProbeRes
   };
 }
 
-const FAST: Partial<AdaptiveOptions> = { initialTimeoutMs: 50, floorMs: 100, ceilingMs: 3_000 };
+/** A stall clock that reports a stall of `ms` over every span (0: this process always got to run). */
+const alwaysStalled = (ms: number) => ({ maxStallBetween: () => ms, stalledMsBetween: () => 0, start() {}, stop() {} });
+
+// Simulated attempts take no real time, so the real event-loop watch is replaced by a calm one.
+const FAST: Partial<AdaptiveOptions> = {
+  initialTimeoutMs: 50,
+  floorMs: 100,
+  ceilingMs: 3_000,
+  stalls: alwaysStalled(0),
+};
 
 async function runAll(endpoints: Map<string, SimEndpoint>, options: Partial<AdaptiveOptions> = {}) {
   const sim = simulate(endpoints);
@@ -206,24 +213,33 @@ describe("adaptive scheduler", () => {
     expect(calls[20]?.connectTimeoutMs).toBe(100);
   });
 
-  it("retries a silence that came late (busy event loop) without counting it as loss", async () => {
-    const endpoints = new Map<string, SimEndpoint>();
-    for (let i = 1; i <= 50; i++) endpoints.set(`198.18.40.${i}`, { state: "closed", rttMs: 2 });
-    endpoints.set("198.18.40.100", { state: "filtered", rttMs: 2, lateByMs: 400 });
-    const { calls, stats } = await runAll(endpoints, { maxAttempts: 4 });
-    expect(calls.filter((c) => c.host === "198.18.40.100")).toHaveLength(4);
-    expect(stats.lateSilences).toBe(4);
-    expect(stats.silenceRate).toBeLessThan(0.05);
-  });
-
-  it("takes a late silence at its word when the probe itself guards against late timers", async () => {
+  it("retries a silence that overlapped a stall of this process, up to maxAttempts", async () => {
     const endpoints = new Map<string, SimEndpoint>();
     // 200 answering endpoints with no loss: after two attempts nothing is expected to hide.
-    for (let i = 1; i <= 200; i++) endpoints.set(`198.18.41.${i}`, { state: "closed", rttMs: 2 });
-    endpoints.set("198.18.41.100", { state: "filtered", rttMs: 2, lateByMs: 400 });
-    const { calls, byHost } = await runAll(endpoints, { maxAttempts: 4, retryLateSilences: false });
-    expect(calls.filter((c) => c.host === "198.18.41.100")).toHaveLength(2);
-    expect(byHost.get("198.18.41.100")?.state).toBe("filtered");
+    for (let i = 1; i <= 200; i++) endpoints.set(`198.18.40.${i}`, { state: "closed", rttMs: 2 });
+    endpoints.set("198.18.40.250", { state: "filtered", rttMs: 2 });
+    const stalled = await runAll(endpoints, { maxAttempts: 4, stalls: alwaysStalled(5_000) });
+    expect(stalled.calls.filter((c) => c.host === "198.18.40.250")).toHaveLength(4);
+    expect(stalled.stats.lateSilences).toBeGreaterThanOrEqual(2);
+    const calm = await runAll(endpoints, { maxAttempts: 4, stalls: alwaysStalled(0) });
+    expect(calm.calls.filter((c) => c.host === "198.18.40.250")).toHaveLength(2);
+    const untrusted = await runAll(endpoints, {
+      maxAttempts: 4,
+      stalls: alwaysStalled(5_000),
+      retryLateSilences: false,
+    });
+    expect(untrusted.calls.filter((c) => c.host === "198.18.40.250")).toHaveLength(2);
+  });
+
+  it("does not count a silence during a stall as packet loss", async () => {
+    const endpoints = new Map<string, SimEndpoint>();
+    for (let i = 1; i <= 200; i++)
+      endpoints.set(`198.18.41.${i}`, { state: "closed", rttMs: 2, lost: i <= 20 ? [1] : [] });
+    const stalled = await runAll(endpoints, { stalls: alwaysStalled(5_000) });
+    const calm = await runAll(endpoints, { stalls: alwaysStalled(0) });
+    expect(stalled.stats.recovered).toBe(20);
+    expect(stalled.stats.silenceRate).toBeLessThan(0.01);
+    expect(calm.stats.silenceRate).toBeGreaterThan(0.09);
   });
 
   it("confirms at the ceiling an endpoint that was exposed before, so a slow answer is not lost", async () => {
@@ -278,6 +294,8 @@ describe("adaptive scheduler parts", () => {
     expect(rttSampleOf(result(target, "filtered", 100))).toBeNull();
     expect(rttSampleOf(result(target, "closed", 12))).toBe(12);
     expect(rttSampleOf(result(target, "auth-required", 30))).toBe(10);
+    // Time this process stood still is taken out: the answer only waited for us.
+    expect(rttSampleOf(result(target, "closed", 312), 300)).toBe(12);
   });
 
   it("bases a group's timeout on its fastest answer, the rest on a percentile of all", () => {
@@ -298,10 +316,18 @@ describe("adaptive scheduler parts", () => {
     expect(expectedHidden(4_000, 80, 4)).toBeLessThan(expectedHidden(4_000, 80, 3));
   });
 
-  it("calls a silence late only when the timer fired well after its time", () => {
-    expect(isLate(105, 100)).toBe(false);
-    expect(isLate(160, 100)).toBe(true);
-    expect(isLate(1_150, 1_000)).toBe(false);
-    expect(isLate(1_250, 1_000)).toBe(true);
+  it("finds the longest stall that overlaps a time span", () => {
+    const stalls = new EventLoopStalls();
+    stalls.record(100, 3); // too short to keep
+    stalls.record(200, 50); // 150-200
+    stalls.record(500, 300); // 200-500
+    stalls.record(900, 20); // 880-900
+    expect(stalls.maxStallBetween(0, 120)).toBe(0);
+    expect(stalls.maxStallBetween(160, 170)).toBe(50);
+    expect(stalls.maxStallBetween(250, 260)).toBe(300);
+    expect(stalls.maxStallBetween(600, 890)).toBe(20);
+    expect(stalls.maxStallBetween(950, 2_000)).toBe(0);
+    expect(stalls.stalledMsBetween(180, 300)).toBe(20 + 100);
+    expect(stalls.stalledMsBetween(0, 1_000)).toBe(50 + 300 + 20);
   });
 });
