@@ -88,7 +88,7 @@ export interface AdaptiveStats {
   recovered: number;
   confirmations: number;
   maxInFlight: number;
-  /** Estimated chance that one attempt at an answering endpoint goes unanswered. */
+  /** Estimated chance that one attempt at an answering endpoint goes unanswered (outside stalls). */
   silenceRate: number;
   /** Silent attempts that overlapped a stall of this process: retried, not counted as loss. */
   lateSilences: number;
@@ -274,11 +274,15 @@ export class EventLoopStalls implements StallClock {
 /**
  * How many answering endpoints are expected to remain hidden among the silent ones after
  * `attempts` tries each, given the answering endpoints found so far and how often one attempt at
- * them went unanswered (with one imaginary miss, so a clean record still counts as uncertain).
+ * them went unanswered: `silent` unanswered out of `silent + answered` attempts (with one imaginary
+ * miss, so a clean record still counts as uncertain). `answered` defaults to `answering`.
  */
-export function expectedHidden(answering: number, silentAttemptsOfAnswering: number, attempts: number): number {
-  const rate = (silentAttemptsOfAnswering + 1) / (silentAttemptsOfAnswering + answering + 1);
-  return Math.max(answering, 1) * rate ** attempts;
+export function expectedHidden(answering: number, silent: number, attempts: number, answered = answering): number {
+  return Math.max(answering, 1) * silenceRateOf(silent, answered) ** attempts;
+}
+
+export function silenceRateOf(silent: number, answered: number): number {
+  return (silent + 1) / (silent + answered + 1);
 }
 
 interface Job {
@@ -325,7 +329,26 @@ export async function* probeAdaptive(
   const completed: ProbeResult[] = [];
   let active = 0;
   let answering = 0;
-  let silentAttemptsOfAnswering = 0;
+  /**
+   * Attempts at endpoints that answered (the silent ones before, and the one that answered), for the
+   * loss estimate. Judged against stalls only when the estimate is needed, so that a stall is on record.
+   */
+  const attemptsOfAnswering: Array<{ from: number; to: number; timeoutMs: number; silent: boolean }> = [];
+  let judged = 0;
+  let silentOfAnswering = 0;
+  let answeredOfAnswering = 0;
+  /** The loss estimate from attempts that overlapped no stall: a stall hides answers and loss alike. */
+  const lossTrials = () => {
+    for (; judged < attemptsOfAnswering.length; judged++) {
+      const attempt = attemptsOfAnswering[judged] as (typeof attemptsOfAnswering)[number];
+      if (duringStall(attempt)) {
+        if (attempt.silent) stats.lateSilences++;
+      } else if (attempt.silent) silentOfAnswering++;
+      else answeredOfAnswering++;
+    }
+    stats.silenceRate = silenceRateOf(silentOfAnswering, answeredOfAnswering);
+    return { silent: silentOfAnswering, answered: answeredOfAnswering };
+  };
   let measured = false;
   let windowTimer: NodeJS.Timeout | undefined;
   let windowExpired = false;
@@ -440,13 +463,11 @@ export async function* probeAdaptive(
       if (busy) return;
       const jobs = undecided.get(attempts) ?? [];
       undecided.delete(attempts);
-      const hidden = expectedHidden(answering, silentAttemptsOfAnswering, attempts);
+      const trials = lossTrials();
+      const hidden = expectedHidden(answering, trials.silent, attempts, trials.answered);
       for (const job of jobs) {
-        if (
-          attempts < settings.maxAttempts &&
-          (hidden >= settings.missBudget || (settings.retryLateSilences && stalledSilence(job)))
-        )
-          ready.push(job);
+        const stalled = settings.retryLateSilences && stalledSilence(job);
+        if (attempts < settings.maxAttempts && (hidden >= settings.missBudget || stalled)) ready.push(job);
         else if (needsConfirmation(job)) {
           job.confirmed = true;
           job.timeoutMs = settings.ceilingMs;
@@ -472,12 +493,9 @@ export async function* probeAdaptive(
       group.add(sample);
       overall.add(sample);
       answering++;
-      for (const silence of job.silences) {
-        if (duringStall(silence)) stats.lateSilences++;
-        else silentAttemptsOfAnswering++;
-      }
+      for (const silence of job.silences) attemptsOfAnswering.push({ ...silence, silent: true });
+      attemptsOfAnswering.push({ from: startedAt, to: performance.now(), timeoutMs, silent: false });
       if (job.attempts > 1) stats.recovered++;
-      stats.silenceRate = (silentAttemptsOfAnswering + 1) / (silentAttemptsOfAnswering + answering + 1);
       finish(result);
       return;
     }
@@ -567,6 +585,7 @@ export async function* probeAdaptive(
       wake = undefined;
     }
   } finally {
+    lossTrials(); // the final estimate, for the stats
     stalls.stop();
     if (windowTimer) clearTimeout(windowTimer);
     if (decideTimer) clearTimeout(decideTimer);
