@@ -2,7 +2,7 @@
 // scanner namespace (`ip netns exec xs-... node bench/engine-runner.ts ...`), so nothing it sends
 // can leave the lab. Writes one ProbeResult per line to --out and prints a summary as JSON on stdout:
 // wall time, peak RSS, the most sockets it ever held and what the scheduler did.
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { ProbeResult, Target } from "../shared/exposure/model.ts";
 import { type AdaptiveOptions, emptyStats, probeAdaptive } from "../shared/probe/adaptive.ts";
@@ -66,7 +66,8 @@ async function main(argv: string[]): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
   const stats = emptyStats();
-  const results: string[] = [];
+  // Results go to the file as they come: the runner's own memory should not count against the engine's.
+  const output = openSync(out, "w");
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const settings: Partial<AdaptiveOptions> = { concurrency: sockets };
@@ -78,13 +79,13 @@ async function main(argv: string[]): Promise<void> {
       ? probeAdaptive(targets, settings, {}, undefined, stats)
       : probeAll(targets, { concurrency: sockets, connectTimeoutMs: fixedTimeoutMs });
   let maxInFlight = 0;
-  for await (const result of stream) results.push(JSON.stringify(result));
+  for await (const result of stream) writeSync(output, `${JSON.stringify(result)}\n`);
   const wallMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   clearInterval(sampler);
   const peakSockets = Math.max(0, peakFiles - baseline);
   maxInFlight = engine === "adaptive" ? stats.maxInFlight : Math.min(sockets, targets.length);
-  writeFileSync(out, `${results.join("\n")}\n`);
+  closeSync(output);
   const summary: EngineSummary = {
     engine,
     targets: targets.length,

@@ -202,8 +202,8 @@ export interface StallClock {
  * Watches this process's event loop with a 10 ms interval timer: a tick that comes late by S ms
  * means the loop did not turn for about S ms. A connect that completes during such a stall is only
  * seen when the loop turns again, and the connect timer, due by then, runs first (timers come before
- * I/O in a turn): an answering endpoint then looks silent. A silence that overlapped a stall of half
- * its timeout or more proves nothing: it is retried and not counted as packet loss.
+ * I/O in a turn): an answering endpoint then looks silent. A silence that overlapped a stall of
+ * three quarters of its timeout or more proves nothing: it is retried and not counted as packet loss.
  */
 export class EventLoopStalls implements StallClock {
   readonly #stalls: Array<{ at: number; ms: number }> = [];
@@ -357,8 +357,15 @@ export async function* probeAdaptive(
   /** When each pass last saw a silence: a stall is only on record once the loop has turned again. */
   const lastSilenceAt = new Map<number, number>();
   const STALL_RECORD_DELAY_MS = 30;
+  /**
+   * A silence is suspect when one stall covered this share of its timeout: an answer arriving a
+   * round trip (at most a quarter of the timeout, which is 4 x the measured round trip) after the
+   * SYN can only have gone unseen behind a stall of the rest of the timeout.
+   */
+  const STALL_SHARE_OF_TIMEOUT = 0.75;
   const duringStall = (silence: Job["silences"][number] | undefined): boolean =>
-    silence !== undefined && stalls.maxStallBetween(silence.from, silence.to) >= 0.5 * silence.timeoutMs;
+    silence !== undefined &&
+    stalls.maxStallBetween(silence.from, silence.to) >= STALL_SHARE_OF_TIMEOUT * silence.timeoutMs;
 
   /** The job's last silence overlapped a stall (counted once, when the decision is made). */
   const stalledSilence = (job: Job): boolean => {
