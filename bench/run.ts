@@ -36,6 +36,8 @@ export const TARGETS = {
 export interface ToolRun {
   tool: "engine" | "nmap";
   wallMs: number;
+  /** CPU time of the tool's process (the engine's own count; nmap's from /proc, polled every 50 ms). */
+  cpuMs: number;
   targetsPerSecond: number;
   peakRssMb: number;
   score: Score;
@@ -59,6 +61,20 @@ interface Spawned {
   wallMs: number;
   /** The child's VmHWM (peak resident set), polled from /proc while it runs. */
   peakRssMb: number;
+  /** The child's CPU time (user + system), from /proc/<pid>/stat at the last poll before it ended. */
+  cpuMs: number;
+}
+
+const CLOCK_TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+function cpuMsOf(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
 }
 
 function vmHwmMb(pid: number | undefined): number {
@@ -78,9 +94,11 @@ function run(command: string, args: string[], timeoutMs: number): Promise<Spawne
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     let peakRssMb = 0;
+    let cpuMs = 0;
     const poll = setInterval(() => {
       peakRssMb = Math.max(peakRssMb, vmHwmMb(child.pid));
-    }, 100);
+      cpuMs = Math.max(cpuMs, cpuMsOf(child.pid));
+    }, 50);
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));
     child.stderr.on("data", (chunk: Buffer) => err.push(chunk));
     const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
@@ -99,6 +117,7 @@ function run(command: string, args: string[], timeoutMs: number): Promise<Spawne
         stderr: Buffer.concat(err).toString(),
         wallMs,
         peakRssMb,
+        cpuMs,
       });
     });
   });
@@ -135,6 +154,7 @@ export async function runEngine(fleet: Fleet, sockets: number, extra: string[]):
     wallMs: result.wallMs,
     targetsPerSecond: fleet.endpoints.length / (result.wallMs / 1000),
     peakRssMb: Math.max(summary.maxRssMb, result.peakRssMb),
+    cpuMs: summary.cpuMs,
     score: score(fleet.endpoints, verdicts),
     engine: summary,
   };
@@ -151,6 +171,7 @@ export async function runNmap(fleet: Fleet): Promise<ToolRun> {
     wallMs: result.wallMs,
     targetsPerSecond: fleet.endpoints.length / (result.wallMs / 1000),
     peakRssMb: result.peakRssMb,
+    cpuMs: result.cpuMs,
     score: score(fleet.endpoints, verdicts),
   };
 }
@@ -189,12 +210,12 @@ function printReport(report: ScenarioReport): void {
     `== scenario ${report.scenario}: ${int(fleet.size)} endpoints (${counts})`,
     `   loss ${(fleet.loss * 100).toFixed(1)}% each way, ${fleet.slow} slow answerers, ${report.sockets} sockets at most, seed ${fleet.seed}`,
     "",
-    `${"tool".padEnd(8)}${"wall".padStart(10)}${"targets/s".padStart(11)}${"peak RSS".padStart(11)}${"state accuracy".padStart(26)}${"exposure accuracy".padStart(20)}${"versions".padStart(12)}`,
+    `${"tool".padEnd(8)}${"wall".padStart(10)}${"CPU".padStart(9)}${"targets/s".padStart(11)}${"peak RSS".padStart(11)}${"state accuracy".padStart(26)}${"exposure accuracy".padStart(20)}${"versions".padStart(12)}`,
   );
   for (const runResult of report.runs) {
     const s = runResult.score;
     lines.push(
-      `${runResult.tool.padEnd(8)}${secs(runResult.wallMs).padStart(10)}${int(runResult.targetsPerSecond).padStart(11)}${`${runResult.peakRssMb.toFixed(0)} MB`.padStart(11)}${`${pct(s.correct, s.total)} (${int(s.correct)}/${int(s.total)})`.padStart(26)}${pct(s.exposureCorrect, s.total).padStart(20)}${`${s.versionsRead}/${s.versionsExpected}`.padStart(12)}`,
+      `${runResult.tool.padEnd(8)}${secs(runResult.wallMs).padStart(10)}${secs(runResult.cpuMs).padStart(9)}${int(runResult.targetsPerSecond).padStart(11)}${`${runResult.peakRssMb.toFixed(0)} MB`.padStart(11)}${`${pct(s.correct, s.total)} (${int(s.correct)}/${int(s.total)})`.padStart(26)}${pct(s.exposureCorrect, s.total).padStart(20)}${`${s.versionsRead}/${s.versionsExpected}`.padStart(12)}`,
     );
   }
   lines.push(

@@ -321,7 +321,10 @@ export async function* probeAdaptive(
   /** Attempts that may start now: retries and confirmations, after every target had its first. */
   const ready: Job[] = [];
   /** Jobs silent after n >= minAttempts attempts, kept until every attempt up to n is over. */
-  const undecided = new Map<number, Job[]>();
+  const undecided = new Map<number, Set<Job>>();
+  /** Undecided jobs, in the order of their last silence, to check against stalls once on record. */
+  const stallChecks: Job[] = [];
+  let stallChecked = 0;
   /** Attempts running: their pass, when they started and their connect timeout. */
   const running = new Set<{ pass: number; startedAt: number; timeoutMs: number }>();
   let decideTimer: NodeJS.Timeout | undefined;
@@ -460,7 +463,30 @@ export async function* probeAdaptive(
     }
   };
 
+  /**
+   * A silence behind a stall proves nothing, whatever the rest of its pass shows: retry it as soon
+   * as the stall is on record, alongside the pass, rather than after it.
+   */
+  const retryStalledNow = () => {
+    const now = performance.now();
+    for (; stallChecked < stallChecks.length; stallChecked++) {
+      const job = stallChecks[stallChecked] as Job;
+      const silence = job.silences.at(-1);
+      if (silence && now - silence.to < STALL_RECORD_DELAY_MS) break;
+      const waiting = undecided.get(job.attempts);
+      if (!waiting?.has(job) || !stalledSilence(job)) continue;
+      waiting.delete(job);
+      if (waiting.size === 0) undecided.delete(job.attempts);
+      ready.push(job);
+    }
+    if (stallChecked === stallChecks.length) {
+      stallChecks.length = 0;
+      stallChecked = 0;
+    }
+  };
+
   const decide = () => {
+    if (settings.retryLateSilences) retryStalledNow();
     for (const attempts of [...undecided.keys()].sort((a, b) => a - b)) {
       const busy =
         !sourceDone ||
@@ -468,7 +494,7 @@ export async function* probeAdaptive(
         ready.some((job) => job.attempts < attempts) ||
         [...undecided.keys()].some((other) => other < attempts);
       if (busy) return;
-      const jobs = undecided.get(attempts) ?? [];
+      const jobs = undecided.get(attempts) ?? new Set<Job>();
       undecided.delete(attempts);
       const trials = lossTrials();
       const hidden = expectedHidden(answering, trials.silent, attempts, trials.answered);
@@ -513,9 +539,10 @@ export async function* probeAdaptive(
     } else if (job.attempts < settings.minAttempts) {
       ready.push(job);
     } else {
-      const list = undecided.get(job.attempts) ?? [];
-      list.push(job);
-      undecided.set(job.attempts, list);
+      const waiting = undecided.get(job.attempts) ?? new Set<Job>();
+      waiting.add(job);
+      undecided.set(job.attempts, waiting);
+      if (settings.retryLateSilences && job.attempts < settings.maxAttempts) stallChecks.push(job);
     }
   };
 
