@@ -132,7 +132,8 @@ export function monthlyCost(steady: CycleCount, addresses: number, cyclesPerMont
   const scale = addresses / steady.targets;
   const shardsPerCycle = Math.ceil(addresses / SHARD_SIZE);
   const meanShardSeconds = sum(steady.shardWallMs) / steady.shardWallMs.length / 1000;
-  const gbSeconds = shardsPerCycle * cyclesPerMonth * Math.ceil(meanShardSeconds) * PROBE_MEMORY_GB;
+  // Lambda bills duration by the millisecond.
+  const gbSeconds = shardsPerCycle * cyclesPerMonth * meanShardSeconds * PROBE_MEMORY_GB;
   const readUnits = steady.readUnits * scale * cyclesPerMonth;
   const writeUnits = steady.writeUnits * scale * cyclesPerMonth;
   const meanMessageBytes = sum(steady.shardMessageBytes) / steady.shardMessageBytes.length;
@@ -197,7 +198,7 @@ async function main(argv: string[]): Promise<void> {
     lines.push(
       "",
       "100,000 addresses every 15 minutes (2,880 cycles a month), scaled from the last (steady-state) cycle:",
-      `  Lambda probe: ${int(month.shardsPerCycle)} shards x 2,880 x ${Math.ceil(month.meanShardSeconds)} s billed x 1 GB = ${int(month.lambdaGbSeconds)} GB-s -> ${money(month.lambdaCost)} (with requests)`,
+      `  Lambda probe: ${int(month.shardsPerCycle)} shards x 2,880 x ${month.meanShardSeconds.toFixed(2)} s x 1 GB = ${int(month.lambdaGbSeconds)} GB-s -> ${money(month.lambdaCost)} (with requests)`,
       `  DynamoDB reads: ${int(month.readUnits)} units -> ${money(month.readCost)}; writes: ${int(month.writeUnits)} units -> ${money(month.writeCost)} (changes come on top: cycle 1 wrote ${int(counts[0]?.writeUnits ?? 0)} units for ${int(size)} new endpoints)`,
       `  SQS: ${int(month.sqsRequests)} billed requests -> ${money(month.sqsCost)} (plus the event source's idle polling)`,
       `  SNS: one publish per alert; a steady fleet raises none (cycle 1: ${counts[0]?.alerts ?? 0} alerts for ${int(size)} new endpoints)`,
@@ -208,7 +209,9 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  process.stderr.write(`cost: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n`);
-  process.exitCode = 1;
-});
+if (import.meta.main) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`cost: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n`);
+    process.exitCode = 1;
+  });
+}
