@@ -2,6 +2,8 @@
 // scanner namespace (`ip netns exec xs-... node bench/engine-runner.ts ...`), so nothing it sends
 // can leave the lab. Writes one ProbeResult per line to --out and prints a summary as JSON on stdout:
 // wall time, peak RSS, the most sockets it ever held and what the scheduler did.
+// For experiments, EXPOSURE_BENCH_PERCENTILE and EXPOSURE_BENCH_LAUNCHES_PER_TICK override the
+// scheduler's overallPercentile and launchesPerTick.
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { ProbeResult, Target } from "../shared/exposure/model.ts";
@@ -73,6 +75,8 @@ async function main(argv: string[]): Promise<void> {
   const settings: Partial<AdaptiveOptions> = { concurrency: sockets };
   if (argv.includes("--no-late-retry")) settings.retryLateSilences = false;
   if (process.env.EXPOSURE_BENCH_PERCENTILE) settings.overallPercentile = Number(process.env.EXPOSURE_BENCH_PERCENTILE);
+  if (process.env.EXPOSURE_BENCH_LAUNCHES_PER_TICK)
+    settings.launchesPerTick = Number(process.env.EXPOSURE_BENCH_LAUNCHES_PER_TICK);
   if (prior.size > 0) settings.previousExposure = (target) => prior.get(target.host);
   const stream =
     engine === "adaptive"

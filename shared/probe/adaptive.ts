@@ -70,7 +70,7 @@ export const DEFAULT_ADAPTIVE_OPTIONS: AdaptiveOptions = {
   missBudget: 0.01,
   initialWindow: 50,
   overallPercentile: 0.25,
-  launchesPerTick: 50,
+  launchesPerTick: 10,
   retryLateSilences: true,
   groupOf: networkGroup,
   probeOptions: {},
