@@ -92,6 +92,8 @@ export interface AdaptiveStats {
   silenceRate: number;
   /** Silent attempts that overlapped a stall of this process: retried, not counted as loss. */
   lateSilences: number;
+  /** `dropped` results looked at again with a second connection. */
+  droppedRechecks: number;
 }
 
 export function emptyStats(): AdaptiveStats {
@@ -105,6 +107,7 @@ export function emptyStats(): AdaptiveStats {
     maxInFlight: 0,
     silenceRate: 0,
     lateSilences: 0,
+    droppedRechecks: 0,
   };
 }
 
@@ -294,6 +297,8 @@ interface Job {
   /** Connect timeout of the next attempt, when fixed in advance (confirmation at the ceiling). */
   timeoutMs?: number;
   confirmed: boolean;
+  /** A `dropped` result (accepted, then nothing) kept while a second connection looks again. */
+  dropped?: ProbeResult;
   lastResult?: ProbeResult;
 }
 
@@ -514,6 +519,22 @@ export async function* probeAdaptive(
   const onResult = (job: Job, timeoutMs: number, startedAt: number, result: ProbeResult) => {
     job.attempts++;
     job.lastResult = result;
+    // Accepted, then not a byte: on a lossy path a server's reply can be lost and its close (or the
+    // reset for our commands) arrive first. One more connection looks again; the first answer with
+    // bytes wins, and without one the endpoint stays dropped (it did accept).
+    if (result.state === "dropped" && job.dropped === undefined) {
+      job.dropped = result;
+      stats.droppedRechecks++;
+      ready.push(job);
+      return;
+    }
+    if (
+      job.dropped !== undefined &&
+      (result.state === "filtered" || result.state === "dropped" || result.state === "closed")
+    ) {
+      finish(job.dropped);
+      return;
+    }
     const sample = rttSampleOf(result, stalls.stalledMsBetween(startedAt, performance.now()));
     if (sample !== null) {
       measured = true;

@@ -23,6 +23,8 @@ interface SimEndpoint {
   lost?: number[];
   /** Answers only when the connect timeout is at least this long (a slow path). */
   needsTimeoutMs?: number;
+  /** What the first attempt says instead of `state` (a reply lost on the way, say). */
+  firstState?: ProbeState;
 }
 
 interface Call {
@@ -51,7 +53,11 @@ function simulate(endpoints: Map<string, SimEndpoint>) {
       endpoint.state === "filtered" ||
       (endpoint.lost ?? []).includes(attempt) ||
       (endpoint.needsTimeoutMs !== undefined && connectTimeoutMs < endpoint.needsTimeoutMs);
-    const state: ProbeState = silent ? "filtered" : endpoint.state;
+    const state: ProbeState = silent
+      ? "filtered"
+      : attempt === 1 && endpoint.firstState
+        ? endpoint.firstState
+        : endpoint.state;
     const durationMs = silent ? connectTimeoutMs : endpoint.rttMs;
     return result(target, state, durationMs);
   };
@@ -252,6 +258,23 @@ describe("adaptive scheduler", () => {
     // Calm: 20 silent out of 220 attempts. Stalled first pass: only the 20 calm retries count, all answered.
     expect(calm.stats.silenceRate).toBeGreaterThan(0.09);
     expect(stats.silenceRate).toBeLessThan(0.06);
+  });
+
+  it("looks again at an endpoint that accepted and said nothing, and keeps what has bytes", async () => {
+    const endpoints = new Map<string, SimEndpoint>([
+      ["198.18.45.1", { state: "busy", firstState: "dropped", rttMs: 2 }],
+      ["198.18.45.2", { state: "dropped", rttMs: 2 }],
+      ["198.18.45.3", { state: "dropped", rttMs: 2, lost: [2, 3, 4, 5] }],
+      ["198.18.45.4", { state: "closed", rttMs: 2 }],
+    ]);
+    const { byHost, calls, stats } = await runAll(endpoints);
+    expect(byHost.get("198.18.45.1")?.state).toBe("busy");
+    expect(byHost.get("198.18.45.2")?.state).toBe("dropped");
+    // The second look was lost: the endpoint did accept, so it stays dropped rather than filtered.
+    expect(byHost.get("198.18.45.3")?.state).toBe("dropped");
+    expect(calls.filter((c) => c.host === "198.18.45.2")).toHaveLength(2);
+    expect(calls.filter((c) => c.host === "198.18.45.4")).toHaveLength(1);
+    expect(stats.droppedRechecks).toBe(3);
   });
 
   it("confirms at the ceiling an endpoint that was exposed before, so a slow answer is not lost", async () => {
