@@ -83,7 +83,16 @@ async function main(argv: string[]): Promise<void> {
       ? probeAdaptive(targets, settings, {}, undefined, stats)
       : probeAll(targets, { concurrency: sockets, connectTimeoutMs: fixedTimeoutMs });
   let maxInFlight = 0;
-  for await (const result of stream) writeSync(output, `${JSON.stringify(result)}\n`);
+  let pending = "";
+  let count = 0;
+  for await (const result of stream) {
+    pending += `${JSON.stringify(result)}\n`;
+    if (++count % 500 === 0) {
+      writeSync(output, pending);
+      pending = "";
+    }
+  }
+  writeSync(output, pending);
   const wallMs = performance.now() - started;
   const cpu = process.cpuUsage(cpuBefore);
   clearInterval(sampler);
