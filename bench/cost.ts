@@ -33,6 +33,8 @@ export interface CycleCount {
   alerts: number;
   shardWallMs: number[];
   peakRssMb: number;
+  /** What the probes said, summed over the cycle's shards. */
+  countsByState: Record<string, number>;
 }
 
 /** The child: runs the cycles against the target list, from inside the scanner namespace. */
@@ -85,6 +87,7 @@ async function child(targetsFile: string, cycles: number, out: string): Promise<
         alerts: 0,
         shardWallMs: [],
         peakRssMb: 0,
+        countsByState: {},
       };
       counting = count;
       const queued: ShardMessage[] = [];
@@ -110,6 +113,9 @@ async function child(targetsFile: string, cycles: number, out: string): Promise<
         const outcome = await probeShard(shard, { store, probe: { concurrency: SOCKETS } });
         count.shardWallMs.push(Math.round(performance.now() - started));
         count.events += outcome.events.length;
+        for (const [state, n] of Object.entries(outcome.countsByState)) {
+          count.countsByState[state] = (count.countsByState[state] ?? 0) + (n ?? 0);
+        }
         count.alerts += outcome.events.reduce((sum, event) => sum + event.alerts.length, 0);
       }
       count.peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
@@ -190,7 +196,7 @@ async function main(argv: string[]): Promise<void> {
           .map(([k, v]) => `${k} ${int(v)}`)
           .join(
             ", ",
-          )}; ${int(c.readUnits)} read units, ${int(c.writeUnits)} write units; ${c.events} events, ${c.alerts} alerts; shard wall mean ${int(sum(c.shardWallMs) / c.shardWallMs.length)} ms (max ${int(Math.max(...c.shardWallMs))}); shard message ${int(sum(c.shardMessageBytes) / c.shardMessageBytes.length)} bytes; peak RSS ${c.peakRssMb} MB`,
+          )}; ${int(c.readUnits)} read units, ${int(c.writeUnits)} write units; ${c.events} events, ${c.alerts} alerts; shard wall mean ${int(sum(c.shardWallMs) / c.shardWallMs.length)} ms (max ${int(Math.max(...c.shardWallMs))}); shard message ${int(sum(c.shardMessageBytes) / c.shardMessageBytes.length)} bytes; peak RSS ${c.peakRssMb} MB; states ${JSON.stringify(c.countsByState)}`,
       );
     }
     const steady = counts[counts.length - 1] as CycleCount;
