@@ -10,7 +10,7 @@ import { LightsailClient } from "@aws-sdk/client-lightsail";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
-import { callWithDeadline } from "./deadline.ts";
+import { callWithDeadline } from "../deadline.ts";
 
 export interface AccountClients {
   readonly accountId: string;

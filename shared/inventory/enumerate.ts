@@ -3,12 +3,12 @@
 import { DescribeRegionsCommand } from "@aws-sdk/client-ec2";
 import { ListAccountsCommand } from "@aws-sdk/client-organizations";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { callWithDeadline } from "../deadline.ts";
 import type { CoverageGap, Target } from "../exposure/model.ts";
 import { isPublicAddress } from "../net/ip.ts";
 import { addressOrderKey, canonicalAddress } from "./address-order.ts";
 import type { AccountAccess, AccountClients, InventoryClientFactory } from "./clients.ts";
 import { type InventoryConfig, resolveInventoryConfig, tagsInScope } from "./config.ts";
-import { callWithDeadline } from "./deadline.ts";
 import { createLimiter } from "./limiter.ts";
 import {
   type FoundAddress,

@@ -3,8 +3,8 @@
 import { DescribeAddressesCommand, DescribeNetworkInterfacesCommand, type EC2Client } from "@aws-sdk/client-ec2";
 import { type GlobalAcceleratorClient, ListAcceleratorsCommand } from "@aws-sdk/client-global-accelerator";
 import { GetInstancesCommand, GetStaticIpsCommand, type LightsailClient } from "@aws-sdk/client-lightsail";
+import { callWithDeadline } from "../deadline.ts";
 import type { Asset } from "../exposure/model.ts";
-import { callWithDeadline } from "./deadline.ts";
 import { interfaceOwner, tagRecord } from "./owners.ts";
 
 /** An address as one listing reports it. `specificity` decides which owner wins when two listings report one address. */

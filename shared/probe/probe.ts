@@ -4,6 +4,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP, Socket } from "node:net";
 import { type PeerCertificate, type TLSSocket, connect as tlsConnect } from "node:tls";
+import { callWithDeadline } from "../deadline.ts";
 import { compromiseFindings, cveFindings } from "../exposure/findings.ts";
 import {
   type CertificateFacts,
@@ -250,7 +251,7 @@ export async function probeTarget(
 
   let ip: string;
   try {
-    ip = await withDeadline(resolveHost(target.host, context), deadlineAt);
+    ip = await callWithDeadline(Math.max(0, deadlineAt - Date.now()), () => resolveHost(target.host, context));
   } catch (error) {
     return finishResult(target.host, "closed", {
       reply: `(name not resolved: ${(error as Error).message})`.slice(0, 200),
@@ -312,20 +313,4 @@ export async function probeTarget(
       ...(result.certificate ? { certificate: result.certificate } : {}),
     });
   }
-}
-
-function withDeadline<T>(promise: Promise<T>, deadlineAt: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("deadline passed")), Math.max(0, deadlineAt - Date.now()));
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
-  });
 }

@@ -97,6 +97,18 @@ describe("probe bounds on loopback", () => {
     expect(result).toMatchObject({ state: "dropped", exposure: "reachable", tls: false });
   });
 
+  it("a name that does not resolve in time is given up at the deadline", async () => {
+    const hanging = () => new Promise<string>(() => {});
+    const result = await probeTarget(
+      { host: "redis.example.com", port: 6379 },
+      { ...OPTIONS, deadlineMs: 300 },
+      { resolve: hanging },
+    );
+    expect(result).toMatchObject({ target: "redis.example.com:6379", state: "closed", exposure: "none" });
+    expect(result.reply).toMatch(/name not resolved: no answer within/);
+    expect(result.durationMs).toBeLessThan(800);
+  });
+
   it("a closed port is closed, quickly", async () => {
     const probe = await listen(() => {});
     const server = servers.pop()!;

@@ -1,13 +1,13 @@
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, describe, expect, it } from "vitest";
+import { CallTimeoutError, callWithDeadline } from "../../shared/deadline.ts";
 import {
   assumedRoleCredentials,
   CREDENTIAL_REFRESH_MARGIN_MS,
   createAwsClientFactory,
   globalServiceRegions,
 } from "../../shared/inventory/clients.ts";
-import { CallTimeoutError, callWithDeadline } from "../../shared/inventory/deadline.ts";
 import { createLimiter } from "../../shared/inventory/limiter.ts";
 
 const sts = mockClient(STSClient);
