@@ -5,7 +5,8 @@
 // Accuracy is kept by retries: every silent endpoint gets a fresh connection (a lost SYN or SYN-ACK
 // is normal), further passes run while the loss seen so far says an answering endpoint could still
 // be hiding among the silent ones, and an endpoint that was exposed at its last observation is
-// confirmed at the long timeout before it may be called filtered.
+// confirmed at the long timeout before it may be called filtered. A silence behind a stall of this
+// process proves nothing and is retried; a `dropped` verdict (accepted, no byte) gets a second look.
 import { type Exposure, exposureOf, type ProbeResult, type Target } from "../exposure/model.ts";
 import type { ProbeFunction } from "./batch.ts";
 import { type ProbeContext, type ProbeOptions, probeTarget } from "./probe.ts";
