@@ -153,7 +153,13 @@ function attempt(
     timers.push(
       setTimeout(
         () => {
-          if (!connected) finish("timeout");
+          // Timers run before I/O in a loop turn: on a busy event loop a handshake that completed in
+          // time may still be waiting to be read. Let this turn's I/O run before calling it silent.
+          if (!connected) {
+            setImmediate(() => {
+              if (!connected) finish("timeout");
+            });
+          }
         },
         Math.min(options.connectTimeoutMs, remaining),
       ),
