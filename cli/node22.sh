@@ -2,7 +2,7 @@
 # Runs a command with Node.js 22 or newer first on PATH. The project targets Node 22 (Lambda's
 # nodejs22.x) and runs TypeScript with its type stripping; when the machine's node is older, the npm
 # registry's node@22 package is installed once into a cache directory and used from there.
-# Usage: sh cli/node22.sh COMMAND [ARGS...]      (the npm scripts call it this way)
+# Usage: sh cli/node22.sh COMMAND [ARGS...]      (the npm scripts call it this way, from the repository root)
 #        . cli/node22.sh                          (sourced: only sets PATH)
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if [ "$(node_major)" -lt 22 ]; then
@@ -18,5 +18,10 @@ if [ "$(node_major)" -lt 22 ]; then
     echo "error: Node.js 22 is required and could not be installed (node is $(node --version 2>/dev/null || echo missing))" >&2
     exit 1
   fi
+fi
+# A fresh clone: install the locked dependencies first, so `npm start` and `npm test` work right away.
+if [ "$#" -gt 0 ] && [ ! -d node_modules ] && [ -f package-lock.json ]; then
+  echo "node_modules is missing: running npm ci first" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2 || exit 1
 fi
 if [ "$#" -gt 0 ]; then exec "$@"; fi
