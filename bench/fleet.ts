@@ -20,7 +20,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ProbeState } from "../shared/exposure/model.ts";
-import { LabUnavailableError, runCommand } from "../test/lab/netns.ts";
+import { LabUnavailableError, runCommand, stopProcesses } from "../test/lab/netns.ts";
 import { REDIS_SERVER } from "../test/lab/redis.ts";
 import type { Persona } from "./own-redis.ts";
 
@@ -494,22 +494,7 @@ export class Fleet {
   /** Kills this fleet's processes, deletes its namespaces and work directory. Idempotent, never throws. */
   async teardown(): Promise<void> {
     if (this.#tornDown) return;
-    const exits = [...this.#children].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const timer = setTimeout(() => {
-            child.kill("SIGKILL");
-            resolve();
-          }, 3_000);
-          child.once("exit", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          child.kill("SIGTERM");
-        }),
-    );
-    await Promise.all(exits);
+    await stopProcesses(this.#children);
     this.teardownSync();
   }
 

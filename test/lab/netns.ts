@@ -17,6 +17,27 @@ export interface CommandResult {
   stderr: string;
 }
 
+/** Ends child processes: stdin closed and SIGTERM, then SIGKILL for any still running after `graceMs`. */
+export async function stopProcesses(children: Iterable<ChildProcess>, graceMs = 3_000): Promise<void> {
+  const exits = [...children].map(
+    (child) =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        const timer = setTimeout(() => {
+          child.kill("SIGKILL");
+          resolve();
+        }, graceMs);
+        child.once("exit", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        child.stdin?.end();
+        child.kill("SIGTERM");
+      }),
+  );
+  await Promise.all(exits);
+}
+
 /** Thrown when the lab cannot be built; never turned into a skip (lab.md, rule 5). */
 export class LabUnavailableError extends Error {
   override name = "LabUnavailableError";
@@ -206,23 +227,7 @@ export class NetnsLab {
   async teardown(): Promise<void> {
     if (this.#tornDown) return;
     this.#tornDown = true;
-    const exits = [...this.#children].map(
-      (child) =>
-        new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          const timer = setTimeout(() => {
-            child.kill("SIGKILL");
-            resolve();
-          }, 3_000);
-          child.once("exit", () => {
-            clearTimeout(timer);
-            resolve();
-          });
-          child.stdin?.end();
-          child.kill("SIGTERM");
-        }),
-    );
-    await Promise.all(exits);
+    await stopProcesses(this.#children);
     this.#removeNamespacesSync();
     liveLabs.delete(this);
   }
