@@ -3,7 +3,15 @@
 // fetch even if a value slipped through; every value from the history is escaped anyway.
 import { formatDuration, toMs } from "../time.ts";
 import type { AuditReport } from "../types.ts";
-import { gapText, optionalDuration, ownerLabel, summaryLines } from "./labels.ts";
+import {
+  FINDING_COLUMNS,
+  findingCells,
+  SCAN_COLUMNS,
+  scanCells,
+  summaryLines,
+  WINDOW_COLUMNS,
+  windowCells,
+} from "./labels.ts";
 
 export function escapeHtml(value: string | number): string {
   return String(value).replace(
@@ -119,48 +127,21 @@ ${timelineSvg(report)}
 <section id="windows"><h2>Exposure windows (${report.windows.length})</h2>
 ${table(
   "windows-table",
-  ["Endpoint", "Level", "Start", "End", "In period", "Time to remediate", "Owner", "Alerts"],
-  report.windows.map((w) => ({
-    className: w.level,
-    cells: [
-      w.endpoint,
-      w.level,
-      w.start + (w.startedBeforePeriod ? " (before period)" : ""),
-      w.end ?? "open",
-      formatDuration(w.durationInPeriodMs),
-      optionalDuration(w.timeToRemediateMs),
-      ownerLabel(w.owner),
-      w.alerts.join(", ") || "none",
-    ],
-  })),
+  WINDOW_COLUMNS,
+  report.windows.map((w) => ({ className: w.level, cells: windowCells(w) })),
 )}</section>
 <section id="findings"><h2>Open findings at the end of the period (${report.openFindings.length})</h2>
 ${table(
   "findings-table",
-  ["Severity", "Endpoint", "Finding", "First seen", "Owner", "Remediation"],
-  report.openFindings.map((f) => ({
-    className: f.severity,
-    cells: [f.severity, f.endpoint, `${f.findingId}: ${f.title}`, f.firstSeen, ownerLabel(f.owner), f.remediation],
-  })),
+  FINDING_COLUMNS,
+  report.openFindings.map((f) => ({ className: f.severity, cells: findingCells(f) })),
 )}</section>
 <section id="coverage"><h2>Scans (${report.coverage.scans.length})</h2>
 <details id="scans-details"${report.coverage.scans.length <= SCANS_SHOWN_OPEN ? " open" : ""}><summary>${escapeHtml(`${report.coverage.completedScans} completed, ${report.coverage.incompleteScans} incomplete, ${report.coverage.scansWithGaps} with coverage gaps: every scan of the period`)}</summary>
 ${table(
   "scans-table",
-  ["Scan", "Started", "Completed", "Targets", "Shards", "Accounts read", "Regions read", "Gaps"],
-  report.coverage.scans.map((s) => ({
-    className: s.status,
-    cells: [
-      s.scanId,
-      s.startedAt,
-      s.completedAt ?? "incomplete",
-      s.targets,
-      `${s.shardsDone}/${s.shards}`,
-      s.accountsRead.join(", ") || "none",
-      s.regionsRead.join(", ") || "none",
-      s.gaps.map(gapText).join("; ") || "none",
-    ],
-  })),
+  SCAN_COLUMNS,
+  report.coverage.scans.map((s) => ({ className: s.status, cells: scanCells(s) })),
 )}</details></section>
 <footer class="muted"><p>Read from ${escapeHtml(report.table)}, generated ${escapeHtml(report.generatedAt)}. Check this file against its manifest with <code>exposure verify REPORT MANIFEST</code>.</p></footer>
 </body>

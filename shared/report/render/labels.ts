@@ -61,3 +61,58 @@ export function summaryLines(report: AuditReport): Array<[string, string]> {
 export function gapText(gap: { accountId?: string; region?: string; source: string; error: string }): string {
   return `${[gap.source, gap.accountId, gap.region].filter(Boolean).join(" ")}: ${gap.error}`;
 }
+
+/** The three tables both renderers show: columns and the cells of one row. */
+export const WINDOW_COLUMNS = [
+  "Endpoint",
+  "Level",
+  "Start",
+  "End",
+  "In period",
+  "Time to remediate",
+  "Owner",
+  "Alerts",
+];
+
+export function windowCells(w: AuditReport["windows"][number]): Array<string | number> {
+  return [
+    w.endpoint,
+    w.level,
+    w.start + (w.startedBeforePeriod ? " (before period)" : ""),
+    w.end ?? "open",
+    formatDuration(w.durationInPeriodMs),
+    optionalDuration(w.timeToRemediateMs),
+    ownerLabel(w.owner),
+    w.alerts.join(", ") || "none",
+  ];
+}
+
+export const FINDING_COLUMNS = ["Severity", "Endpoint", "Finding", "First seen", "Owner", "Remediation"];
+
+export function findingCells(f: AuditReport["openFindings"][number]): Array<string | number> {
+  return [f.severity, f.endpoint, `${f.findingId}: ${f.title}`, f.firstSeen, ownerLabel(f.owner), f.remediation];
+}
+
+export const SCAN_COLUMNS = [
+  "Scan",
+  "Started",
+  "Completed",
+  "Targets",
+  "Shards",
+  "Accounts read",
+  "Regions read",
+  "Gaps",
+];
+
+export function scanCells(s: AuditReport["coverage"]["scans"][number]): Array<string | number> {
+  return [
+    s.scanId,
+    s.startedAt,
+    s.completedAt ?? "incomplete",
+    s.targets,
+    `${s.shardsDone}/${s.shards}`,
+    s.accountsRead.join(", ") || "none",
+    s.regionsRead.join(", ") || "none",
+    s.gaps.map(gapText).join("; ") || "none",
+  ];
+}

@@ -1,8 +1,15 @@
 // The report as Markdown: summary list, then windows, open findings and scans as tables.
 // Every value from the history is escaped, so a server fact or tag cannot add markup or break a table.
-import { formatDuration } from "../time.ts";
 import type { AuditReport } from "../types.ts";
-import { gapText, optionalDuration, ownerLabel, summaryLines } from "./labels.ts";
+import {
+  FINDING_COLUMNS,
+  findingCells,
+  SCAN_COLUMNS,
+  scanCells,
+  summaryLines,
+  WINDOW_COLUMNS,
+  windowCells,
+} from "./labels.ts";
 
 export function markdownText(value: string | number): string {
   return String(value)
@@ -29,49 +36,15 @@ export function renderMarkdown(report: AuditReport): string {
     "",
     "## Exposure windows",
     "",
-    ...table(
-      ["Endpoint", "Level", "Start", "End", "In period", "Time to remediate", "Owner", "Alerts"],
-      report.windows.map((w) => [
-        w.endpoint,
-        w.level,
-        w.start + (w.startedBeforePeriod ? " (before period)" : ""),
-        w.end ?? "open",
-        formatDuration(w.durationInPeriodMs),
-        optionalDuration(w.timeToRemediateMs),
-        ownerLabel(w.owner),
-        w.alerts.join(", ") || "none",
-      ]),
-    ),
+    ...table(WINDOW_COLUMNS, report.windows.map(windowCells)),
     "",
     "## Open findings at the end of the period",
     "",
-    ...table(
-      ["Severity", "Endpoint", "Finding", "First seen", "Owner", "Remediation"],
-      report.openFindings.map((f) => [
-        f.severity,
-        f.endpoint,
-        `${f.findingId}: ${f.title}`,
-        f.firstSeen,
-        ownerLabel(f.owner),
-        f.remediation,
-      ]),
-    ),
+    ...table(FINDING_COLUMNS, report.openFindings.map(findingCells)),
     "",
     "## Scans",
     "",
-    ...table(
-      ["Scan", "Started", "Completed", "Targets", "Shards", "Accounts read", "Regions read", "Gaps"],
-      report.coverage.scans.map((s) => [
-        s.scanId,
-        s.startedAt,
-        s.completedAt ?? "incomplete",
-        s.targets,
-        `${s.shardsDone}/${s.shards}`,
-        s.accountsRead.join(", ") || "none",
-        s.regionsRead.join(", ") || "none",
-        s.gaps.map(gapText).join("; ") || "none",
-      ]),
-    ),
+    ...table(SCAN_COLUMNS, report.coverage.scans.map(scanCells)),
     "",
   ];
   return lines.join("\n");
