@@ -5,8 +5,9 @@ import { deliverThroughOutbox } from "../shared/alerts/deliver.ts";
 import { localAlerting } from "../shared/alerts/local.ts";
 import type { Target } from "../shared/exposure/model.ts";
 import type { InventoryConfig } from "../shared/inventory/config.ts";
+import { type AdaptiveOptions, DEFAULT_ADAPTIVE_OPTIONS } from "../shared/probe/adaptive.ts";
 import type { BatchOptions } from "../shared/probe/batch.ts";
-import { type CycleResult, runScanCycle } from "../shared/scan/cycle.ts";
+import { type CycleResult, runScanCycle } from "../shared/scan/local-cycle.ts";
 import { allItems } from "../shared/store/store.ts";
 import { UsageError } from "./args.ts";
 import { INVENTORY_OPTIONS, type InventoryOptionValues, inventoryConfigFromOptions } from "./commands/inventory.ts";
@@ -108,7 +109,7 @@ export async function monitorCycle(opened: OpenedStore, settings: MonitorSetting
   const cycle = await runScanCycle({
     store: opened.store,
     targets,
-    probe: settings.probe,
+    probe: adaptiveSettings(settings.probe),
     ...(coverage ? { coverage } : {}),
   });
   const delivery = await deliverThroughOutbox(cycle.alerts, alerting.deliverers, {
@@ -178,4 +179,21 @@ export function printCycle(report: CycleReport, json: boolean): void {
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+
+/**
+ * The command line's probe options as the adaptive scheduler's: --timeout-ms is the longest connect
+ * timeout (silent endpoints are given up sooner once round trips are measured), --concurrency the
+ * sockets at once, the rest goes to every single probe.
+ */
+export function adaptiveSettings(probe: BatchOptions): Partial<AdaptiveOptions> {
+  const { concurrency, connectTimeoutMs, ...probeOptions } = probe;
+  const ceilingMs = connectTimeoutMs ?? DEFAULT_ADAPTIVE_OPTIONS.ceilingMs;
+  return {
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    ceilingMs,
+    floorMs: Math.min(DEFAULT_ADAPTIVE_OPTIONS.floorMs, ceilingMs),
+    initialTimeoutMs: Math.min(DEFAULT_ADAPTIVE_OPTIONS.initialTimeoutMs, ceilingMs),
+    probeOptions,
+  };
 }

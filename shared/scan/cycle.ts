@@ -1,10 +1,8 @@
-// One monitoring cycle in one process (the laptop monitor): probe every target, record each
-// observation, and turn the recorded state-change events into alerts. In AWS the same steps are
-// split across the enumerate, probe and notify functions; the pieces below are the shared ones.
+// The pieces of a scan cycle that every runner shares: scan ids, and recording a batch of probe
+// results. In AWS the cycle is split across the enumerate, probe and notify functions
+// (shards.ts); on a laptop local-cycle.ts runs it in one process.
 import { randomBytes } from "node:crypto";
-import { type Alert, alertsFromEvent } from "../alerts/alert.ts";
-import type { ProbeResult, ProbeState, ScanRecord, StateChangeEvent, Target } from "../exposure/model.ts";
-import { type BatchOptions, probeAll } from "../probe/batch.ts";
+import type { ProbeResult, ProbeState, StateChangeEvent } from "../exposure/model.ts";
 import type { ExposureStore, RecordResult } from "../store/store.ts";
 
 /** Sortable, unique scan ids: "scan-20261122T040512Z-3fa9c1". */
@@ -47,39 +45,4 @@ export async function recordResults(
     options.onRecorded?.(result, recorded);
   }
   return { countsByState, events };
-}
-
-export interface CycleOptions {
-  store: ExposureStore;
-  targets: Target[];
-  probe?: BatchOptions;
-  scanId?: string;
-  checkpointIntervalMs?: number;
-  /** Accounts, regions and gaps of the inventory that produced the targets, for the scan record. */
-  coverage?: Pick<ScanRecord, "accountsRead" | "regionsRead" | "gaps">;
-  onRecorded?: (result: ProbeResult, record: RecordResult) => void;
-}
-
-export interface CycleResult {
-  scan: ScanRecord;
-  events: StateChangeEvent[];
-  alerts: Alert[];
-}
-
-export async function runScanCycle(options: CycleOptions): Promise<CycleResult> {
-  const { store } = options;
-  const scanId = options.scanId ?? newScanId();
-  await store.startScan({
-    scanId,
-    targets: options.targets.length,
-    shards: 1,
-    ...(options.coverage ?? {}),
-  });
-  const outcome = await recordResults(store, probeAll(options.targets, options.probe), {
-    scanId,
-    ...(options.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: options.checkpointIntervalMs } : {}),
-    ...(options.onRecorded ? { onRecorded: options.onRecorded } : {}),
-  });
-  const { scan } = await store.recordShard({ scanId, shardId: "local", countsByState: outcome.countsByState });
-  return { scan, events: outcome.events, alerts: outcome.events.flatMap(alertsFromEvent) };
 }
