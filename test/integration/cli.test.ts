@@ -1,7 +1,7 @@
 // The `exposure` command as a user runs it: exit codes, one-line errors, and a scan -> scan -> history
 // round trip on a store directory (each command starts and stops its own DynamoDB Local).
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -142,5 +142,46 @@ describe("a user's round trip", () => {
     expect(alerts.map((line) => JSON.parse(line).kind).sort()).toEqual(
       firstReport.alerts.map((alert: { kind: string }) => alert.kind).sort(),
     );
+  }, 90_000);
+  it("watch runs cycles until Ctrl-C, then finishes the cycle and closes the store", async () => {
+    const watchDir = mkdtempSync(join(tmpdir(), "exposure-watch-test-"));
+    try {
+      const child = spawn(
+        process.execPath,
+        [CLI, "watch", "--interval", "1s", "--json", "--store-dir", watchDir, `127.0.0.1:${open.port}`],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stdout = "";
+      let stderr = "";
+      child.stderr.on("data", (chunk) => {
+        stderr += chunk;
+      });
+      const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
+      // Wait for two cycle reports, then interrupt.
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no two cycles in time; stderr: ${stderr}`)), 60_000);
+        child.stdout.on("data", (chunk) => {
+          stdout += chunk;
+          if (stdout.trim().split("\n").length >= 2) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      child.kill("SIGINT");
+      expect(await exited).toBe(0);
+      expect(stderr).toContain("stopping after the current cycle");
+      const cycles = stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line));
+      expect(cycles.length).toBeGreaterThanOrEqual(2);
+      expect(cycles[0].alerts.map((alert: { kind: string }) => alert.kind)).toContain("newly-unauthenticated");
+      expect(cycles[1].alerts).toEqual([]);
+      // The store was closed: the DynamoDB Local it started is gone with its server file.
+      expect(existsSync(join(watchDir, "dynamodb", "server.json"))).toBe(false);
+    } finally {
+      rmSync(watchDir, { recursive: true, force: true });
+    }
   }, 90_000);
 });
