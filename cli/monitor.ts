@@ -1,7 +1,7 @@
 // What `exposure scan` and `exposure watch` share: options, target sources, one cycle with alerting.
 import { mkdirSync } from "node:fs";
 import { alertsFromEvent } from "../shared/alerts/alert.ts";
-import { deliverThroughOutbox } from "../shared/alerts/deliver.ts";
+import { deliverThroughOutbox, deliveryKey } from "../shared/alerts/deliver.ts";
 import { localAlerting } from "../shared/alerts/local.ts";
 import type { Target } from "../shared/exposure/model.ts";
 import type { InventoryConfig } from "../shared/inventory/config.ts";
@@ -132,25 +132,22 @@ export async function recoverRecentAlerts(
 ): Promise<void> {
   const storeDir = opened.storeDir ?? ".exposure";
   mkdirSync(storeDir, { recursive: true });
-  const { outbox } = localAlerting({ storeDir });
-  const now = Date.now();
-  const range = { from: new Date(now - sinceMs).toISOString(), to: new Date(now + 60_000).toISOString() };
-  const alerts = [];
-  for await (const event of allItems((cursor) => opened.store.eventsBetween(range, cursor ? { cursor } : {}))) {
-    alerts.push(...alertsFromEvent(event));
-  }
-  // Only alerts the ledger has not seen for every channel matter; the outbox ignores ids it holds,
-  // and delivery skips channels the ledger lists.
-  const undelivered = [];
-  const channels = localAlerting({
+  const { outbox, deliverers } = localAlerting({
     storeDir,
     ...(settings.webhookUrl ? { webhookUrl: settings.webhookUrl } : {}),
-  }).deliverers;
-  for (const alert of alerts) {
-    for (const channel of channels) {
-      if (!(await outbox.has(`${alert.id}|${channel.name}`))) {
-        undelivered.push(alert);
-        break;
+  });
+  const now = Date.now();
+  const range = { from: new Date(now - sinceMs).toISOString(), to: new Date(now + 60_000).toISOString() };
+  // Alerts some channel's ledger entry is missing for go back in the outbox (it ignores ids it holds);
+  // delivery then skips the channels that already have them.
+  const undelivered = [];
+  for await (const event of allItems((cursor) => opened.store.eventsBetween(range, cursor ? { cursor } : {}))) {
+    for (const alert of alertsFromEvent(event)) {
+      for (const channel of deliverers) {
+        if (!(await outbox.has(deliveryKey(alert.id, channel.name)))) {
+          undelivered.push(alert);
+          break;
+        }
       }
     }
   }

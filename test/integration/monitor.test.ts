@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRedisServer, freePort, type LabServer, LocalLab, labCommands } from "../../cli/local-lab.ts";
-import { type MonitorSettings, monitorCycle } from "../../cli/monitor.ts";
+import { type MonitorSettings, monitorCycle, recoverRecentAlerts } from "../../cli/monitor.ts";
 import { AddressSet } from "../../shared/net/ip.ts";
 import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
 import { allItems } from "../../shared/store/store.ts";
@@ -137,4 +137,41 @@ describe("the monitor over a changing server", () => {
       exposed.push(state.endpoint);
     expect(exposed.sort()).toEqual([flapping(), `127.0.0.1:${steady.port}`].sort());
   }, 120_000);
+  it("an alert recorded but never delivered (a crash in between) goes out on the next run, once", async () => {
+    const crashDir = mkdtempSync(join(tmpdir(), "exposure-recover-test-"));
+    try {
+      const crashStore = await dynamo.newStore();
+      // The store recorded a change whose alert was never handed to any channel.
+      const recorded = await crashStore.recordObservation({
+        target: "203.0.113.77:6379",
+        ip: "203.0.113.77",
+        port: 6379,
+        state: "open-unauthenticated",
+        exposure: "unauthenticated",
+        tls: false,
+        server: { product: "redis", version: "8.2.2", mode: "standalone", role: "master" },
+        findings: [],
+        reply: "+PONG",
+        durationMs: 3,
+        observedAt: new Date(Date.now() - 60_000).toISOString(),
+      });
+      expect(recorded.event?.alerts).toEqual(["newly-unauthenticated"]);
+      const opened = { store: crashStore, label: "test", storeDir: crashDir, close: async () => {} };
+      const quiet = { ...settings(), targetSource: async () => ({ targets: [] }) };
+
+      await recoverRecentAlerts(opened, quiet);
+      const first = await monitorCycle(opened, quiet);
+      expect(first.alerts).toEqual([]); // nothing new was observed...
+      expect(first.delivered).toBe(2); // ...but the recovered alert reached the console and alerts.jsonl
+      const lines = readFileSync(join(crashDir, "alerts.jsonl"), "utf8").trim().split("\n");
+      expect(lines.map((line) => JSON.parse(line).target)).toEqual(["203.0.113.77:6379"]);
+
+      await recoverRecentAlerts(opened, quiet);
+      const second = await monitorCycle(opened, quiet);
+      expect(second.delivered).toBe(0);
+      expect(readFileSync(join(crashDir, "alerts.jsonl"), "utf8").trim().split("\n")).toHaveLength(1);
+    } finally {
+      rmSync(crashDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
