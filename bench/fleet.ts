@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ProbeState } from "../shared/exposure/model.ts";
 import { LabUnavailableError, runCommand, stopProcesses } from "../test/lab/netns.ts";
-import { REDIS_SERVER } from "../test/lab/redis.ts";
+import { baseConfig, REDIS_SERVER } from "../test/lab/redis.ts";
 import type { Persona } from "./own-redis.ts";
 
 export const FLEET_CIDR = "198.18.0.0/15";
@@ -415,18 +415,8 @@ export class Fleet {
     const dir = join(this.workDir, ns);
     mkdirSync(dir, { recursive: true });
     const logFile = join(dir, "redis.log");
-    const config = [
-      "bind 0.0.0.0",
-      `port ${REDIS_PORT}`,
-      "protected-mode no",
-      'save ""',
-      "appendonly no",
-      `dir ${dir}`,
-      `logfile ${logFile}`,
-      "daemonize no",
-      "tcp-backlog 4096",
-      "maxclients 10000",
-    ];
+    // Bound to 0.0.0.0: the namespace's AnyIP route hands it every fleet address routed there.
+    const config = [...baseConfig("0.0.0.0", dir, logFile), "tcp-backlog 4096", "maxclients 10000"];
     if (server === "real-auth") config.push(`requirepass ${randomBytes(12).toString("hex")}`);
     if (server === "real-protected") config.push("protected-mode yes");
     if (server === "real-busy") config.push("maxclients 1");

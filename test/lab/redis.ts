@@ -20,7 +20,7 @@ export interface RedisServer {
 }
 
 /** Config lines every lab server shares: bound to its own address, nothing written to disk. */
-function baseConfig(host: string, dir: string, logFile: string): string[] {
+export function baseConfig(host: string, dir: string, logFile: string): string[] {
   return [
     `bind ${host}`,
     `port ${REDIS_PORT}`,
