@@ -8,6 +8,7 @@ import type { InventoryConfig } from "../shared/inventory/config.ts";
 import { type AdaptiveOptions, DEFAULT_ADAPTIVE_OPTIONS } from "../shared/probe/adaptive.ts";
 import type { BatchOptions } from "../shared/probe/batch.ts";
 import { type CycleResult, runScanCycle } from "../shared/scan/local-cycle.ts";
+import { DEFAULT_STORE_DIR } from "../shared/store/local-store.ts";
 import { allItems } from "../shared/store/store.ts";
 import { UsageError } from "./args.ts";
 import { INVENTORY_OPTIONS, type InventoryOptionValues, inventoryConfigFromOptions } from "./commands/inventory.ts";
@@ -61,7 +62,6 @@ export async function monitorSettings(values: MonitorValues, positionals: string
     throw new UsageError(`--alert-webhook must be an http(s) URL, got "${webhookUrl}"`);
   }
   let targetSource: MonitorSettings["targetSource"];
-  const scopeGiven = Object.keys(AWS_SCOPE_OPTIONS).filter((name) => values[name as keyof MonitorValues] !== undefined);
   if (values.aws) {
     if (positionals.length > 0 || values.targets !== undefined) {
       throw new UsageError("--aws and explicit targets cannot be combined");
@@ -69,7 +69,8 @@ export async function monitorSettings(values: MonitorValues, positionals: string
     const config = inventoryConfigFromOptions({ ...values, concurrency: undefined } as InventoryOptionValues);
     targetSource = async () => awsTargets(config);
   } else {
-    if (scopeGiven.length > 0) throw new UsageError(`--${scopeGiven[0]} goes with --aws`);
+    const scopeGiven = Object.keys(AWS_SCOPE_OPTIONS).find((name) => values[name as keyof MonitorValues] !== undefined);
+    if (scopeGiven) throw new UsageError(`--${scopeGiven} goes with --aws`);
     const targets = await loadTargets(positionals, values.targets, port);
     targetSource = async () => ({ targets });
   }
@@ -91,6 +92,20 @@ async function awsTargets(config: InventoryConfig): Promise<Awaited<ReturnType<M
   };
 }
 
+/**
+ * The laptop's alert channels and delivery state, under the store directory (with a deployed table:
+ * under the default local one). With --json, console alerts go to stderr so stdout stays parseable.
+ */
+function alertingOf(opened: OpenedStore, settings: MonitorSettings): ReturnType<typeof localAlerting> {
+  const storeDir = opened.storeDir ?? DEFAULT_STORE_DIR;
+  mkdirSync(storeDir, { recursive: true });
+  return localAlerting({
+    storeDir,
+    ...(settings.webhookUrl ? { webhookUrl: settings.webhookUrl } : {}),
+    out: settings.json ? process.stderr : process.stdout,
+  });
+}
+
 export interface CycleReport extends CycleResult {
   delivered: number;
   pendingDeliveries: number;
@@ -98,14 +113,8 @@ export interface CycleReport extends CycleResult {
 
 /** One cycle: targets, probe, record, alert. Alerts go to the console, <store-dir>/alerts.jsonl and the webhook. */
 export async function monitorCycle(opened: OpenedStore, settings: MonitorSettings): Promise<CycleReport> {
-  const storeDir = opened.storeDir ?? ".exposure";
-  mkdirSync(storeDir, { recursive: true });
   const { targets, coverage } = await settings.targetSource();
-  const alerting = localAlerting({
-    storeDir,
-    ...(settings.webhookUrl ? { webhookUrl: settings.webhookUrl } : {}),
-    out: settings.json ? process.stderr : process.stdout,
-  });
+  const alerting = alertingOf(opened, settings);
   const cycle = await runScanCycle({
     store: opened.store,
     targets,
@@ -130,12 +139,7 @@ export async function recoverRecentAlerts(
   settings: MonitorSettings,
   sinceMs = 24 * 3_600_000,
 ): Promise<void> {
-  const storeDir = opened.storeDir ?? ".exposure";
-  mkdirSync(storeDir, { recursive: true });
-  const { outbox, deliverers } = localAlerting({
-    storeDir,
-    ...(settings.webhookUrl ? { webhookUrl: settings.webhookUrl } : {}),
-  });
+  const { outbox, deliverers } = alertingOf(opened, settings);
   const now = Date.now();
   const range = { from: new Date(now - sinceMs).toISOString(), to: new Date(now + 60_000).toISOString() };
   // Alerts some channel's ledger entry is missing for go back in the outbox (it ignores ids it holds);
