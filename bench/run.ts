@@ -8,7 +8,7 @@ import { cpus, getPriority, loadavg, setPriority } from "node:os";
 import { join } from "node:path";
 import { EXIT_FAILURE, EXIT_USAGE, intOption, parseCommandArgs, UsageError } from "../cli/args.ts";
 import type { ProbeResult, ProbeState } from "../shared/exposure/model.ts";
-import { classifyError } from "../shared/probe/classify.ts";
+import { classifyError } from "../shared/probe/redis/classify.ts";
 import type { EngineSummary } from "./engine-runner.ts";
 import { DEFAULT_FLEET, Fleet, type FleetOptions, teardownAllFleetsSync, truthCounts } from "./fleet.ts";
 import { parseNmapXml, type Score, score, statesInOrder, type Verdict, verdictOf } from "./score.ts";

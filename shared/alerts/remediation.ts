@@ -2,8 +2,8 @@
 // the observed state, TLS, the findings and, when the cloud inventory knows it, the resource
 // that owns the address, so the reader can act without looking anything up.
 
-import { compareVersions, parseVersion } from "../exposure/cves.ts";
 import type { AlertKind, Exposure, Finding, ProbeState, ServerFacts } from "../exposure/model.ts";
+import { compareVersions, parseVersion } from "../probe/redis/cves.ts";
 import type { AlertAsset } from "./alert.ts";
 import { oneLine, truncate } from "./render.ts";
 

@@ -5,7 +5,6 @@ import { lookup } from "node:dns/promises";
 import { isIP, Socket } from "node:net";
 import { type PeerCertificate, type TLSSocket, connect as tlsConnect } from "node:tls";
 import { callWithDeadline } from "../deadline.ts";
-import { compromiseFindings, cveFindings } from "../exposure/findings.ts";
 import {
   type CertificateFacts,
   exposureOf,
@@ -17,9 +16,10 @@ import {
   type Target,
 } from "../exposure/model.ts";
 import type { AddressSet } from "../net/ip.ts";
-import { classifyExchange, type Exchange, replyText } from "./classify.ts";
-import { parseInfo, serverFactsOf } from "./info.ts";
-import { looksLikeResp, RespReader } from "./resp.ts";
+import { classifyExchange, type Exchange, replyText } from "./redis/classify.ts";
+import { compromiseFindings, cveFindings } from "./redis/findings.ts";
+import { parseInfo, serverFactsOf } from "./redis/info.ts";
+import { looksLikeResp, RespReader } from "./redis/resp.ts";
 
 export interface ProbeOptions {
   /** How long to wait for the TCP (or TLS) handshake. */

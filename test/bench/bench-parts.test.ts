@@ -6,8 +6,8 @@ import { describe, expect, it } from "vitest";
 import { type Endpoint, planFleet, truthCounts } from "../../bench/fleet.ts";
 import { greetingOf, PROTECTED_MODE_REPLY, replyTo, splitCommands } from "../../bench/own-redis.ts";
 import { parseNmapXml, score, type Verdict } from "../../bench/score.ts";
-import { classifyError, classifyExchange } from "../../shared/probe/classify.ts";
-import { RespReader } from "../../shared/probe/resp.ts";
+import { classifyError, classifyExchange } from "../../shared/probe/redis/classify.ts";
+import { RespReader } from "../../shared/probe/redis/resp.ts";
 
 const base = { size: 1_000, openShare: 0.1, closedShare: 0.3, dropped: 20, loss: 0, slow: 30, seed: 3 };
 

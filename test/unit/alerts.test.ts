@@ -4,8 +4,8 @@ import { alertId, alertsFromEvent } from "../../shared/alerts/alert.ts";
 import { remediationFor } from "../../shared/alerts/remediation.ts";
 import { consoleLines, emailBody, emailSubject } from "../../shared/alerts/render.ts";
 import { type SlackBlock, type SlackMessage, slackMessage } from "../../shared/alerts/slack.ts";
-import { compromiseFindings, cveFindings } from "../../shared/exposure/findings.ts";
 import type { Finding, ProbeState } from "../../shared/exposure/model.ts";
+import { compromiseFindings, cveFindings } from "../../shared/probe/redis/findings.ts";
 import { alertOf, REDIS_7_2_4, stateChangeEvent, WEB_1 } from "./alerts-fixtures.ts";
 
 const ROGUE_MASTER: Finding = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { classifyError, classifyExchange, replyText } from "../../shared/probe/classify.ts";
-import { RespReader } from "../../shared/probe/resp.ts";
+import { classifyError, classifyExchange, replyText } from "../../shared/probe/redis/classify.ts";
+import { RespReader } from "../../shared/probe/redis/resp.ts";
 
 /** What the probe would have heard if the peer sent `text`. */
 function heard(text: string | Buffer) {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { compareVersions, isAffected, parseVersion, REDIS_CVES } from "../../shared/exposure/cves.ts";
-import { compromiseFindings, cveFindings } from "../../shared/exposure/findings.ts";
 import type { ServerFacts } from "../../shared/exposure/model.ts";
 import { AddressSet } from "../../shared/net/ip.ts";
-import { parseInfo, serverFactsOf } from "../../shared/probe/info.ts";
+import { compareVersions, isAffected, parseVersion, REDIS_CVES } from "../../shared/probe/redis/cves.ts";
+import { compromiseFindings, cveFindings } from "../../shared/probe/redis/findings.ts";
+import { parseInfo, serverFactsOf } from "../../shared/probe/redis/info.ts";
 
 const rediShell = REDIS_CVES.find((cve) => cve.id === "CVE-2025-49844")!;
 

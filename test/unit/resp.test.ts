@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RespReader } from "../../shared/probe/resp.ts";
+import { RespReader } from "../../shared/probe/redis/resp.ts";
 
 function readAll(input: string | Buffer, chunkSize = Number.POSITIVE_INFINITY, limits = {}) {
   const reader = new RespReader(limits);

@@ -1,6 +1,6 @@
 // Known Redis CVEs that matter from the outside, as data: add a row to extend it.
 // Source: redis-probe.md ("Known critical CVEs by fixed version"), Redis security advisories.
-import type { Severity } from "./model.ts";
+import type { Severity } from "../../exposure/model.ts";
 
 export interface KnownCve {
   id: string;

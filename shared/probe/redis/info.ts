@@ -1,6 +1,6 @@
 // Reads the text of an INFO reply into the few server facts the monitor keeps.
 // The raw text, client lists and keyspace details are never kept: only what `ServerFacts` names.
-import type { LoadedModule, Product, ServerFacts } from "../exposure/model.ts";
+import type { LoadedModule, Product, ServerFacts } from "../../exposure/model.ts";
 
 /** INFO as key/value lines, transient: used to derive facts and findings, then dropped. */
 export interface InfoFields {

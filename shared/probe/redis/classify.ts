@@ -1,6 +1,6 @@
 // Turns what a peer said into one state (redis-probe.md, "Replies and what they mean").
 // Pure: no sockets here, so every reply form can be unit-tested without a server.
-import type { ProbeState } from "../exposure/model.ts";
+import type { ProbeState } from "../../exposure/model.ts";
 import { isInfoText } from "./info.ts";
 import { looksLikeResp, type RespValue } from "./resp.ts";
 

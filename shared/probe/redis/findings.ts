@@ -1,10 +1,10 @@
 // Findings: known critical CVEs by version, and signs of compromise visible in INFO (read-only).
 // See redis-probe.md, "Signs of compromise visible in INFO" and "Known critical CVEs by fixed version".
 
-import { type AddressSet, ipFamily, isPrivateAddress } from "../net/ip.ts";
-import type { InfoFields } from "../probe/info.ts";
+import type { Finding, ServerFacts } from "../../exposure/model.ts";
+import { type AddressSet, ipFamily, isPrivateAddress } from "../../net/ip.ts";
 import { isAffected, type KnownCve, REDIS_CVES } from "./cves.ts";
-import type { Finding, ServerFacts } from "./model.ts";
+import type { InfoFields } from "./info.ts";
 
 export interface FindingOptions {
   /** Addresses a replica may legitimately replicate from: the organization's own, plus configured ones. */
