@@ -97,7 +97,7 @@ describe("cli/setup.sh", () => {
       [
         `echo "$*" >> ${log}`,
         'if [ "$1" = update ]; then exit 0; fi',
-        "for word in \"$@\"; do case $word in",
+        'for word in "$@"; do case $word in',
         `  redis-server) printf '#!/bin/sh\\n' > ${bin}/redis-server; /bin/chmod 755 ${bin}/redis-server ;;`,
         `  default-jre-headless) printf '#!/bin/sh\\n' > ${bin}/java; /bin/chmod 755 ${bin}/java ;;`,
         "esac; done",
@@ -105,7 +105,7 @@ describe("cli/setup.sh", () => {
     );
     const marker = join(bin, "ran");
     const result = setup(["start", "/usr/bin/touch", marker], bin);
-    expect(result.stderr, result.stderr).toContain("installing the missing Debian packages: redis-server default-jre-headless");
+    expect(result.stderr).toContain("installing the missing Debian packages: redis-server default-jre-headless");
     expect(result.status, result.stderr).toBe(0);
     expect(readFileSync(log, "utf8").trim().split("\n")).toEqual([
       "update -qq",
