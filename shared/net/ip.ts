@@ -26,16 +26,22 @@ const NON_PUBLIC_RANGES: Array<[string, number, IpFamily]> = [
   ["203.0.113.0", 24, "ipv4"],
   ["224.0.0.0", 4, "ipv4"],
   ["240.0.0.0", 4, "ipv4"],
-  ["::", 128, "ipv6"],
-  ["::1", 128, "ipv6"],
+  // IPv4-compatible (deprecated; holds :: and ::1 too) and IPv4-translated (SIIT) addresses: an IPv4
+  // address in IPv6 clothing, never a host of its own on the IPv6 internet.
+  ["::", 96, "ipv6"],
+  ["::ffff:0:0:0", 96, "ipv6"],
   // No "::ffff:0:0/96" (IPv4-mapped): BlockList checks IPv4 addresses against it, so it would match every IPv4
   // address. Mapped addresses are matched against the IPv4 ranges above instead.
+  // NAT64 (well-known and local-use prefixes) and 6to4: they lead to an IPv4 host through a translator.
+  ["64:ff9b::", 96, "ipv6"],
   ["64:ff9b:1::", 48, "ipv6"],
+  ["2002::", 16, "ipv6"],
   ["100::", 64, "ipv6"],
   ["2001:db8::", 32, "ipv6"],
   ["3fff::", 20, "ipv6"],
   ["fc00::", 7, "ipv6"],
   ["fe80::", 10, "ipv6"],
+  ["fec0::", 10, "ipv6"], // site-local (deprecated)
   ["ff00::", 8, "ipv6"],
 ];
 

@@ -30,6 +30,14 @@ describe("addresses the inventory drops", () => {
     "2001:db8:1::1",
     "ff02::1",
     "::ffff:10.0.0.1",
+    // IPv4 in IPv6 clothing: NAT64, 6to4, IPv4-compatible, IPv4-translated; and the old site-local block.
+    "64:ff9b::808:808",
+    "64:ff9b::1.1.1.1",
+    "2002:c000:204::1",
+    "::8.8.8.8",
+    "::ffff:0:808:808",
+    "fec0::1",
+    "feff:ffff::1",
     "not-an-address",
   ])("%s is not a target", (ip) => {
     expect(isPublicAddress(ip)).toBe(false);
@@ -44,6 +52,8 @@ describe("addresses the inventory drops", () => {
     "198.20.0.1",
     "2600:1f18::1",
     "2a05:d018::5",
+    "2003::1",
+    "64:ff9c::1",
   ])("%s is kept", (ip) => {
     expect(isPublicAddress(ip)).toBe(true);
   });
