@@ -1,9 +1,11 @@
 // The probe's options, shared by `probe`, `scan` and `watch`: parsed and checked once, before anything runs.
-import { readFile } from "node:fs/promises";
+import { constants } from "node:fs";
+import { open } from "node:fs/promises";
 import { AddressSet } from "../shared/net/ip.ts";
+import { printable } from "../shared/printable.ts";
 import { DEFAULT_CONCURRENCY } from "../shared/probe/batch.ts";
 import { DEFAULT_PROBE_OPTIONS, type ProbeOptions } from "../shared/probe/probe.ts";
-import { DEFAULT_PORT, parseTargets, TargetError, targetSpecsFromText } from "../shared/probe/targets.ts";
+import { DEFAULT_PORT, MAX_TARGETS, parseTargets, TargetError, targetSpecsFromText } from "../shared/probe/targets.ts";
 import { intOption, UsageError } from "./args.ts";
 
 export const PROBE_OPTIONS = {
@@ -16,7 +18,7 @@ export const PROBE_OPTIONS = {
   "allow-master": { type: "string", multiple: true },
 } as const;
 
-export const PROBE_HELP = `  --targets FILE          read targets from FILE, one per line, "#" starts a comment
+export const PROBE_HELP = `  --targets FILE          read targets from FILE (a regular file of 16 MiB at most), one per line, "#" starts a comment
   --port N                default port for targets without one (default ${DEFAULT_PORT})
   --timeout-ms N          TCP/TLS connect timeout (default ${DEFAULT_PROBE_OPTIONS.connectTimeoutMs})
   --deadline-ms N         hard limit for one target, TLS retry included (default ${DEFAULT_PROBE_OPTIONS.deadlineMs})
@@ -73,20 +75,46 @@ export function probeSettings(values: ProbeArgValues): { port: number; probe: Pr
   };
 }
 
+/** A targets file larger than this is refused: MAX_TARGETS lines with long comments fit well within it. */
+export const MAX_TARGETS_FILE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Reads a targets file: a regular file only (a FIFO or a device would block or never end, a directory is
+ * a mistake), of MAX_TARGETS_FILE_BYTES at most. Opened non-blocking, so opening a FIFO does not wait for
+ * a writer, and checked on the open descriptor, so what is read is what was checked.
+ */
+async function readTargetsFile(path: string): Promise<string> {
+  const name = printable(path, 200);
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw new UsageError(`cannot read targets file "${name}": ${(error as NodeJS.ErrnoException).code ?? error}`);
+  }
+  try {
+    const stat = await handle.stat();
+    if (stat.isDirectory()) throw new UsageError(`targets file "${name}" is a directory`);
+    if (!stat.isFile()) throw new UsageError(`targets file "${name}" is not a regular file (a FIFO, socket or device)`);
+    if (stat.size > MAX_TARGETS_FILE_BYTES) {
+      throw new UsageError(
+        `targets file "${name}" is ${stat.size} bytes, more than the ${MAX_TARGETS_FILE_BYTES} allowed (${MAX_TARGETS} targets at most per run)`,
+      );
+    }
+    const bytes = Buffer.alloc(stat.size);
+    const { bytesRead } = await handle.read(bytes, 0, stat.size, 0);
+    return bytes.toString("utf8", 0, bytesRead);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`cannot read targets file "${name}": ${(error as NodeJS.ErrnoException).code ?? error}`);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The targets named on the command line and in --targets FILE, all checked before any is probed. */
 export async function loadTargets(positionals: string[], targetsFile: string | undefined, defaultPort: number) {
   const specs = [...positionals];
-  if (targetsFile !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(targetsFile, "utf8");
-    } catch (error) {
-      throw new UsageError(
-        `cannot read targets file "${targetsFile}": ${(error as NodeJS.ErrnoException).code ?? error}`,
-      );
-    }
-    specs.push(...targetSpecsFromText(text));
-  }
+  if (targetsFile !== undefined) specs.push(...targetSpecsFromText(await readTargetsFile(targetsFile)));
   if (specs.length === 0) throw new UsageError("no targets given (name some, or use --targets FILE; see --help)");
   try {
     return parseTargets(specs, defaultPort);

@@ -1,16 +1,24 @@
 // Parses what a user (or a targets file) names into concrete targets:
 // "203.0.113.10", "203.0.113.10:6380", "[2001:db8::1]:6379", "2001:db8::1", "redis.example.com:6379",
 // and CIDR blocks "198.51.100.0/24" (IPv4 /16 at most) or "2001:db8::/120" (IPv6 /112 at most), optionally ":port".
+// All specifications of one run together expand to MAX_TARGETS at most (docs/readme-probe.md, "Targets").
 import type { Target } from "../exposure/model.ts";
 import { ipFamily } from "../net/ip.ts";
+import { printable } from "../printable.ts";
 
 export const DEFAULT_PORT = 6379;
 export const MIN_IPV4_PREFIX = 16;
 export const MIN_IPV6_PREFIX = 112;
+/** Targets one run may name in all, after CIDR expansion: four /16 blocks. */
+export const MAX_TARGETS = 262_144;
 
 /** A target the user wrote that cannot be understood; its message is one line for the user. */
 export class TargetError extends Error {
   override name = "TargetError";
+  constructor(message: string) {
+    // It quotes what the user (or a targets file) wrote.
+    super(printable(message));
+  }
 }
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
@@ -109,6 +117,10 @@ export function parseTarget(input: string, defaultPort = DEFAULT_PORT): Target[]
   const spec = input.trim();
   if (spec === "") throw new TargetError("empty target");
   const { host, port } = splitHostPort(spec, defaultPort);
+  // A zone id ("fe80::1%eth0") names a link of this machine: never an address on the internet.
+  if (host.includes("%")) {
+    throw new TargetError(`"${spec.slice(0, 100)}" has an IPv6 zone id ("%..."): targets must be global addresses`);
+  }
   if (host.includes("/")) return expandCidr(host, port, spec);
   const family = ipFamily(host);
   if (family === "ipv6") return [{ host: canonicalIpv6(host), port }];
@@ -119,12 +131,23 @@ export function parseTarget(input: string, defaultPort = DEFAULT_PORT): Target[]
   return [{ host: host.toLowerCase(), port }];
 }
 
-/** Parses many specifications; the error names the first bad one. Duplicates are dropped, order kept. */
-export function parseTargets(specs: Iterable<string>, defaultPort = DEFAULT_PORT): Target[] {
+/**
+ * Parses many specifications; the error names the first bad one. Duplicates are dropped, order kept.
+ * More than `maxTargets` in all is an error (one block is /16 or /112 at most, so memory stays bounded).
+ */
+export function parseTargets(specs: Iterable<string>, defaultPort = DEFAULT_PORT, maxTargets = MAX_TARGETS): Target[] {
   const seen = new Set<string>();
   const targets: Target[] = [];
+  let named = 0;
   for (const spec of specs) {
-    for (const target of parseTarget(spec, defaultPort)) {
+    const expanded = parseTarget(spec, defaultPort);
+    named += expanded.length;
+    if (named > maxTargets) {
+      throw new TargetError(
+        `the targets expand to more than ${maxTargets.toLocaleString("en-US")} addresses in all (at "${spec.trim().slice(0, 100)}"): split the run`,
+      );
+    }
+    for (const target of expanded) {
       const key = `${target.host}|${target.port}`;
       if (seen.has(key)) continue;
       seen.add(key);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   canonicalIpv6,
+  MAX_TARGETS,
   parseTarget,
   parseTargets,
   TargetError,
@@ -54,6 +55,9 @@ describe("parseTarget", () => {
     ["2001:db8:::1", /not a valid IPv6 address/],
     ["bad_host!", /not a valid host name/],
     ["", /empty target/],
+    ["fe80::1%eth0", /zone id/],
+    ["[fe80::1%25eth0]:6379", /zone id/],
+    ["fe80::/120%lo", /zone id/],
   ])("rejects %j with a one-line message", (spec, message) => {
     expect(() => parseTarget(spec)).toThrow(TargetError);
     expect(() => parseTarget(spec)).toThrow(message);
@@ -67,6 +71,23 @@ describe("parseTarget", () => {
   it("deduplicates across specifications, keeping order", () => {
     const targets = parseTargets(["203.0.113.2", "203.0.113.0/31", "203.0.113.2:6379"]);
     expect(targets.map((t) => t.host)).toEqual(["203.0.113.2", "203.0.113.0", "203.0.113.1"]);
+  });
+
+  it("refuses more than the cap in all, counted across specifications, before anything is returned", () => {
+    expect(parseTargets(["203.0.113.0/30", "203.0.113.9"], 6379, 5)).toHaveLength(5);
+    expect(() => parseTargets(["203.0.113.0/30", "203.0.113.9", "203.0.113.10"], 6379, 5)).toThrow(
+      /more than 5 addresses in all \(at "203\.0\.113\.10"\)/,
+    );
+    // Four /16 blocks fit the default cap; a fifth does not.
+    const blocks = ["198.18.0.0/16", "198.19.0.0/16", "203.0.0.0/16", "192.0.0.0/16"];
+    expect(parseTargets(blocks)).toHaveLength(MAX_TARGETS);
+    expect(() => parseTargets([...blocks, "198.51.100.0/24"])).toThrow(/more than 262,144 addresses in all/);
+  });
+
+  it("quotes a bad specification without its control characters", () => {
+    expect(() => parseTarget("\u001b[2J\u001b]0;pwned\u0007bad_host")).toThrow(
+      /^"\[2J\]0;pwnedbad_host" is not a valid host name/,
+    );
   });
 
   it("reads target files with comments and blank lines", () => {
