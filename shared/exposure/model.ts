@@ -83,6 +83,47 @@ export interface Asset {
   resourceId: string;
   name?: string;
   tags?: Record<string, string>;
+  /** The owner tags (configured keys such as `team`, `owner`) found on the resource, as tagged. */
+  owners?: Record<string, string>;
+  /** Why this address is (or is not) reachable from the internet on the target's port (docs/readme-path.md). */
+  path?: ExposurePath;
+}
+
+/**
+ * The path from the internet to one address and port, as the cloud configuration describes it:
+ * `open` (a public source passes every layer), `closed` (`layer` stops every public source) or
+ * `unknown` (something needed could not be read; `reason` says what).
+ */
+export type PathVerdict = "open" | "closed" | "unknown";
+export type PathLayer = "resource" | "load-balancer" | "security-group" | "network-acl" | "route";
+
+export interface ExposurePath {
+  verdict: PathVerdict;
+  /** For closed: the layer that stops it; for unknown: the layer that could not be evaluated. */
+  layer?: PathLayer;
+  /** One line: what decides the verdict. */
+  reason: string;
+  /** open: "any" when every public source of the address family gets through, else "restricted". */
+  scope?: "any" | "restricted";
+  /** Security-group rules that admit a public source on the port (only those that let traffic through when open). */
+  rules?: PathRule[];
+  /** The network ACL ingress entry that allows it (open) or denies it (closed by the ACL). */
+  networkAcl?: { networkAclId: string; ruleNumber: number | "*"; action: "allow" | "deny"; source: string };
+  /** The route that carries replies to the public source to an internet gateway. */
+  route?: { routeTableId: string; main: boolean; destination: string; target: string };
+  /** A load balancer's listener on the port, when the address is a load balancer's. */
+  listener?: { loadBalancer: string; type: string; protocol: string; port: number };
+}
+
+export interface PathRule {
+  groupId: string;
+  ruleId: string;
+  /** "tcp", "-1" (all) ... as the API reports it. */
+  protocol: string;
+  fromPort: number;
+  toPort: number;
+  /** The public source: a CIDR, or a prefix list id with its matching entries. */
+  source: string;
 }
 
 /** One thing to probe. `host` is an IP literal or a DNS name. */
