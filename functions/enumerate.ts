@@ -5,6 +5,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
+import { ENV } from "../shared/function-env.ts";
 import { resolveInventoryConfig } from "../shared/inventory/config.ts";
 import { type AccountSource, createAwsClientFactory, enumeratePublicTargets } from "../shared/inventory/index.ts";
 import { METRIC } from "../shared/metrics-names.ts";
@@ -17,9 +18,9 @@ import { logger, metrics, tracer } from "./commons/powertools.ts";
 import { emitScanCompleted } from "./commons/scan-metrics.ts";
 
 const config = {
-  tableName: requiredString("TABLE_NAME"),
-  shardQueueUrl: requiredString("SHARD_QUEUE_URL"),
-  shardSize: positiveInteger("SHARD_SIZE"),
+  tableName: requiredString(ENV.tableName),
+  shardQueueUrl: requiredString(ENV.shardQueueUrl),
+  shardSize: positiveInteger(ENV.shardSize),
   inventory: inventoryConfig(),
 };
 
@@ -75,20 +76,22 @@ async function queueScan(event: ScheduledScanEvent): Promise<ScanQueued> {
 }
 
 function inventoryConfig() {
-  const variables = { ACCOUNTS: list("ACCOUNTS"), REGIONS: list("REGIONS"), PROBE_PORTS: list("PROBE_PORTS") };
+  const accounts = list(ENV.accounts);
+  const regions = list(ENV.regions);
+  const ports = list(ENV.probePorts);
   try {
     return resolveInventoryConfig({
-      accounts: accountSource(variables.ACCOUNTS),
-      regions: variables.REGIONS.length > 0 ? variables.REGIONS : null,
-      ports: variables.PROBE_PORTS.map(Number),
-      roleName: requiredString("MEMBER_ROLE_NAME"),
-      externalId: requiredString("EXTERNAL_ID"),
+      accounts: accountSource(accounts),
+      regions: regions.length > 0 ? regions : null,
+      ports: ports.map(Number),
+      roleName: requiredString(ENV.memberRoleName),
+      externalId: requiredString(ENV.externalId),
     });
   } catch (error) {
     if (error instanceof FunctionConfigError) throw error;
     // InventoryConfigError names the field; say which variables feed it.
     throw new FunctionConfigError(
-      `environment variables ACCOUNTS/REGIONS/PROBE_PORTS/MEMBER_ROLE_NAME/EXTERNAL_ID: ${(error as Error).message}`,
+      `environment variables ${[ENV.accounts, ENV.regions, ENV.probePorts, ENV.memberRoleName, ENV.externalId].join("/")}: ${(error as Error).message}`,
     );
   }
 }

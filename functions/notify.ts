@@ -12,6 +12,7 @@ import { SnsDeliverer } from "../shared/alerts/deliver-sns.ts";
 import { WebhookDeliverer } from "../shared/alerts/deliver-webhook.ts";
 import { DynamoDeliveryLedger } from "../shared/alerts/ledger-dynamodb.ts";
 import { deliverEventAlerts } from "../shared/alerts/notify.ts";
+import { ENV } from "../shared/function-env.ts";
 import { emitAlertsSent } from "./commons/alert-metrics.ts";
 import { documentClient, snsClient } from "./commons/clients.ts";
 import { optionalString, requiredString } from "./commons/config.ts";
@@ -20,9 +21,9 @@ import { secretFromExtension } from "./commons/secrets.ts";
 import { eventFromStreamRecord } from "./commons/stream.ts";
 
 const config = {
-  tableName: requiredString("TABLE_NAME"),
-  alertTopicArn: requiredString("ALERT_TOPIC_ARN"),
-  slackWebhookSecretArn: optionalString("SLACK_WEBHOOK_SECRET_ARN"),
+  tableName: requiredString(ENV.tableName),
+  alertTopicArn: requiredString(ENV.alertTopicArn),
+  slackWebhookSecretArn: optionalString(ENV.slackWebhookSecretArn),
 };
 // Read once at cold start: a missing or unreadable secret fails the init with the secret's name.
 const slackWebhookUrl =

@@ -8,6 +8,7 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+import { ENV, type EnvName } from "../shared/function-env.ts";
 import { METRIC } from "../shared/metrics-names.ts";
 import { AddressSet } from "../shared/net/ip.ts";
 import { parseShardMessage, probeShard } from "../shared/scan/shards.ts";
@@ -19,11 +20,11 @@ import { probeContext } from "./commons/probe-context.ts";
 import { emitScanCompleted } from "./commons/scan-metrics.ts";
 
 const config = {
-  tableName: requiredString("TABLE_NAME"),
+  tableName: requiredString(ENV.tableName),
   // Bounds open sockets per execution environment (Lambda allows 1,024 descriptors; infra/sizing.ts).
-  socketConcurrency: positiveInteger("PROBE_SOCKET_CONCURRENCY"),
+  socketConcurrency: positiveInteger(ENV.probeSocketConcurrency),
   // Masters a replica may follow without a rogue-master finding, besides private addresses (optional).
-  allowedMasters: addressSet("ALLOWED_MASTERS"),
+  allowedMasters: addressSet(ENV.allowedMasters),
 };
 
 const store = new DynamoExposureStore({ client: documentClient, tableName: config.tableName });
@@ -49,7 +50,7 @@ async function probeRecord(record: SQSRecord): Promise<void> {
   });
 }
 
-function addressSet(key: string): AddressSet {
+function addressSet(key: EnvName): AddressSet {
   try {
     return new AddressSet(list(key));
   } catch (error) {

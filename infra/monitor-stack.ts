@@ -50,6 +50,7 @@ import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { EXPOSURES } from "../shared/exposure/model.ts";
+import { enumerateEnvironment, notifyEnvironment, probeEnvironment } from "../shared/function-env.ts";
 import { ALERT_KINDS, DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../shared/metrics-names.ts";
 import { TABLE_SCHEMA } from "../shared/store/schema.ts";
 import type { MonitorConfig } from "./config.ts";
@@ -191,16 +192,15 @@ export class MonitorStack extends Stack {
       memoryMb: ENUMERATE_MEMORY_MB,
       timeout: Duration.seconds(ENUMERATE_TIMEOUT_SECONDS),
       logRetention,
-      environment: {
-        SHARD_QUEUE_URL: this.shardQueue.queueUrl,
-        SHARD_SIZE: String(SHARD_SIZE),
-        PROBE_PORTS: config.probePorts.join(","),
-        MEMBER_ROLE_NAME: config.memberRoleName,
-        EXTERNAL_ID: config.externalId,
-        SCHEDULE_MINUTES: String(config.scheduleMinutes),
-        ACCOUNTS: typeof config.accounts === "string" ? config.accounts : config.accounts.join(","),
-        ...(config.regions.length > 0 ? { REGIONS: config.regions.join(",") } : {}),
-      },
+      environment: enumerateEnvironment({
+        shardQueueUrl: this.shardQueue.queueUrl,
+        shardSize: SHARD_SIZE,
+        probePorts: config.probePorts,
+        memberRoleName: config.memberRoleName,
+        externalId: config.externalId,
+        accounts: config.accounts,
+        regions: config.regions,
+      }),
     });
     this.enumerate.bindTable(this.table, "readWrite");
     this.shardQueue.grantSendMessages(this.enumerate.role);
@@ -245,10 +245,10 @@ export class MonitorStack extends Stack {
       memoryMb: PROBE_MEMORY_MB,
       timeout: Duration.seconds(PROBE_TIMEOUT_SECONDS),
       logRetention,
-      environment: {
-        PROBE_SOCKET_CONCURRENCY: String(PROBE_SOCKET_CONCURRENCY),
-        ...(config.allowedMasters.length > 0 ? { ALLOWED_MASTERS: config.allowedMasters.join(",") } : {}),
-      },
+      environment: probeEnvironment({
+        socketConcurrency: PROBE_SOCKET_CONCURRENCY,
+        allowedMasters: config.allowedMasters,
+      }),
     });
     this.probe.bindTable(this.table, "readWrite");
     this.probe.fn.addEventSource(
@@ -269,7 +269,10 @@ export class MonitorStack extends Stack {
       memoryMb: NOTIFY_MEMORY_MB,
       timeout: Duration.seconds(NOTIFY_TIMEOUT_SECONDS),
       logRetention,
-      environment: { ALERT_TOPIC_ARN: this.alertTopic.topicArn },
+      environment: notifyEnvironment({
+        alertTopicArn: this.alertTopic.topicArn,
+        ...(webhookSecret !== undefined ? { slackWebhookSecretArn: webhookSecret.secretArn } : {}),
+      }),
       // The extension serves the webhook secret over localhost with caching, without another SDK client.
       paramsAndSecrets:
         webhookSecret === undefined
@@ -280,7 +283,6 @@ export class MonitorStack extends Stack {
     this.alertTopic.grantPublish(this.notify.role);
     if (webhookSecret !== undefined) {
       webhookSecret.grantRead(this.notify.role);
-      this.notify.addEnvironment("SLACK_WEBHOOK_SECRET_ARN", webhookSecret.secretArn);
     }
     this.notify.fn.addEventSource(
       new DynamoEventSource(this.table, {

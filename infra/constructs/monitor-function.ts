@@ -15,6 +15,7 @@ import {
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { Construct } from "constructs";
+import { ENV } from "../../shared/function-env.ts";
 import { METRICS_NAMESPACE, SERVICE_NAME } from "../../shared/metrics-names.ts";
 
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -109,7 +110,7 @@ export class MonitorFunction extends Construct {
   }
 
   /** Sets the table's name in the environment and grants exactly the access the function needs, together. */
-  bindTable(table: Table, access: TableAccess, envVar = "TABLE_NAME"): void {
+  bindTable(table: Table, access: TableAccess, envVar: string = ENV.tableName): void {
     this.fn.addEnvironment(envVar, table.tableName);
     if (access === "readWrite") table.grantReadWriteData(this.role);
     else table.grantReadData(this.role);

@@ -5,10 +5,9 @@ import { createHash } from "node:crypto";
 import type {
   AlertKind,
   Asset,
-  Exposure,
+  EndpointSnapshot,
+  ExposureLevel,
   Finding,
-  ProbeState,
-  ServerFacts,
   Severity,
   StateChangeEvent,
 } from "../exposure/model.ts";
@@ -30,8 +29,8 @@ export interface Alert {
   severity: Severity;
   /** "ip:port" or "[ipv6]:port". */
   target: string;
-  previous: { state: ProbeState; exposure: Exposure } | null;
-  current: { state: ProbeState; exposure: Exposure; tls: boolean; server: ServerFacts | null };
+  previous: ExposureLevel | null;
+  current: EndpointSnapshot;
   /** new-finding: the findings that appeared; other kinds: all findings at this observation. */
   findings: Finding[];
   asset: AlertAsset | null;

@@ -2,7 +2,14 @@
 // the observed state, TLS, the findings and, when the cloud inventory knows it, the resource
 // that owns the address, so the reader can act without looking anything up.
 
-import type { AlertKind, Exposure, Finding, ProbeState, ServerFacts } from "../exposure/model.ts";
+import type {
+  AlertKind,
+  EndpointSnapshot,
+  ExposureLevel,
+  Finding,
+  ProbeState,
+  ServerFacts,
+} from "../exposure/model.ts";
 import { compareVersions, parseVersion } from "../probe/redis/cves.ts";
 import type { AlertAsset } from "./alert.ts";
 import { oneLine, truncate } from "./render.ts";
@@ -15,8 +22,8 @@ function quoted(text: string, max = 120): string {
 export interface RemediationInput {
   kind: AlertKind;
   port: number;
-  previous: { state: ProbeState; exposure: Exposure } | null;
-  current: { state: ProbeState; exposure: Exposure; tls: boolean; server: ServerFacts | null };
+  previous: ExposureLevel | null;
+  current: EndpointSnapshot;
   findings: readonly Finding[];
   asset: AlertAsset | null;
 }

@@ -126,6 +126,21 @@ export interface PathRule {
   source: string;
 }
 
+/**
+ * What one observation says about an endpoint: the one shape that events, alerts, remediation, reports
+ * and ASFF carry (docs/architecture.md, "One shape per concept").
+ */
+export interface EndpointSnapshot {
+  state: ProbeState;
+  exposure: Exposure;
+  tls: boolean;
+  server: ServerFacts | null;
+  certificate?: CertificateFacts;
+}
+
+/** The part of a snapshot an event keeps of the state it replaced. */
+export type ExposureLevel = Pick<EndpointSnapshot, "state" | "exposure">;
+
 /** One thing to probe. `host` is an IP literal or a DNS name. */
 export interface Target {
   host: string;
@@ -172,14 +187,8 @@ export interface StateChangeEvent {
   port: number;
   /** observedAt of the observation that made the change. */
   at: string;
-  previous: { state: ProbeState; exposure: Exposure } | null;
-  current: {
-    state: ProbeState;
-    exposure: Exposure;
-    tls: boolean;
-    server: ServerFacts | null;
-    certificate?: CertificateFacts;
-  };
+  previous: ExposureLevel | null;
+  current: EndpointSnapshot;
   /** All findings at this observation. */
   findings: Finding[];
   /** Findings not present at the previous recorded state. */

@@ -27,7 +27,7 @@ import { createHash } from "node:crypto";
 import {
   type AlertKind,
   type Asset,
-  type CertificateFacts,
+  type EndpointSnapshot,
   type Exposure,
   exposureOf,
   type Finding,
@@ -45,17 +45,12 @@ export const RESOLVE_CONFIRMATIONS = 2;
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 /** What is recorded about one endpoint now (the `STATE` item). */
-export interface EndpointState {
+export interface EndpointState extends EndpointSnapshot {
   /** "ip:port" or "[ipv6]:port" (formatEndpoint). */
   endpoint: string;
   ip: string;
   port: number;
-  /** The confirmed state. While `pendingNone > 0` this is still the exposed state being resolved. */
-  state: ProbeState;
-  exposure: Exposure;
-  tls: boolean;
-  server: ServerFacts | null;
-  certificate?: CertificateFacts;
+  /** The confirmed state (snapshot). While `pendingNone > 0` this is still the exposed state being resolved. */
   findings: Finding[];
   /** The owner; kept from earlier observations when a new one carries none (e.g. a plain target list). */
   asset: Asset | null;

@@ -2,26 +2,14 @@
 // One finding per endpoint, with a stable Id, so a later import updates it: ACTIVE while the endpoint is
 // reachable or unauthenticated, ARCHIVED (Compliance PASSED, Workflow RESOLVED) once it is resolved.
 // CVEs and compromise indicators of the endpoint ride along as Vulnerabilities and raise the severity.
-import {
-  type Asset,
-  type Exposure,
-  type Finding,
-  formatEndpoint,
-  type ProbeState,
-  type ServerFacts,
-  type Severity,
-} from "../exposure/model.ts";
+import { type Asset, type EndpointSnapshot, type Finding, formatEndpoint, type Severity } from "../exposure/model.ts";
 import { toIso, toMs } from "./time.ts";
 
 /** The recorded state of one endpoint (a subset of the store's current-state item). */
-export interface AsffSubject {
+export interface AsffSubject extends EndpointSnapshot {
   endpoint: string;
   ip: string;
   port: number;
-  state: ProbeState;
-  exposure: Exposure;
-  tls: boolean;
-  server: ServerFacts | null;
   findings: Finding[];
   asset: Asset | null;
   /** When the recorded state began; for a resolved endpoint, when it was resolved. */

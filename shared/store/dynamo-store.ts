@@ -17,21 +17,27 @@ import {
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import {
-  exposureRank,
   formatEndpoint,
   PROBE_STATES,
   type ProbeResult,
   type ScanRecord,
-  type Severity,
   type StateChangeEvent,
 } from "../exposure/model.ts";
 import { canonicalTime, decideTransition, type EndpointState } from "../exposure/transitions.ts";
 import {
+  eventFromItem,
+  eventItem,
+  type Item,
+  scanFromItem,
+  scanItem,
+  stateFromItem,
+  stateItem,
+  utcDay,
+} from "./items.ts";
+import {
   EXPOSED_PK,
   endpointPk,
-  eventSk,
   eventsDayPk,
-  ITEM_TYPE,
   ipPk,
   ownerPk,
   SCAN_SK,
@@ -70,31 +76,7 @@ const DAY_MS = 86_400_000;
 const MAX_RANGE_DAYS = 3_700;
 
 const { indexes } = TABLE_SCHEMA;
-const KEY_ATTRIBUTES = new Set<string>([
-  TABLE_SCHEMA.partitionKey,
-  TABLE_SCHEMA.sortKey,
-  TABLE_SCHEMA.ttlAttribute,
-  "type",
-  "doneShards",
-  ...Object.values(indexes).flatMap((index) => [index.partitionKey, index.sortKey]),
-]);
 
-type Item = Record<string, unknown>;
-
-const SEVERITY_ORDER: Severity[] = ["critical", "high", "medium", "low", "info"];
-
-/** Sorts ascending as: unauthenticated before reachable, worst finding first, longest exposed first. */
-export function exposedSortKey(state: EndpointState): string {
-  const exposureCode = 3 - exposureRank(state.exposure); // unauthenticated 1, reachable 2
-  const worst = Math.min(SEVERITY_ORDER.length, ...state.findings.map((f) => SEVERITY_ORDER.indexOf(f.severity)));
-  return `${exposureCode}#${worst}#${state.since}#${state.endpoint}`;
-}
-
-function withoutKeys<T>(item: Item): T {
-  const result: Item = {};
-  for (const [name, value] of Object.entries(item)) if (!KEY_ATTRIBUTES.has(name)) result[name] = value;
-  return result as T;
-}
 
 function encodeCursor(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString("base64url");
@@ -114,10 +96,6 @@ function pageSize(options: PageOptions | undefined): number {
     throw new Error(`page limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got ${limit}`);
   }
   return limit;
-}
-
-function utcDay(iso: string): string {
-  return iso.slice(0, 10);
 }
 
 function nextDay(day: string): string {
@@ -183,7 +161,7 @@ export class DynamoExposureStore implements ExposureStore {
   async #writeTransition(recorded: EndpointState | null, next: EndpointState, event: StateChangeEvent | null) {
     const statePut = {
       TableName: this.tableName,
-      Item: this.#stateItem(next),
+      Item: stateItem(next),
       ...(recorded === null
         ? { ConditionExpression: "attribute_not_exists(PK)" }
         : {
@@ -206,50 +184,13 @@ export class DynamoExposureStore implements ExposureStore {
           {
             Put: {
               TableName: this.tableName,
-              Item: this.#eventItem(event),
+              Item: eventItem(event, this.#retentionDays),
               ConditionExpression: "attribute_not_exists(PK)",
             },
           },
         ],
       }),
     );
-  }
-
-  #stateItem(state: EndpointState): Item {
-    return {
-      ...state,
-      PK: endpointPk(state.endpoint),
-      SK: STATE_SK,
-      type: ITEM_TYPE.state,
-      [indexes.byIp.partitionKey]: ipPk(state.ip),
-      [indexes.byIp.sortKey]: String(state.port).padStart(5, "0"),
-      ...(state.exposure !== "none"
-        ? { [indexes.exposed.partitionKey]: EXPOSED_PK, [indexes.exposed.sortKey]: exposedSortKey(state) }
-        : {}),
-      ...(state.asset
-        ? {
-            [indexes.byOwner.partitionKey]: ownerPk(state.asset.accountId),
-            [indexes.byOwner.sortKey]: `${state.asset.resourceId}#${state.endpoint}`,
-          }
-        : {}),
-    };
-  }
-
-  #eventItem(event: StateChangeEvent): Item {
-    return {
-      ...event,
-      PK: endpointPk(event.endpoint),
-      SK: eventSk(event.at, event.eventId),
-      type: ITEM_TYPE.event,
-      [indexes.byDay.partitionKey]: eventsDayPk(utcDay(event.at)),
-      [indexes.byDay.sortKey]: `${event.at}#${event.endpoint}#${event.eventId}`,
-      ...this.#ttl(event.at),
-    };
-  }
-
-  #ttl(at: string): Item {
-    if (this.#retentionDays === undefined) return {};
-    return { [TABLE_SCHEMA.ttlAttribute]: Math.floor((Date.parse(at) + this.#retentionDays * DAY_MS) / 1000) };
   }
 
   // ---- endpoint reads -----------------------------------------------------------------------------
@@ -262,14 +203,14 @@ export class DynamoExposureStore implements ExposureStore {
         ConsistentRead: true,
       }),
     );
-    return Item ? withoutKeys<EndpointState>(Item) : null;
+    return Item ? stateFromItem(Item) : null;
   }
 
   async endpointsOfIp(ip: string): Promise<EndpointState[]> {
     const states: EndpointState[] = [];
     let cursor: string | undefined;
     do {
-      const page = await this.#queryPage<EndpointState>(
+      const page = await this.#queryPage(
         {
           IndexName: indexes.byIp.name,
           KeyConditionExpression: "#pk = :pk",
@@ -277,6 +218,7 @@ export class DynamoExposureStore implements ExposureStore {
           ExpressionAttributeValues: { ":pk": ipPk(ip) },
         },
         { limit: MAX_PAGE_SIZE, ...(cursor ? { cursor } : {}) },
+        stateFromItem,
       );
       states.push(...page.items);
       cursor = page.cursor;
@@ -288,7 +230,7 @@ export class DynamoExposureStore implements ExposureStore {
     const from = options.from ? canonicalTime(options.from) : "";
     // "EVENT#<to>" sorts before every "EVENT#<to>#id", so `to` is exclusive; "~" sorts after any time.
     const to = options.to ? canonicalTime(options.to) : "~";
-    return this.#queryPage<StateChangeEvent>(
+    return this.#queryPage(
       {
         KeyConditionExpression: "PK = :pk AND SK BETWEEN :from AND :to",
         ExpressionAttributeValues: {
@@ -299,11 +241,12 @@ export class DynamoExposureStore implements ExposureStore {
         ConsistentRead: true,
       },
       options,
+      eventFromItem,
     );
   }
 
   async listExposed(options: PageOptions = {}): Promise<Page<EndpointState>> {
-    return this.#queryPage<EndpointState>(
+    return this.#queryPage(
       {
         IndexName: indexes.exposed.name,
         KeyConditionExpression: "#pk = :pk",
@@ -311,6 +254,7 @@ export class DynamoExposureStore implements ExposureStore {
         ExpressionAttributeValues: { ":pk": EXPOSED_PK },
       },
       options,
+      stateFromItem,
     );
   }
 
@@ -319,7 +263,7 @@ export class DynamoExposureStore implements ExposureStore {
     options: { resourceId?: string } & PageOptions = {},
   ): Promise<Page<EndpointState>> {
     const byResource = options.resourceId !== undefined;
-    return this.#queryPage<EndpointState>(
+    return this.#queryPage(
       {
         IndexName: indexes.byOwner.name,
         KeyConditionExpression: byResource ? "#pk = :pk AND begins_with(#sk, :resource)" : "#pk = :pk",
@@ -333,11 +277,12 @@ export class DynamoExposureStore implements ExposureStore {
         },
       },
       options,
+      stateFromItem,
     );
   }
 
   async eventsBetween(range: TimeRange, options: PageOptions = {}): Promise<Page<StateChangeEvent>> {
-    return this.#queryDays<StateChangeEvent>(eventsDayPk, range, options);
+    return this.#queryDays(eventsDayPk, range, options, eventFromItem);
   }
 
   // ---- scans --------------------------------------------------------------------------------------
@@ -359,21 +304,11 @@ export class DynamoExposureStore implements ExposureStore {
       regionsRead: start.regionsRead ?? [],
       gaps: start.gaps ?? [],
     };
-    const { completedAt, ...stored } = scan;
     try {
       await this.#client.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            ...stored,
-            ...(completedAt ? { completedAt } : {}),
-            PK: scanPk(start.scanId),
-            SK: SCAN_SK,
-            type: ITEM_TYPE.scan,
-            [indexes.byDay.partitionKey]: scansDayPk(utcDay(startedAt)),
-            [indexes.byDay.sortKey]: `${startedAt}#${start.scanId}`,
-            ...this.#ttl(startedAt),
-          },
+          Item: scanItem(scan, this.#retentionDays),
           ConditionExpression: "attribute_not_exists(PK)",
         }),
       );
@@ -420,7 +355,7 @@ export class DynamoExposureStore implements ExposureStore {
           ReturnValues: "ALL_NEW",
         }),
       );
-      scan = this.#scanFromItem(Attributes!);
+      scan = scanFromItem(Attributes!);
       counted = true;
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -442,7 +377,7 @@ export class DynamoExposureStore implements ExposureStore {
           ReturnValues: "ALL_NEW",
         }),
       );
-      return { counted, completed: true, scan: this.#scanFromItem(Attributes!) };
+      return { counted, completed: true, scan: scanFromItem(Attributes!) };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       return { counted, completed: false, scan: (await this.getScan(report.scanId)) ?? scan };
@@ -453,22 +388,20 @@ export class DynamoExposureStore implements ExposureStore {
     const { Item } = await this.#client.send(
       new GetCommand({ TableName: this.tableName, Key: { PK: scanPk(scanId), SK: SCAN_SK }, ConsistentRead: true }),
     );
-    return Item ? this.#scanFromItem(Item) : null;
+    return Item ? scanFromItem(Item) : null;
   }
 
   async listScans(range: TimeRange, options: PageOptions = {}): Promise<Page<ScanRecord>> {
-    const page = await this.#queryDays<Item>(scansDayPk, range, options, true);
-    return { ...page, items: page.items.map((item) => this.#scanFromItem(item)) };
-  }
-
-  #scanFromItem(item: Item): ScanRecord {
-    const scan = withoutKeys<ScanRecord>(item);
-    return { ...scan, completedAt: scan.completedAt ?? null };
+    return this.#queryDays(scansDayPk, range, options, scanFromItem);
   }
 
   // ---- paging -------------------------------------------------------------------------------------
 
-  async #queryPage<T>(input: Omit<QueryCommandInput, "TableName">, options: PageOptions = {}): Promise<Page<T>> {
+  async #queryPage<T>(
+    input: Omit<QueryCommandInput, "TableName">,
+    options: PageOptions,
+    decode: (item: Item) => T,
+  ): Promise<Page<T>> {
     const output = await this.#client.send(
       new QueryCommand({
         ...input,
@@ -478,7 +411,7 @@ export class DynamoExposureStore implements ExposureStore {
       }),
     );
     return {
-      items: (output.Items ?? []).map((item) => withoutKeys<T>(item)),
+      items: (output.Items ?? []).map(decode),
       ...(output.LastEvaluatedKey ? { cursor: encodeCursor(output.LastEvaluatedKey) } : {}),
     };
   }
@@ -488,7 +421,7 @@ export class DynamoExposureStore implements ExposureStore {
     bucket: (day: string) => string,
     range: TimeRange,
     options: PageOptions,
-    raw = false,
+    decode: (item: Item) => T,
   ): Promise<Page<T>> {
     const limit = pageSize(options);
     const from = canonicalTime(range.from);
@@ -515,7 +448,7 @@ export class DynamoExposureStore implements ExposureStore {
           ...(startKey ? { ExclusiveStartKey: startKey } : {}),
         }),
       );
-      for (const item of output.Items ?? []) items.push(raw ? (item as T) : withoutKeys<T>(item));
+      for (const item of output.Items ?? []) items.push(decode(item));
       startKey = output.LastEvaluatedKey;
       if (startKey === undefined) day = nextDay(day);
       if (items.length >= limit) {

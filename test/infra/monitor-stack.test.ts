@@ -350,12 +350,13 @@ describe("monitor stack with default context", () => {
           PROBE_PORTS: "6379",
           MEMBER_ROLE_NAME: "ExposureMonitorReadOnly",
           EXTERNAL_ID: "exposure-monitor",
-          SCHEDULE_MINUTES: "15",
           ACCOUNTS: "organization",
         }),
       },
     });
     expect(JSON.stringify(template.toJSON())).not.toContain('"REGIONS"');
+    // Set and never read: not part of the environment contract (shared/function-env.ts).
+    expect(JSON.stringify(template.toJSON())).not.toContain("SCHEDULE_MINUTES");
     const ownRead = statementsOfRole(template, logicalIdOf(synth.monitor.enumerate.role)).find((s) =>
       [s.Action].flat().includes("organizations:ListAccounts"),
     );

@@ -1,0 +1,79 @@
+// The environment contract between the CDK stack (infra/) and the Lambda handlers (functions/): every
+// variable's name in one place. The stack builds each function's environment with the builders below and
+// the handlers read the same names (functions/commons/config.ts), so neither side spells a name as a
+// string of its own and a variable cannot be set without being read. docs/readme-handlers.md lists them.
+
+export const ENV = {
+  /** Every function: the monitor's DynamoDB table (set by MonitorFunction.bindTable). */
+  tableName: "TABLE_NAME",
+  /** enumerate: the shard queue's URL. */
+  shardQueueUrl: "SHARD_QUEUE_URL",
+  /** enumerate: targets per shard (infra/sizing.ts SHARD_SIZE). */
+  shardSize: "SHARD_SIZE",
+  /** enumerate: ports probed on every address, comma-separated. */
+  probePorts: "PROBE_PORTS",
+  /** enumerate: the read-only role's name in member accounts. */
+  memberRoleName: "MEMBER_ROLE_NAME",
+  /** enumerate: the external id the member role requires. */
+  externalId: "EXTERNAL_ID",
+  /** enumerate: "organization", "current", or account ids, comma-separated. */
+  accounts: "ACCOUNTS",
+  /** enumerate: regions, comma-separated; unset means every enabled region. */
+  regions: "REGIONS",
+  /** probe: sockets at once per execution environment (infra/sizing.ts). */
+  probeSocketConcurrency: "PROBE_SOCKET_CONCURRENCY",
+  /** probe: masters a replica may follow without a rogue-master finding, comma-separated. */
+  allowedMasters: "ALLOWED_MASTERS",
+  /** notify: the alert topic's ARN. */
+  alertTopicArn: "ALERT_TOPIC_ARN",
+  /** notify: the Secrets Manager secret holding the Slack webhook URL (optional). */
+  slackWebhookSecretArn: "SLACK_WEBHOOK_SECRET_ARN",
+} as const;
+
+export type EnvName = (typeof ENV)[keyof typeof ENV];
+
+export interface EnumerateEnvironment {
+  shardQueueUrl: string;
+  shardSize: number;
+  probePorts: readonly number[];
+  memberRoleName: string;
+  externalId: string;
+  accounts: "organization" | "current" | readonly string[];
+  regions: readonly string[];
+}
+
+export function enumerateEnvironment(env: EnumerateEnvironment): Record<string, string> {
+  return {
+    [ENV.shardQueueUrl]: env.shardQueueUrl,
+    [ENV.shardSize]: String(env.shardSize),
+    [ENV.probePorts]: env.probePorts.join(","),
+    [ENV.memberRoleName]: env.memberRoleName,
+    [ENV.externalId]: env.externalId,
+    [ENV.accounts]: typeof env.accounts === "string" ? env.accounts : env.accounts.join(","),
+    ...(env.regions.length > 0 ? { [ENV.regions]: env.regions.join(",") } : {}),
+  };
+}
+
+export interface ProbeEnvironment {
+  socketConcurrency: number;
+  allowedMasters: readonly string[];
+}
+
+export function probeEnvironment(env: ProbeEnvironment): Record<string, string> {
+  return {
+    [ENV.probeSocketConcurrency]: String(env.socketConcurrency),
+    ...(env.allowedMasters.length > 0 ? { [ENV.allowedMasters]: env.allowedMasters.join(",") } : {}),
+  };
+}
+
+export interface NotifyEnvironment {
+  alertTopicArn: string;
+  slackWebhookSecretArn?: string;
+}
+
+export function notifyEnvironment(env: NotifyEnvironment): Record<string, string> {
+  return {
+    [ENV.alertTopicArn]: env.alertTopicArn,
+    ...(env.slackWebhookSecretArn !== undefined ? { [ENV.slackWebhookSecretArn]: env.slackWebhookSecretArn } : {}),
+  };
+}

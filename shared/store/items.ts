@@ -1,0 +1,141 @@
+// Item codecs: the one mapping between the domain's records (shared/exposure) and the table's items
+// (schema.ts), used by the store (dynamo-store.ts) and by the stream consumer (functions/commons/stream.ts)
+// alike, so what is written and what is read back cannot drift apart. docs/readme-store.md has the keys.
+import { exposureRank, type ScanRecord, type Severity, type StateChangeEvent } from "../exposure/model.ts";
+import type { EndpointState } from "../exposure/transitions.ts";
+import {
+  EXPOSED_PK,
+  endpointPk,
+  eventSk,
+  eventsDayPk,
+  ITEM_TYPE,
+  ipPk,
+  ownerPk,
+  SCAN_SK,
+  STATE_SK,
+  scanPk,
+  scansDayPk,
+  TABLE_SCHEMA,
+} from "./schema.ts";
+
+export type Item = Record<string, unknown>;
+
+const { indexes } = TABLE_SCHEMA;
+
+/** Attributes that exist only for storage (keys, index keys, type, ttl, bookkeeping): never part of a record. */
+const STORAGE_ATTRIBUTES = new Set<string>([
+  TABLE_SCHEMA.partitionKey,
+  TABLE_SCHEMA.sortKey,
+  TABLE_SCHEMA.ttlAttribute,
+  "type",
+  // The scan item's set of counted shard ids (dynamo-store.ts recordShard).
+  "doneShards",
+  ...Object.values(indexes).flatMap((index) => [index.partitionKey, index.sortKey]),
+]);
+
+const SEVERITY_ORDER: Severity[] = ["critical", "high", "medium", "low", "info"];
+const DAY_MS = 86_400_000;
+
+/** The UTC day of an ISO time, the day bucket of GSI2. */
+export function utcDay(iso: string): string {
+  return iso.slice(0, 10);
+}
+
+/** Sorts ascending as: unauthenticated before reachable, worst finding first, longest exposed first. */
+export function exposedSortKey(state: EndpointState): string {
+  const exposureCode = 3 - exposureRank(state.exposure); // unauthenticated 1, reachable 2
+  const worst = Math.min(SEVERITY_ORDER.length, ...state.findings.map((f) => SEVERITY_ORDER.indexOf(f.severity)));
+  return `${exposureCode}#${worst}#${state.since}#${state.endpoint}`;
+}
+
+/** An item without its storage attributes. */
+export function recordOf<T>(item: Item): T {
+  const result: Item = {};
+  for (const [name, value] of Object.entries(item)) if (!STORAGE_ATTRIBUTES.has(name)) result[name] = value;
+  return result as T;
+}
+
+/** `ttl` (epoch seconds) `retentionDays` after `at`, or nothing without a retention. */
+export function ttlAttribute(at: string, retentionDays: number | undefined): Item {
+  if (retentionDays === undefined) return {};
+  return { [TABLE_SCHEMA.ttlAttribute]: Math.floor((Date.parse(at) + retentionDays * DAY_MS) / 1000) };
+}
+
+// ---- current state ---------------------------------------------------------------------------------
+
+export function stateItem(state: EndpointState): Item {
+  return {
+    ...state,
+    PK: endpointPk(state.endpoint),
+    SK: STATE_SK,
+    type: ITEM_TYPE.state,
+    [indexes.byIp.partitionKey]: ipPk(state.ip),
+    [indexes.byIp.sortKey]: String(state.port).padStart(5, "0"),
+    ...(state.exposure !== "none"
+      ? { [indexes.exposed.partitionKey]: EXPOSED_PK, [indexes.exposed.sortKey]: exposedSortKey(state) }
+      : {}),
+    ...(state.asset
+      ? {
+          [indexes.byOwner.partitionKey]: ownerPk(state.asset.accountId),
+          [indexes.byOwner.sortKey]: `${state.asset.resourceId}#${state.endpoint}`,
+        }
+      : {}),
+  };
+}
+
+export function stateFromItem(item: Item): EndpointState {
+  return recordOf<EndpointState>(item);
+}
+
+// ---- state-change events ----------------------------------------------------------------------------
+
+export function eventItem(event: StateChangeEvent, retentionDays?: number): Item {
+  return {
+    ...event,
+    PK: endpointPk(event.endpoint),
+    SK: eventSk(event.at, event.eventId),
+    type: ITEM_TYPE.event,
+    [indexes.byDay.partitionKey]: eventsDayPk(utcDay(event.at)),
+    [indexes.byDay.sortKey]: `${event.at}#${event.endpoint}#${event.eventId}`,
+    ...ttlAttribute(event.at, retentionDays),
+  };
+}
+
+export class MalformedItemError extends Error {
+  override name = "MalformedItemError";
+}
+
+/** True for an item of a state-change event (what the notify stream filter passes). */
+export function isEventItem(item: Item): boolean {
+  return item.type === ITEM_TYPE.event;
+}
+
+/** The event an event item holds; an event item without its fields is a bug upstream and throws. */
+export function eventFromItem(item: Item): StateChangeEvent {
+  if (typeof item.eventId !== "string" || typeof item.endpoint !== "string" || !Array.isArray(item.alerts)) {
+    throw new MalformedItemError("item holds a malformed state-change event");
+  }
+  return recordOf<StateChangeEvent>(item);
+}
+
+// ---- scans -----------------------------------------------------------------------------------------
+
+/** A new scan item (its completedAt is left out while null, so a condition can test for it). */
+export function scanItem(scan: ScanRecord, retentionDays?: number): Item {
+  const { completedAt, ...stored } = scan;
+  return {
+    ...stored,
+    ...(completedAt ? { completedAt } : {}),
+    PK: scanPk(scan.scanId),
+    SK: SCAN_SK,
+    type: ITEM_TYPE.scan,
+    [indexes.byDay.partitionKey]: scansDayPk(utcDay(scan.startedAt)),
+    [indexes.byDay.sortKey]: `${scan.startedAt}#${scan.scanId}`,
+    ...ttlAttribute(scan.startedAt, retentionDays),
+  };
+}
+
+export function scanFromItem(item: Item): ScanRecord {
+  const scan = recordOf<ScanRecord>(item);
+  return { ...scan, completedAt: scan.completedAt ?? null };
+}
