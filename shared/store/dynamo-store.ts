@@ -77,7 +77,6 @@ const MAX_RANGE_DAYS = 3_700;
 
 const { indexes } = TABLE_SCHEMA;
 
-
 function encodeCursor(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString("base64url");
 }
