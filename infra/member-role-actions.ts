@@ -13,5 +13,16 @@ export const INVENTORY_READ_ACTIONS = [
   "globalaccelerator:ListAccelerators",
 ] as const;
 
+/** What the fast path (shared/fastpath/resolve.ts) reads besides the inventory's listings, to turn one event
+ * into addresses: network ACL and route table associations, prefix-list users, one Lightsail instance,
+ * one accelerator. Granted to the member role and to the router function's own role. */
+export const FASTPATH_READ_ACTIONS = [
+  "ec2:DescribeNetworkAcls",
+  "ec2:DescribeRouteTables",
+  "ec2:GetManagedPrefixListAssociations",
+  "lightsail:GetInstance",
+  "globalaccelerator:DescribeAccelerator",
+] as const;
+
 /** Listing the organization's accounts: only the enumerate function's own role, never the member roles. */
 export const ORGANIZATION_READ_ACTIONS = ["organizations:ListAccounts"] as const;

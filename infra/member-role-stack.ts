@@ -5,7 +5,7 @@
 import { CfnParameter, DefaultStackSynthesizer, Stack, type StackProps, Validations } from "aws-cdk-lib";
 import { ArnPrincipal, Policy, PolicyStatement, Role } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
-import { INVENTORY_READ_ACTIONS } from "./member-role-actions.ts";
+import { FASTPATH_READ_ACTIONS, INVENTORY_READ_ACTIONS } from "./member-role-actions.ts";
 
 export interface MemberRoleStackProps extends StackProps {
   /** The role name, the same in every account so the monitor can build its ARN from an account id. */
@@ -48,7 +48,9 @@ export class MemberRoleStack extends Stack {
     });
     const inventoryRead = new Policy(this, "InventoryReadPolicy", {
       roles: [this.role],
-      statements: [new PolicyStatement({ actions: [...INVENTORY_READ_ACTIONS], resources: ["*"] })],
+      statements: [
+        new PolicyStatement({ actions: [...INVENTORY_READ_ACTIONS, ...FASTPATH_READ_ACTIONS], resources: ["*"] }),
+      ],
     });
     Validations.of(inventoryRead).acknowledge({
       id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",

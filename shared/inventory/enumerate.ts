@@ -279,8 +279,9 @@ async function collect(
 /**
  * Drops non-public addresses, keeps the most specific owner per address, then applies the tag
  * scope to that owner (an excluded instance's Elastic IP record does not bring its address back).
+ * The fast path (shared/fastpath/resolve.ts) turns its reads into targets with this same function.
  */
-function toTargets(found: FoundAddress[], config: InventoryConfig) {
+export function toTargets(found: FoundAddress[], config: InventoryConfig) {
   let nonPublicDropped = 0;
   let duplicates = 0;
   const best = new Map<string, FoundAddress>();

@@ -1,8 +1,23 @@
 // One reader per AWS listing. Each returns every address the listing shows, with its owner,
 // and throws when the listing cannot be read (the caller turns that into a coverage gap).
-import { DescribeAddressesCommand, DescribeNetworkInterfacesCommand, type EC2Client } from "@aws-sdk/client-ec2";
-import { type GlobalAcceleratorClient, ListAcceleratorsCommand } from "@aws-sdk/client-global-accelerator";
-import { GetInstancesCommand, GetStaticIpsCommand, type LightsailClient } from "@aws-sdk/client-lightsail";
+import {
+  DescribeAddressesCommand,
+  type DescribeAddressesCommandInput,
+  DescribeNetworkInterfacesCommand,
+  type EC2Client,
+  type Filter,
+} from "@aws-sdk/client-ec2";
+import {
+  type Accelerator,
+  type GlobalAcceleratorClient,
+  ListAcceleratorsCommand,
+} from "@aws-sdk/client-global-accelerator";
+import {
+  GetInstancesCommand,
+  GetStaticIpsCommand,
+  type Instance,
+  type LightsailClient,
+} from "@aws-sdk/client-lightsail";
 import { callWithDeadline } from "../deadline.ts";
 import type { Asset } from "../exposure/model.ts";
 import { interfaceOwner, tagRecord } from "./owners.ts";
@@ -12,6 +27,13 @@ export interface FoundAddress {
   ip: string;
   asset: Asset;
   specificity: number;
+  /** The Elastic IP allocation and association behind the address, when it is one. */
+  allocationId?: string;
+  associationId?: string;
+  /** The interface an Elastic IP is associated with (DescribeAddresses). */
+  networkInterfaceId?: string;
+  /** The subnet of the interface the address is on (DescribeNetworkInterfaces). */
+  subnetId?: string;
 }
 
 /** Owners by how much they tell: an instance beats a bare interface, which beats an Elastic IP record. */
@@ -56,12 +78,21 @@ function asset(ctx: ReadContext, fields: Omit<Asset, "provider" | "accountId" | 
   return result;
 }
 
-/** ec2:DescribeNetworkInterfaces: every public IPv4 of every private address, and every IPv6 address. */
-export async function readNetworkInterfaces(client: EC2Client, ctx: ReadContext): Promise<FoundAddress[]> {
+/**
+ * ec2:DescribeNetworkInterfaces: every public IPv4 of every private address, and every IPv6 address.
+ * `filters` narrows the listing (the fast path reads only the interfaces an event names).
+ */
+export async function readNetworkInterfaces(
+  client: EC2Client,
+  ctx: ReadContext,
+  filters?: Filter[],
+): Promise<FoundAddress[]> {
   const pages = await readAllPages(
     ctx.callTimeoutMs,
     (NextToken, abortSignal) =>
-      client.send(new DescribeNetworkInterfacesCommand({ MaxResults: 1000, NextToken }), { abortSignal }),
+      client.send(new DescribeNetworkInterfacesCommand({ MaxResults: 1000, NextToken, Filters: filters }), {
+        abortSignal,
+      }),
     (page) => page.NextToken,
   );
   const found: FoundAddress[] = [];
@@ -70,21 +101,43 @@ export async function readNetworkInterfaces(client: EC2Client, ctx: ReadContext)
     const tags = tagRecord(eni.TagSet);
     const owned = asset(ctx, { ...owner, name: tags?.Name ?? owner.name, tags });
     const specificity = owner.resourceType === "network-interface" ? SPECIFICITY.interface : SPECIFICITY.resource;
-    const addresses = [
-      eni.Association?.PublicIp,
-      ...(eni.PrivateIpAddresses ?? []).map((address) => address.Association?.PublicIp),
-      eni.Ipv6Address,
-      ...(eni.Ipv6Addresses ?? []).map((address) => address.Ipv6Address),
-    ];
-    for (const ip of addresses) if (ip) found.push({ ip, asset: owned, specificity });
+    const addresses = [eni.Association, ...(eni.PrivateIpAddresses ?? []).map((address) => address.Association)].map(
+      (association) => ({
+        ip: association?.PublicIp,
+        allocationId: association?.AllocationId,
+        associationId: association?.AssociationId,
+      }),
+    );
+    addresses.push(
+      ...[eni.Ipv6Address, ...(eni.Ipv6Addresses ?? []).map((address) => address.Ipv6Address)].map((ip) => ({
+        ip,
+        allocationId: undefined,
+        associationId: undefined,
+      })),
+    );
+    for (const { ip, allocationId, associationId } of addresses) {
+      if (!ip) continue;
+      found.push({
+        ip,
+        asset: owned,
+        specificity,
+        ...(allocationId ? { allocationId } : {}),
+        ...(associationId ? { associationId } : {}),
+        ...(eni.SubnetId ? { subnetId: eni.SubnetId } : {}),
+      });
+    }
   }
   return found;
 }
 
-/** ec2:DescribeAddresses: Elastic IPs, including those associated with nothing. Not paginated. */
-export async function readElasticIps(client: EC2Client, ctx: ReadContext): Promise<FoundAddress[]> {
+/** ec2:DescribeAddresses: Elastic IPs, including those associated with nothing (or the ones `input` names). Not paginated. */
+export async function readElasticIps(
+  client: EC2Client,
+  ctx: ReadContext,
+  input: DescribeAddressesCommandInput = {},
+): Promise<FoundAddress[]> {
   const output = await callWithDeadline(ctx.callTimeoutMs, (abortSignal) =>
-    client.send(new DescribeAddressesCommand({}), { abortSignal }),
+    client.send(new DescribeAddressesCommand(input), { abortSignal }),
   );
   return (output.Addresses ?? []).flatMap((address) => {
     if (!address.PublicIp) return [];
@@ -99,6 +152,9 @@ export async function readElasticIps(client: EC2Client, ctx: ReadContext): Promi
           tags,
         }),
         specificity: SPECIFICITY.allocation,
+        ...(address.AllocationId ? { allocationId: address.AllocationId } : {}),
+        ...(address.AssociationId ? { associationId: address.AssociationId } : {}),
+        ...(address.NetworkInterfaceId ? { networkInterfaceId: address.NetworkInterfaceId } : {}),
       },
     ];
   });
@@ -115,20 +171,21 @@ export async function readLightsailInstances(client: LightsailClient, ctx: ReadC
     (pageToken, abortSignal) => client.send(new GetInstancesCommand({ pageToken }), { abortSignal }),
     (page) => page.nextPageToken,
   );
-  return pages
-    .flatMap((page) => page.instances ?? [])
-    .flatMap((instance) => {
-      const tags = lightsailTags(instance.tags);
-      const owned = asset(ctx, {
-        resourceType: "lightsail-instance",
-        resourceId: instance.name ?? instance.arn ?? "unknown-instance",
-        name: instance.name,
-        tags,
-      });
-      return [instance.publicIpAddress, ...(instance.ipv6Addresses ?? [])]
-        .filter((ip): ip is string => Boolean(ip))
-        .map((ip) => ({ ip, asset: owned, specificity: SPECIFICITY.resource }));
-    });
+  return pages.flatMap((page) => page.instances ?? []).flatMap((instance) => lightsailInstanceAddresses(instance, ctx));
+}
+
+/** One Lightsail instance's public IPv4 and IPv6 addresses (GetInstances, GetInstance). */
+export function lightsailInstanceAddresses(instance: Instance, ctx: ReadContext): FoundAddress[] {
+  const tags = lightsailTags(instance.tags);
+  const owned = asset(ctx, {
+    resourceType: "lightsail-instance",
+    resourceId: instance.name ?? instance.arn ?? "unknown-instance",
+    name: instance.name,
+    tags,
+  });
+  return [instance.publicIpAddress, ...(instance.ipv6Addresses ?? [])]
+    .filter((ip): ip is string => Boolean(ip))
+    .map((ip) => ({ ip, asset: owned, specificity: SPECIFICITY.resource }));
 }
 
 /** lightsail:GetStaticIps: static IPs, attached or not. */
@@ -170,17 +227,20 @@ export async function readGlobalAccelerators(
   );
   return pages
     .flatMap((page) => page.Accelerators ?? [])
-    .flatMap((accelerator) => {
-      const owned = asset(
-        { ...ctx, region: "global" },
-        {
-          resourceType: "global-accelerator",
-          resourceId: accelerator.AcceleratorArn ?? "unknown-accelerator",
-          name: accelerator.Name,
-        },
-      );
-      return (accelerator.IpSets ?? [])
-        .flatMap((set) => set.IpAddresses ?? [])
-        .map((ip) => ({ ip, asset: owned, specificity: SPECIFICITY.accelerator }));
-    });
+    .flatMap((accelerator) => acceleratorAddresses(accelerator, ctx));
+}
+
+/** One accelerator's static anycast IPs (ListAccelerators, DescribeAccelerator). */
+export function acceleratorAddresses(accelerator: Accelerator, ctx: Omit<ReadContext, "region">): FoundAddress[] {
+  const owned = asset(
+    { ...ctx, region: "global" },
+    {
+      resourceType: "global-accelerator",
+      resourceId: accelerator.AcceleratorArn ?? "unknown-accelerator",
+      name: accelerator.Name,
+    },
+  );
+  return (accelerator.IpSets ?? [])
+    .flatMap((set) => set.IpAddresses ?? [])
+    .map((ip) => ({ ip, asset: owned, specificity: SPECIFICITY.accelerator }));
 }
