@@ -145,6 +145,8 @@ export type ExposureLevel = Pick<EndpointSnapshot, "state" | "exposure">;
 export interface Target {
   host: string;
   port: number;
+  /** The protocol module that speaks to it (shared/probe/protocols.ts); absent means "redis". */
+  protocol?: string;
   asset?: Asset;
 }
 

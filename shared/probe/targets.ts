@@ -5,8 +5,9 @@
 import type { Target } from "../exposure/model.ts";
 import { ipFamily } from "../net/ip.ts";
 import { printable } from "../printable.ts";
+import { DEFAULT_PORT } from "./protocols.ts";
 
-export const DEFAULT_PORT = 6379;
+export { DEFAULT_PORT };
 export const MIN_IPV4_PREFIX = 16;
 export const MIN_IPV6_PREFIX = 112;
 /** Targets one run may name in all, after CIDR expansion: four /16 blocks. */
