@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `exposure` command: a dispatcher. Each subcommand lives in cli/commands/<name>.ts and
 // exports `run(argv): Promise<number>` (the exit code). Errors are printed on one line, never as a stack trace.
+import { readFileSync } from "node:fs";
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.ts";
 
 const COMMANDS: Record<string, string> = {
@@ -25,8 +26,14 @@ function usage(): string {
     "commands:",
     ...lines,
     "",
-    "exposure <command> --help for a command's options",
+    "exposure <command> --help for a command's options; exposure --version for the version",
   ].join("\n");
+}
+
+/** The package's version: package.json is one directory up from both cli/exposure.ts and dist/exposure.js. */
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return manifest.version;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -34,6 +41,10 @@ async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
     process.stdout.write(`${usage()}\n`);
     return name === undefined ? EXIT_USAGE : 0;
+  }
+  if (name === "--version" || name === "-V") {
+    process.stdout.write(`${version()}\n`);
+    return 0;
   }
   if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`unknown command "${name}" (try: exposure --help)`);
   const command = (await import(`./commands/${name}.ts`)) as { run(argv: string[]): Promise<number> };
