@@ -129,14 +129,18 @@ function findingIds(findings: Finding[]): string {
     .join(",");
 }
 
-/** What makes two observations of an endpoint "the same" for the history. */
-function sameRecordedFacts(recorded: EndpointState, observation: ProbeResult, state: ProbeState): boolean {
-  return (
-    recorded.state === state &&
-    recorded.tls === observation.tls &&
-    serverIdentity(recorded.server) === serverIdentity(observation.server) &&
-    findingIds(recorded.findings) === findingIds(observation.findings)
+/**
+ * What makes two observations of an endpoint "the same" for the history, as one string: equal keys
+ * mean no event. The store's digests keep a hash of it (shared/store/digest.ts).
+ */
+export function recordedFactsKey(facts: Pick<EndpointState, "state" | "tls" | "server" | "findings">): string {
+  return [facts.state, facts.tls ? "tls" : "plain", serverIdentity(facts.server), findingIds(facts.findings)].join(
+    "\n",
   );
+}
+
+function sameRecordedFacts(recorded: EndpointState, observation: ProbeResult, state: ProbeState): boolean {
+  return recordedFactsKey(recorded) === recordedFactsKey({ ...observation, state });
 }
 
 /**

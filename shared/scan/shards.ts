@@ -5,15 +5,15 @@
 // the scan id comes from the schedule, shard ids are fixed by position, and the store counts a shard once.
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
-import type { Asset, Exposure, ProbeState, ScanRecord, StateChangeEvent, Target } from "../exposure/model.ts";
+import type { Asset, ProbeResult, ProbeState, ScanRecord, StateChangeEvent, Target } from "../exposure/model.ts";
 import { formatEndpoint } from "../exposure/model.ts";
 import type { InventoryResult } from "../inventory/enumerate.ts";
 import { isPublicAddress } from "../net/ip.ts";
 import { type AdaptiveOptions, probeAdaptive } from "../probe/adaptive.ts";
 import type { ProbeFunction } from "../probe/batch.ts";
 import type { ProbeContext } from "../probe/probe.ts";
-import { allItems, type ExposureStore } from "../store/store.ts";
-import { newScanId, recordResults } from "./cycle.ts";
+import type { ExposureStore } from "../store/store.ts";
+import { newScanId } from "./cycle.ts";
 
 /** SQS's limit for one message body, and for the sum of the bodies in one SendMessageBatch call. */
 export const SQS_MAX_MESSAGE_BYTES = 262_144;
@@ -264,22 +264,33 @@ export async function probeShard(shard: ShardMessage, options: ProbeShardOptions
       scan,
     };
   }
-  // Endpoints exposed at their last observation are confirmed at the long timeout before they may be
-  // called filtered, so one lost SYN does not start a "resolved" (adaptive.ts, previousExposure).
-  const exposedBefore = await exposedEndpoints(store, shard.targets);
-  const results = probeAdaptive(
+  // One read of what is recorded for the shard (its digests, shared/store/digest.ts). Endpoints exposed at
+  // their last observation are confirmed at the long timeout before they may be called filtered, so one
+  // lost SYN does not start a "resolved" (adaptive.ts, previousExposure).
+  const recorder = await store.beginShard(
+    shard.targets.map((target) => formatEndpoint(target.host, target.port)),
+    {
+      scanId: shard.scanId,
+      ...(options.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: options.checkpointIntervalMs } : {}),
+    },
+  );
+  const results: ProbeResult[] = [];
+  for await (const result of probeAdaptive(
     shard.targets,
     {
       ...options.probe,
-      previousExposure: (target) => exposedBefore.get(formatEndpoint(target.host, target.port)),
+      previousExposure: (target) => recorder.recordedExposure(formatEndpoint(target.host, target.port)),
     },
     options.context ?? {},
     options.probeTarget,
-  );
-  const outcome = await recordResults(store, results, {
-    scanId: shard.scanId,
-    ...(options.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: options.checkpointIntervalMs } : {}),
-  });
+  )) {
+    results.push(result);
+  }
+  const outcome = { countsByState: {} as Partial<Record<ProbeState, number>>, events: [] as StateChangeEvent[] };
+  for (const result of results) {
+    outcome.countsByState[result.state] = (outcome.countsByState[result.state] ?? 0) + 1;
+  }
+  for (const recorded of await recorder.record(results)) if (recorded.event) outcome.events.push(recorded.event);
   const recorded = await store.recordShard({
     scanId: shard.scanId,
     shardId: shard.shardId,
@@ -295,14 +306,4 @@ export async function probeShard(shard: ShardMessage, options: ProbeShardOptions
     completed: recorded.completed,
     scan: recorded.scan,
   };
-}
-
-/** Last recorded exposure of the shard's endpoints that are exposed now (the exposed-now index is small). */
-async function exposedEndpoints(store: ExposureStore, targets: readonly Target[]): Promise<Map<string, Exposure>> {
-  const wanted = new Set(targets.map((target) => formatEndpoint(target.host, target.port)));
-  const exposed = new Map<string, Exposure>();
-  for await (const state of allItems((cursor) => store.listExposed({ limit: 1000, ...(cursor ? { cursor } : {}) }))) {
-    if (wanted.has(state.endpoint)) exposed.set(state.endpoint, state.exposure);
-  }
-  return exposed;
 }

@@ -24,6 +24,8 @@ import {
   type StateChangeEvent,
 } from "../exposure/model.ts";
 import { canonicalTime, decideTransition, type EndpointState } from "../exposure/transitions.ts";
+import { openShardRecording } from "./digest.ts";
+import { DynamoDigestBackend, markInDigest } from "./dynamo-digest.ts";
 import {
   eventFromItem,
   eventItem,
@@ -53,6 +55,8 @@ import type {
   RecordOptions,
   RecordResult,
   ScanStart,
+  ShardRecorder,
+  ShardRecordOptions,
   ShardReport,
   ShardResult,
   TimeRange,
@@ -137,12 +141,23 @@ export class DynamoExposureStore implements ExposureStore {
 
   // ---- observations -------------------------------------------------------------------------------
 
+  async beginShard(endpoints: readonly string[], options: ShardRecordOptions = {}): Promise<ShardRecorder> {
+    const backend = new DynamoDigestBackend({
+      client: this.#client,
+      tableName: this.tableName,
+      ...(this.#retentionDays !== undefined ? { retentionDays: this.#retentionDays } : {}),
+    });
+    return openShardRecording(backend, endpoints, options);
+  }
+
   async recordObservation(result: ProbeResult, options: RecordOptions = {}): Promise<RecordResult> {
     for (let attempt = 1; ; attempt++) {
       const recorded = await this.getEndpoint(formatEndpoint(result.ip, result.port));
       const decision = decideTransition(recorded, result, options);
       if (decision.next === null) return { outcome: decision.outcome, state: recorded };
       try {
+        // A write outside a shard: no digest may vouch for this endpoint meanwhile (dynamo-digest.ts).
+        if (attempt === 1) await markInDigest(this.#client, this.tableName, decision.next.endpoint);
         await this.#writeTransition(recorded, decision.next, decision.event);
         return {
           outcome: decision.outcome,

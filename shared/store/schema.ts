@@ -9,6 +9,7 @@
 //                                                            GSI3 (by IP)  GSI4 (by owner account; only with an owner)
 //   event  ENDPOINT#<ip:port>      EVENT#<at>#<eventId>      GSI2 (events by day)
 //   scan   SCAN#<scanId>           SCAN                      GSI2 (scans by day)
+//   digest DIGEST#<bucket, 3 hex>  DIGEST                    none (digest.ts: one per stable hash bucket)
 //
 //   GSI1  GSI1PK = "EXPOSED"                 GSI1SK = <exposure code>#<worst finding code>#<since>#<endpoint>
 //         exposure code 1 = unauthenticated, 2 = reachable; finding code 0 = critical ... 4 = info, 5 = none,
@@ -59,15 +60,17 @@ export const TABLE_SCHEMA = {
 export type IndexSchema = (typeof TABLE_SCHEMA.indexes)[keyof typeof TABLE_SCHEMA.indexes];
 
 /** The item kinds, stored in the `type` attribute (stream filters and debugging read it). */
-export const ITEM_TYPE = { state: "state", event: "event", scan: "scan" } as const;
+export const ITEM_TYPE = { state: "state", event: "event", scan: "scan", digest: "digest" } as const;
 
 export const STATE_SK = "STATE";
 export const SCAN_SK = "SCAN";
+export const DIGEST_SK = "DIGEST";
 export const EXPOSED_PK = "EXPOSED";
 
 export const endpointPk = (endpoint: string) => `ENDPOINT#${endpoint}`;
 export const eventSk = (at: string, eventId: string) => `${TABLE_SCHEMA.eventSortKeyPrefix}${at}#${eventId}`;
 export const scanPk = (scanId: string) => `SCAN#${scanId}`;
+export const digestPk = (bucket: number) => `DIGEST#${bucket.toString(16).padStart(3, "0")}`;
 export const eventsDayPk = (day: string) => `EVENTS#${day}`;
 export const scansDayPk = (day: string) => `SCANS#${day}`;
 export const ipPk = (ip: string) => `IP#${ip}`;

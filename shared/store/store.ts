@@ -1,7 +1,14 @@
 // The store as the rest of the monitor sees it: domain types in, domain types out. Nothing here (or in
 // anything that uses this interface) knows about DynamoDB; dynamo-store.ts is the one implementation,
 // used both in AWS and locally against DynamoDB Local.
-import type { CoverageGap, ProbeResult, ProbeState, ScanRecord, StateChangeEvent } from "../exposure/model.ts";
+import type {
+  CoverageGap,
+  Exposure,
+  ProbeResult,
+  ProbeState,
+  ScanRecord,
+  StateChangeEvent,
+} from "../exposure/model.ts";
 import type { EndpointState, TransitionOutcome } from "../exposure/transitions.ts";
 
 export type { EndpointState, TransitionOutcome };
@@ -40,6 +47,33 @@ export interface RecordResult {
   state: EndpointState | null;
 }
 
+export interface ShardRecordOptions {
+  /** The scan that made the observations; kept on the events and records. */
+  scanId?: string;
+  /** As in RecordOptions; digests never rewrite an unchanged endpoint, whatever this says. */
+  checkpointIntervalMs?: number;
+}
+
+/** What recording one observation of a shard did (RecordResult without the record). */
+export interface ShardRecordResult {
+  outcome: TransitionOutcome;
+  event?: StateChangeEvent;
+}
+
+/**
+ * Records a shard's observations (beginShard). Reads what is recorded for the shard's endpoints once
+ * (the digests of their buckets, docs/readme-store.md), so that unchanged observations cost nothing.
+ */
+export interface ShardRecorder {
+  /** The exposure recorded at the endpoint's last observation; undefined when never seen. */
+  recordedExposure(endpoint: string): Exposure | undefined;
+  /**
+   * Records observations of the shard's endpoints, with the same decisions, events and guarantees as
+   * recordObservation (safe to repeat, concurrently, out of order). Results are in the order given.
+   */
+  record(results: readonly ProbeResult[]): Promise<ShardRecordResult[]>;
+}
+
 export interface ScanStart {
   scanId: string;
   /** Default: the store's clock. */
@@ -74,6 +108,9 @@ export interface ExposureStore {
    */
   recordObservation(result: ProbeResult, options?: RecordOptions): Promise<RecordResult>;
 
+  /** Starts recording a shard: `endpoints` are all its targets ("ip:port"), read once here. */
+  beginShard(endpoints: readonly string[], options?: ShardRecordOptions): Promise<ShardRecorder>;
+
   /** The current record of "ip:port" / "[ipv6]:port", or null if never seen. */
   getEndpoint(endpoint: string): Promise<EndpointState | null>;
   /** Every recorded endpoint (port) of one IP, by port. */
@@ -104,4 +141,31 @@ export async function* allItems<T>(fetchPage: (cursor: string | undefined) => Pr
     yield* page.items;
     cursor = page.cursor;
   } while (cursor !== undefined);
+}
+
+/**
+ * A ShardRecorder for a store where a read costs nothing (an embedded database): each observation goes
+ * through recordObservation, and the recorded exposures are read endpoint by endpoint.
+ */
+export async function recorderByObservation(
+  store: Pick<ExposureStore, "getEndpoint" | "recordObservation">,
+  endpoints: readonly string[],
+  options: ShardRecordOptions = {},
+): Promise<ShardRecorder> {
+  const exposures = new Map<string, Exposure>();
+  for (const endpoint of endpoints) {
+    const state = await store.getEndpoint(endpoint);
+    if (state !== null) exposures.set(endpoint, state.exposure);
+  }
+  return {
+    recordedExposure: (endpoint) => exposures.get(endpoint),
+    async record(results) {
+      const outcomes: ShardRecordResult[] = [];
+      for (const result of results) {
+        const { outcome, event } = await store.recordObservation(result, options);
+        outcomes.push({ outcome, ...(event ? { event } : {}) });
+      }
+      return outcomes;
+    },
+  };
 }

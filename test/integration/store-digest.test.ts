@@ -1,0 +1,192 @@
+// Recording shards through digests (shared/store/digest.ts) on a real DynamoDB Local: the same events as
+// the pure rules, under redelivery and racing writers; nothing read or written for unchanged endpoints;
+// digests built from existing records; a stale or abandoned digest repaired, never trusted.
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { formatEndpoint, PROBE_STATES, type ProbeResult, type StateChangeEvent } from "../../shared/exposure/model.ts";
+import { decideTransition, type EndpointState } from "../../shared/exposure/transitions.ts";
+import { bucketOf, decodeEntries } from "../../shared/store/digest.ts";
+import { DIGEST_SK, digestPk } from "../../shared/store/schema.ts";
+import { allItems, type ExposureStore } from "../../shared/store/store.ts";
+import { useDynamoLocal } from "../helpers/dynamo.ts";
+import { minutes, observation } from "../helpers/observations.ts";
+
+const dynamodb = useDynamoLocal();
+
+async function historyOf(store: ExposureStore, endpoint: string): Promise<StateChangeEvent[]> {
+  const events: StateChangeEvent[] = [];
+  for await (const event of allItems((cursor) => store.history(endpoint, cursor ? { cursor } : {}))) {
+    events.push(event);
+  }
+  return events;
+}
+
+const endpointOf = (result: ProbeResult) => formatEndpoint(result.ip, result.port);
+
+/** Records one shard the way probeShard does: open (one read), then record every result. */
+async function recordShard(store: ExposureStore, results: ProbeResult[], scanId?: string) {
+  const recorder = await store.beginShard(results.map(endpointOf), scanId ? { scanId } : {});
+  return recorder.record(results);
+}
+
+/** Counts the requests a store's client sends, by command. */
+function countRequests(): { counts: Record<string, number>; stop: () => void } {
+  const counts: Record<string, number> = {};
+  let on = true;
+  const name = `count-${Math.random()}`;
+  dynamodb.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (on) counts[context.commandName ?? "?"] = (counts[context.commandName ?? "?"] ?? 0) + 1;
+      return next(args);
+    },
+    { step: "initialize", name },
+  );
+  return {
+    counts,
+    stop: () => {
+      on = false;
+      dynamodb.client.middlewareStack.remove(name);
+    },
+  };
+}
+
+describe("recording shards through digests", () => {
+  it("records what the pure rules decide, with shards redelivered and racing each other", async () => {
+    const store = await dynamodb.newStore();
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.array(fc.constantFrom(...PROBE_STATES), { minLength: 4, maxLength: 4 }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        fc.array(fc.constantFrom("once", "twice-racing", "twice-after"), { minLength: 8, maxLength: 8 }),
+        async (sweeps, delivery) => {
+          run++;
+          // Four endpoints in one shard, swept up to eight times; the scan id differs per sweep.
+          const ips = [0, 1, 2, 3].map((i) => `198.18.${run}.${i + 1}`);
+          const shards = sweeps.map((states, s) =>
+            states.map((state, i) => observation(state, minutes(s * 15), { ip: ips[i] as string })),
+          );
+          const expected = new Map<string, StateChangeEvent[]>();
+          const finalState = new Map<string, EndpointState | null>();
+          for (const ip of ips) {
+            let recorded: EndpointState | null = null;
+            const events: StateChangeEvent[] = [];
+            for (const [s, shard] of shards.entries()) {
+              const result = shard.find((r) => r.ip === ip) as ProbeResult;
+              const decision = decideTransition(recorded, result, {
+                scanId: `scan-${run}-${s}`,
+                checkpointIntervalMs: Number.POSITIVE_INFINITY,
+              });
+              recorded = decision.next ?? recorded;
+              if (decision.event) events.push(decision.event);
+            }
+            expected.set(`${ip}:6379`, events);
+            finalState.set(`${ip}:6379`, recorded);
+          }
+          for (const [s, shard] of shards.entries()) {
+            const scanId = `scan-${run}-${s}`;
+            const how = delivery[s];
+            if (how === "twice-racing")
+              await Promise.all([recordShard(store, shard, scanId), recordShard(store, shard, scanId)]);
+            else await recordShard(store, shard, scanId);
+            if (how === "twice-after") await recordShard(store, shard, scanId);
+          }
+          for (const ip of ips) {
+            const endpoint = `${ip}:6379`;
+            expect(await historyOf(store, endpoint)).toEqual(expected.get(endpoint));
+            const recorded = finalState.get(endpoint);
+            const stored = await store.getEndpoint(endpoint);
+            // Unchanged observations are not written, so only the facts and the version path are compared.
+            expect(stored?.state).toEqual(recorded?.state);
+            expect(stored?.pendingNone).toEqual(recorded?.pendingNone);
+            expect(stored?.lastEventId).toEqual(recorded?.lastEventId);
+          }
+        },
+      ),
+      { numRuns: 10 },
+    );
+  });
+
+  it("reads one digest per bucket and writes nothing for a sweep where nothing changed", async () => {
+    const store = await dynamodb.newStore();
+    const ips = Array.from({ length: 300 }, (_, i) => `198.19.${i >> 8}.${i & 255}`);
+    const sweep = (n: number) =>
+      ips.map((ip, i) => observation(i % 10 === 0 ? "open-unauthenticated" : "closed", minutes(n * 15), { ip }));
+    const first = await recordShard(store, sweep(0), "scan-a");
+    expect(first.filter((r) => r.event).length).toBe(30);
+    const counting = countRequests();
+    const second = await recordShard(store, sweep(1), "scan-b");
+    counting.stop();
+    expect(second.every((r) => r.outcome === "unchanged")).toBe(true);
+    const buckets = new Set(ips.map((ip) => bucketOf(`${ip}:6379`))).size;
+    // Only BatchGetItem of the digests (100 keys a request): no record read, no write.
+    expect(counting.counts).toEqual({ BatchGetItemCommand: Math.ceil(buckets / 100) });
+    // The confirmation of exposed endpoints comes from the digest.
+    const recorder = await store.beginShard(ips.map((ip) => `${ip}:6379`));
+    expect(recorder.recordedExposure("198.19.0.0:6379")).toBe("unauthenticated");
+    expect(recorder.recordedExposure("198.19.0.1:6379")).toBe("none");
+    expect(recorder.recordedExposure("203.0.113.200:6379")).toBeUndefined();
+  });
+
+  it("builds digests from the records of a table written before digests existed", async () => {
+    const store = await dynamodb.newStore();
+    const endpoint = "198.18.200.1:6379";
+    await store.recordObservation(observation("auth-required", minutes(0), { ip: "198.18.200.1" }));
+    const digest = async () =>
+      (
+        await dynamodb.client.send(
+          new GetCommand({ TableName: store.tableName, Key: { PK: digestPk(bucketOf(endpoint)), SK: DIGEST_SK } }),
+        )
+      ).Item;
+    expect(await digest()).toBeUndefined();
+    const recorder = await store.beginShard([endpoint]);
+    expect(recorder.recordedExposure(endpoint)).toBe("reachable");
+    expect(await recorder.record([observation("auth-required", minutes(15), { ip: "198.18.200.1" })])).toEqual([
+      { outcome: "unchanged" },
+    ]);
+    const entries = decodeEntries(String((await digest())?.e));
+    expect(entries.get(endpoint)).toMatchObject({ version: 1, state: "auth-required", pendingNone: 0 });
+  });
+
+  it("a stale digest entry costs a read and is repaired, never a second event", async () => {
+    const store = await dynamodb.newStore();
+    const ip = "198.18.201.1";
+    const endpoint = `${ip}:6379`;
+    await recordShard(store, [observation("closed", minutes(0), { ip })], "s0");
+    const key = { PK: digestPk(bucketOf(endpoint)), SK: DIGEST_SK };
+    const read = async () =>
+      (await dynamodb.client.send(new GetCommand({ TableName: store.tableName, Key: key }))).Item!;
+    const before = await read();
+    await recordShard(store, [observation("open-unauthenticated", minutes(15), { ip })], "s1");
+    // The old digest is put back (as if the rewrite after the change had been undone).
+    await dynamodb.client.send(new PutCommand({ TableName: store.tableName, Item: { ...before, rev: 99 } }));
+    // The digest says closed; open is observed again: the record (open) is read, nothing is written.
+    const [outcome] = await recordShard(store, [observation("open-unauthenticated", minutes(30), { ip })], "s2");
+    expect(outcome).toEqual({ outcome: "unchanged" });
+    expect((await historyOf(store, endpoint)).map((e) => e.current.state)).toEqual(["open-unauthenticated"]);
+    expect(decodeEntries(String((await read()).e)).get(endpoint)).toMatchObject({
+      state: "open-unauthenticated",
+      version: 2,
+    });
+  });
+
+  it("an endpoint marked by a writer that died is read from its record until the mark is cleared", async () => {
+    const store = await dynamodb.newStore();
+    const ip = "198.18.202.1";
+    const endpoint = `${ip}:6379`;
+    await recordShard(store, [observation("closed", minutes(0), { ip })], "s0");
+    // recordObservation (a write outside any shard) marks the entry before it writes.
+    await store.recordObservation(observation("open-unauthenticated", minutes(15), { ip }));
+    const key = { PK: digestPk(bucketOf(endpoint)), SK: DIGEST_SK };
+    const digest = (await dynamodb.client.send(new GetCommand({ TableName: store.tableName, Key: key }))).Item!;
+    expect(Object.keys(digest.d as object)).toEqual([endpoint]);
+    expect(decodeEntries(String(digest.e)).get(endpoint)?.state).toBe("closed");
+    // The digest still says closed; the shard sees closed: it must read the record (open) and start resolving.
+    const [outcome] = await recordShard(store, [observation("closed", minutes(30), { ip })], "s2");
+    expect(outcome?.outcome).toBe("pending");
+    expect((await store.getEndpoint(endpoint))?.pendingNone).toBe(1);
+  });
+});
