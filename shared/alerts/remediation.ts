@@ -168,8 +168,12 @@ function resolvedLines({ previous, port, findings }: RemediationInput): string[]
 function compromiseLines({ findings, current }: RemediationInput): string[] {
   const iocs = findings.filter((finding) => finding.kind === "compromise");
   if (iocs.length === 0) return [];
+  // Indicators marked needsCorroboration (an executable under /tmp, wiped statistics) are suspicious alone.
+  const conclusive = iocs.some((finding) => !finding.needsCorroboration);
   const lines = [
-    "Treat the host as compromised: isolate it from the network, capture INFO, logs, the RDB/AOF files and any module files before changing anything, then rotate every credential stored in or reachable from it and rebuild from a clean image.",
+    conclusive
+      ? "Treat the host as compromised: isolate it from the network, capture INFO, logs, the RDB/AOF files and any module files before changing anything, then rotate every credential stored in or reachable from it and rebuild from a clean image."
+      : "Suspicious, not proof of compromise on its own: find out who started this server and how, and look for the other signs (unknown modules, a foreign master, administrative commands) before trusting it.",
   ];
   // Ids from shared/exposure/findings.ts; an indicator without specific advice gets the general line only.
   const has = (...ids: string[]) => iocs.some((finding) => ids.includes(finding.id));

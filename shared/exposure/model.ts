@@ -65,6 +65,11 @@ export interface Finding {
   evidence: string;
   /** For a CVE: the release of the server's line (or the next line) that fixes it. */
   fixedIn?: string;
+  /**
+   * An indicator that alone proves no compromise (a stock server started from /tmp reports that path too):
+   * alerts say "suspicious" unless another indicator without this mark is present.
+   */
+  needsCorroboration?: true;
 }
 
 export interface CertificateFacts {

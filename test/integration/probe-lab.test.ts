@@ -33,6 +33,12 @@ interface Expected {
   /** At least these CVE ids. */
   cves?: string[];
   certificate?: { subject: string; issuer: string; selfSigned: boolean };
+  /** No CVE finding at all (a product without a table). */
+  noCves?: boolean;
+  /** Every CVE finding cites this INFO line. */
+  cveEvidence?: string;
+  /** Open, but INFO gave nothing: no server facts. */
+  noFacts?: boolean;
 }
 
 const REDIS_7_0_15: Partial<ServerFacts> = { product: "redis", version: "7.0.15", mode: "standalone" };
@@ -140,17 +146,66 @@ const EXPECTED: Record<LabCase, Expected> = {
   "maxclients-replay": { state: "busy", exposure: "reachable", reply: "-ERR max number of clients reached" },
   "maxclients-cluster": { state: "busy", exposure: "reachable", reply: "-ERR max number of clients + cluster" },
   "other-error": { state: "error", exposure: "reachable", reply: "-ERR unknown subcommand" },
+  // Valkey prints redis_version:7.2.4 for compatibility; its CVEs follow valkey_version.
   valkey: {
     state: "open-unauthenticated",
     exposure: "unauthenticated",
     server: { product: "valkey", version: "8.0.1", mode: "standalone", role: "master" },
+    cves: ["CVE-2025-49844", "CVE-2025-67733"],
+    cveEvidence: "valkey_version:8.0.1",
   },
   compromised: {
     state: "open-unauthenticated",
     exposure: "unauthenticated",
     server: { ...REDIS_7_0_15, executable: "/tmp/kinsing/redis-server" },
-    compromise: ["ioc:admin-commands", "ioc:system-module", "ioc:tmp-executable"],
+    compromise: ["ioc:admin-commands", "ioc:system-commands", "ioc:system-module", "ioc:tmp-executable"],
   },
+  attempted: {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    server: REDIS_7_0_15,
+    compromise: ["ioc:stats-reset", "ioc:takeover-attempts"],
+  },
+  keydb: {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    server: { product: "keydb", version: "6.3.4" },
+    cves: ["CVE-2025-49844"],
+  },
+  // No CVE table for Dragonfly: no version-based finding.
+  dragonfly: {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    server: { product: "dragonfly", version: "df-v1.25.4" },
+    cves: [],
+    noCves: true,
+  },
+  // Real redis-server 7.0.15: PONG without a password proves open access, whatever INFO says next.
+  "acl-nopass-nodangerous": {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    tls: false,
+    reply: "+PONG (INFO refused: -NOPERM",
+    noFacts: true,
+  },
+  "info-renamed": {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    tls: false,
+    reply: "+PONG (INFO refused: -ERR unknown command",
+    noFacts: true,
+  },
+  "info-over-cap": {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    tls: false,
+    reply: "+PONG (INFO cut at the byte cap",
+    // The Server section fits; the replication lines after the 70,000-character master_host do not.
+    server: { ...REDIS_7_0_15, role: "replica" },
+    cves: ["CVE-2025-49844"],
+  },
+  "icmp-net-unreachable": { state: "filtered", exposure: "none", tls: false, reply: "(no answer: ENETUNREACH" },
+  "icmp-host-unreachable": { state: "filtered", exposure: "none", tls: false, reply: "(no answer: EHOSTUNREACH" },
 };
 
 /** The INFO line each compromise indicator must cite as evidence. */
@@ -158,6 +213,9 @@ const EVIDENCE: Record<string, RegExp> = {
   "ioc:rogue-master": /master_host:203\.0\.113\.250/,
   "ioc:tmp-executable": /executable:\/tmp\//,
   "ioc:system-module": /system/,
+  "ioc:system-commands": /cmdstat_system\.exec:calls=12/,
+  "ioc:stats-reset": /cmdstat_config\|resetstat/,
+  "ioc:takeover-attempts": /cmdstat_module\|load:failed_or_rejected=1 cmdstat_replicaof:failed_or_rejected=2/,
   "ioc:admin-commands": /cmdstat_(slaveof|replicaof|config\|set|module\|load|flushall)/,
 };
 
@@ -274,6 +332,13 @@ describe("exposure probe against the namespace lab", () => {
     expect(compromise.sort()).toEqual([...(expected.compromise ?? [])].sort());
     const cves = result.findings.filter((finding) => finding.kind === "cve").map((finding) => finding.id);
     for (const id of expected.cves ?? []) expect(cves).toContain(id);
+    if (expected.noCves) expect(cves).toEqual([]);
+    if (expected.cveEvidence) {
+      for (const finding of result.findings.filter((f) => f.kind === "cve")) {
+        expect(finding.evidence).toBe(expected.cveEvidence);
+      }
+    }
+    if (expected.noFacts) expect(result.server).toBeNull();
     for (const finding of result.findings) checkFinding(finding);
 
     if (expected.certificate) {

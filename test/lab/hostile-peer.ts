@@ -70,6 +70,35 @@ const COMPROMISED_COMMANDSTATS = [
   "",
 ].join("\r\n");
 
+// Someone tried and failed (module load, replication, config set are refused or fail), then wiped the statistics:
+// CONFIG RESETSTAT counts itself after the reset, so its own line is what remains.
+const ATTEMPTED_COMMANDSTATS = [
+  "# Commandstats",
+  "cmdstat_config|resetstat:calls=1,usec=12,usec_per_call=12.00,rejected_calls=0,failed_calls=0",
+  "cmdstat_module|load:calls=0,usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=1",
+  "cmdstat_replicaof:calls=0,usec=0,usec_per_call=0.00,rejected_calls=2,failed_calls=0",
+  "cmdstat_ping:calls=40,usec=20,usec_per_call=0.50,rejected_calls=0,failed_calls=0",
+  "",
+].join("\r\n");
+
+// KeyDB 6.3.4 reports Redis's fields with its own version and a few fields of its own.
+const KEYDB_INFO = redisInfo(
+  {
+    redis_version: "6.3.4",
+    executable: "/usr/local/bin/keydb-server",
+    config_file: "/etc/keydb/keydb.conf",
+  },
+  "\r\n# KeyDB\r\nmvcc_depth:0\r\n",
+);
+
+// Dragonfly answers with a Redis compatibility version and its own.
+const DRAGONFLY_INFO = redisInfo({
+  redis_version: "7.4.0",
+  dragonfly_version: "df-v1.25.4",
+  executable: "",
+  config_file: "",
+});
+
 /** A server that answers PING, INFO and INFO commandstats like an unauthenticated Redis. */
 function infoServer(info: string, commandstats = "# Commandstats\r\n", pingReply = "+PONG\r\n"): Answer {
   return ([name, section]) => {
@@ -100,6 +129,9 @@ const REPLAYS: Record<string, Answer> = {
   "other-error": everyCommand("-ERR unknown subcommand or wrong number of arguments\r\n"),
   valkey: infoServer(VALKEY_INFO),
   compromised: infoServer(COMPROMISED_INFO, COMPROMISED_COMMANDSTATS),
+  attempted: infoServer(redisInfo({}), ATTEMPTED_COMMANDSTATS),
+  keydb: infoServer(KEYDB_INFO),
+  dragonfly: infoServer(DRAGONFLY_INFO),
 };
 
 // Sent as soon as the connection is accepted, then closed: Redis refuses these before reading.

@@ -25,12 +25,20 @@ export const REDIS_CASES = {
   "stale-replica": "203.0.113.21",
   "tmp-executable": "203.0.113.22",
   sentinel: "203.0.113.23",
+  // PONG without a password, then INFO refused: still open (docs/probe.md, "What an answer proves").
+  "acl-nopass-nodangerous": "203.0.113.24",
+  "info-renamed": "203.0.113.25",
+  // A replica of a 70,000-character host name: INFO is ~75 KB, over the 64 KiB byte cap.
+  "info-over-cap": "203.0.113.26",
 } as const;
 
 /** Addresses shaped by the network alone. */
 export const NETWORK_CASES = {
   closed: "203.0.113.19", // address up, nothing listening: the kernel resets
   filtered: "203.0.113.20", // iptables DROP inside the target namespace
+  // A filter that answers with ICMP unreachable: the far side speaking, not the prober failing.
+  "icmp-net-unreachable": "203.0.113.28",
+  "icmp-host-unreachable": "203.0.113.29",
 } as const;
 
 /** Hostile or replayed peers, all played by one hostile-peer.ts process (behaviour name = case name). */
@@ -59,6 +67,9 @@ export const PEER_CASES = {
   "other-error": "203.0.113.51",
   valkey: "203.0.113.52",
   compromised: "203.0.113.53",
+  attempted: "203.0.113.54",
+  keydb: "203.0.113.55",
+  dragonfly: "203.0.113.56",
 } as const;
 
 export type LabCase = keyof typeof REDIS_CASES | keyof typeof NETWORK_CASES | keyof typeof PEER_CASES;
@@ -67,6 +78,9 @@ export const LAB_CASES: Record<LabCase, string> = { ...REDIS_CASES, ...NETWORK_C
 
 /** The outside master the rogue replica points at: public, and unreachable (no route out of xt). */
 export const ROGUE_MASTER = "203.0.113.250";
+
+/** The master host name that makes INFO larger than the probe's byte cap (it cannot resolve: no DNS in xt). */
+export const LONG_MASTER_HOST = `${"x".repeat(70_000)}.lab.test`;
 
 export interface ProbeLab {
   net: NetnsLab;
@@ -134,7 +148,24 @@ async function startRedisCases(net: NetnsLab, tls: TlsMaterial): Promise<void> {
     ]),
     startRedis(net, "tmp-executable", c["tmp-executable"], [], { executable: tmpExecutable }),
     startRedis(net, "sentinel", c.sentinel, [], { sentinel: true }),
+    // Anyone may SET and GET; INFO is in @dangerous, so it answers -NOPERM.
+    startRedis(net, "acl-nopass-nodangerous", c["acl-nopass-nodangerous"], [
+      "user default on nopass ~* &* +@all -@dangerous",
+    ]),
+    startRedis(net, "info-renamed", c["info-renamed"], ['rename-command INFO ""']),
+    startRedis(net, "info-over-cap", c["info-over-cap"], []),
   ]);
+  // A config line is read into a 1 KB buffer: the long master host goes in at run time.
+  const replicaof = await net.exec(net.targetNs, "redis-cli", [
+    "-h",
+    c["info-over-cap"],
+    "REPLICAOF",
+    LONG_MASTER_HOST,
+    "6379",
+  ]);
+  if (replicaof.code !== 0 || !/^OK/.test(replicaof.stdout)) {
+    throw new Error(`redis-cli REPLICAOF <long host> failed: ${replicaof.stdout}${replicaof.stderr}`);
+  }
   // Fill the only client slot from inside the target namespace.
   await startNodeHelper(net, "hold-connection.ts", [c.maxclients, String(REDIS_PORT)], "held");
   // Leave traces of administrative commands in commandstats, as an attacker would (harmless ones).
@@ -165,6 +196,26 @@ export async function startProbeLab(): Promise<ProbeLab> {
       "-j",
       "DROP",
     ]);
+    for (const [name, kind] of [
+      ["icmp-net-unreachable", "icmp-net-unreachable"],
+      ["icmp-host-unreachable", "icmp-host-unreachable"],
+    ] as const) {
+      const ip = NETWORK_CASES[name];
+      await net.targetFirewall([
+        "-A",
+        "INPUT",
+        "-d",
+        ip,
+        "-p",
+        "tcp",
+        "--dport",
+        "6379",
+        "-j",
+        "REJECT",
+        "--reject-with",
+        kind,
+      ]);
+    }
     const peerConfig = Object.fromEntries(
       Object.entries(PEER_CASES).map(([name, ip]) => [`${ip}:${REDIS_PORT}`, name]),
     );

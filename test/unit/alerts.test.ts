@@ -198,7 +198,7 @@ describe("remediation", () => {
     const alert = alertOf("newly-unauthenticated", { findings });
     const upgrade = alert.remediation.filter((line) => line.startsWith("Upgrade"));
     expect(upgrade).toHaveLength(1);
-    expect(upgrade[0]).toMatch(/^Upgrade Redis 7\.2\.4 to 7\.2\.11 or later \(fixes CVE-2025-49844, /);
+    expect(upgrade[0]).toMatch(/^Upgrade Redis 7\.2\.4 to 7\.2\.14 or later \(fixes CVE-/);
     for (const finding of findings) expect(upgrade[0]).toContain(finding.id);
     const noFix = alertOf("newly-unauthenticated", {
       findings: [
@@ -220,7 +220,10 @@ describe("remediation", () => {
         { name: "rev", path: "/dev/shm/rev.so" },
       ],
     };
-    const info = { commandCalls: new Map([["module|load", 1]]) } as Parameters<typeof compromiseFindings>[0];
+    const info = {
+      commandCalls: new Map([["module|load", 1]]),
+      commandFailures: new Map(),
+    } as Parameters<typeof compromiseFindings>[0];
     const iocs = compromiseFindings(info, server);
     expect(iocs.map((finding) => finding.id).sort()).toEqual(
       ["ioc:admin-commands", "ioc:module-path", "ioc:rogue-master", "ioc:system-module", "ioc:tmp-executable"].sort(),
@@ -238,6 +241,17 @@ describe("remediation", () => {
     expect(all).toContain("(/tmp/redis-server)");
     expect(all).toContain("CONFIG SET dir");
     expect(new Set(alert.remediation).size).toBe(alert.remediation.length);
+
+    // An executable under /tmp alone is suspicious (a stock server started there shows it too), not a verdict.
+    const tmpOnly = iocs.filter((finding) => finding.id === "ioc:tmp-executable");
+    expect(tmpOnly[0]?.needsCorroboration).toBe(true);
+    const suspicious = alertOf("new-finding", {
+      current: { state: "open-unauthenticated", exposure: "unauthenticated", tls: false, server },
+      findings: tmpOnly,
+      newFindings: tmpOnly,
+    });
+    expect(text(suspicious.remediation)).not.toContain("Treat the host as compromised");
+    expect(text(suspicious.remediation)).toContain("(/tmp/redis-server)");
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyError, classifyExchange, replyText } from "../../shared/probe/redis/classify.ts";
+import { classifyError, classifyExchange, describeReply, replyText } from "../../shared/probe/redis/classify.ts";
 import { RespReader } from "../../shared/probe/redis/resp.ts";
 
 /** What the probe would have heard if the peer sent `text`. */
@@ -62,13 +62,51 @@ describe("classifyExchange", () => {
     expect(classifyExchange(heard(text)).state).toBe("auth-required");
   });
 
-  it("PONG then an auth error on INFO (a restricted default user)", () => {
-    expect(classifyExchange(heard("+PONG\r\n-NOPERM this user has no permissions\r\n")).state).toBe("auth-required");
+  // PONG to a PING without credentials proves commands run without a password; INFO's refusal does not undo it.
+  it.each([
+    ["+PONG\r\n-NOPERM this user has no permissions to run the 'info' command\r\n+OK\r\n", /INFO refused: -NOPERM/],
+    [
+      "+PONG\r\n-ERR unknown command 'INFO', with args beginning with: \r\n+OK\r\n",
+      /INFO refused: -ERR unknown command/,
+    ],
+    ["+PONG\r\n-ERR unknown command `INFO`, with args beginning with: \r\n", /INFO refused: -ERR unknown command/],
+    [`+PONG\r\n${bulk("hello")}`, /INFO without version fields/],
+  ])("PONG, then INFO refused, renamed or unreadable: unauthenticated (%j)", (text, reason) => {
+    const exchange = heard(text);
+    const result = classifyExchange(exchange);
+    expect(result.state).toBe("open-unauthenticated");
+    expect(result.info).toBeUndefined();
+    const reply = describeReply(exchange, result);
+    expect(reply.startsWith("+PONG (")).toBe(true);
+    expect(reply).toMatch(reason);
+    expect(reply.length).toBeLessThanOrEqual(200);
+    expect(reply).toMatch(/^[\x20-\x7e]*$/);
   });
 
-  it("PONG without INFO text is a Redis-like error", () => {
+  it("PONG, then an INFO longer than the byte cap: unauthenticated, with the whole lines that fit", () => {
+    const info = `# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n# Replication\r\nrole:slave\r\nmaster_host:${"x".repeat(70_000)}\r\n`;
+    const wire = Buffer.from(`+PONG\r\n${bulk(info)}`, "latin1");
+    const reader = new RespReader({ maxBytes: 64 * 1024, maxBulkBytes: 64 * 1024 });
+    for (let i = 0; i < wire.length; i += 1_400) reader.feed(wire.subarray(i, i + 1_400));
+    expect(reader.error).toMatch(/byte cap/);
+    const exchange = { replies: reader.values, firstBytes: wire.subarray(0, 256), protocolError: reader.error };
+    const result = classifyExchange(exchange);
+    expect(result.state).toBe("open-unauthenticated");
+    expect(result.info).toContain("redis_version:7.0.15\r\n");
+    expect(result.info).toContain("role:slave\r\n");
+    expect(result.info).not.toContain("master_host"); // the cut line is left out, not half-read
+    expect(describeReply(exchange, result)).toBe("+PONG (INFO cut at the byte cap: facts from the part read)");
+  });
+
+  it("PONG, then an auth or busy error, or nothing: as the error says", () => {
+    expect(classifyExchange(heard("+PONG\r\n-NOAUTH Authentication required.\r\n")).state).toBe("auth-required");
+    expect(classifyExchange(heard("+PONG\r\n-BUSY Redis is busy running a script.\r\n")).state).toBe("busy");
     expect(classifyExchange(heard("+PONG\r\n")).state).toBe("error");
-    expect(classifyExchange(heard(`+PONG\r\n${bulk("hello")}`)).state).toBe("error");
+  });
+
+  it("NOPERM to PING itself is a restriction, not proof of open access", () => {
+    const text = "-NOPERM this user has no permissions to run the 'ping' command\r\n-NOPERM x\r\n";
+    expect(classifyExchange(heard(text)).state).toBe("auth-required");
   });
 
   it.each([

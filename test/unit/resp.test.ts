@@ -56,6 +56,30 @@ describe("RespReader", () => {
     expect(reader.bufferedBytes).toBe(0);
   });
 
+  it("reads a bulk string longer than the cap up to the cap, keeps it cut, and buffers nothing more", () => {
+    const reader = new RespReader({ maxBytes: 1024, maxBulkBytes: 1024 });
+    reader.feed(Buffer.from("+PONG\r\n$5000\r\n"));
+    for (let i = 0; i < 50; i++) reader.feed(Buffer.alloc(100, "B"));
+    expect(reader.error).toMatch(/byte cap of 1024/);
+    expect(reader.totalBytes).toBe(1024);
+    expect(reader.bufferedBytes).toBe(0);
+    expect(reader.values).toHaveLength(2);
+    const cut = reader.values[1];
+    expect(cut).toMatchObject({ type: "bulk", truncated: true });
+    expect(cut?.value).toBe("B".repeat(1024 - "+PONG\r\n$5000\r\n".length));
+  });
+
+  it("cuts a bulk string at maxBulkBytes when that is below the cap", () => {
+    const reader = readAll(`$300\r\n${"C".repeat(300)}\r\n`, 7, { maxBytes: 4096, maxBulkBytes: 100 });
+    expect(reader.error).toMatch(/longer than 100 bytes cut/);
+    expect(reader.values).toHaveLength(1);
+    expect(reader.values[0]).toMatchObject({ type: "bulk", truncated: true });
+    const cut = reader.values[0]?.value as string;
+    expect(cut).toMatch(/^C+$/);
+    expect(cut.length).toBeGreaterThanOrEqual(100);
+    expect(cut.length).toBeLessThan(107);
+  });
+
   it("stops at the byte cap on an endless stream", () => {
     const reader = new RespReader({ maxBytes: 1024 });
     const chunk = Buffer.alloc(100, "A");

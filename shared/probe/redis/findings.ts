@@ -1,9 +1,9 @@
-// Findings: known critical CVEs by version, and signs of compromise visible in INFO (read-only).
-// See redis-probe.md, "Signs of compromise visible in INFO" and "Known critical CVEs by fixed version".
+// Findings: known CVEs by product and version, and signs of compromise visible in INFO (read-only).
+// See docs/probe.md, "Product and version" and "Signs of compromise".
 
 import type { Finding, ServerFacts } from "../../exposure/model.ts";
 import { type AddressSet, ipFamily, isPrivateAddress } from "../../net/ip.ts";
-import { isAffected, type KnownCve, REDIS_CVES } from "./cves.ts";
+import { CVE_TABLES, isAffected, type KnownCve } from "./cves.ts";
 import type { InfoFields } from "./info.ts";
 
 export interface FindingOptions {
@@ -19,12 +19,18 @@ const TEMP_DIRECTORY = /^\/(tmp|dev\/shm|var\/tmp)(\/|$)/;
  * "config" is left out: before 7 it also counts the harmless CONFIG GET of monitoring agents.
  */
 const ADMIN_COMMANDS = ["slaveof", "replicaof", "module|load", "module", "config|set", "flushall"];
+/** Commands whose failed or refused calls show someone tried to take the server over. */
+const TAKEOVER_ATTEMPTS = ["module|load", "module", "slaveof", "replicaof", "config|set"];
 
-export function cveFindings(facts: ServerFacts, cves: KnownCve[] = REDIS_CVES): Finding[] {
-  // The CVE table is Redis's; Valkey, Dragonfly and KeyDB number their releases differently.
-  if (facts.product !== "redis" || !facts.version) return [];
+/**
+ * CVE findings from the table of the server's own product (cves.ts, CVE_TABLES): Valkey by valkey_version,
+ * never by its redis_version compatibility field. A product without a table gets none.
+ */
+export function cveFindings(facts: ServerFacts, cves?: KnownCve[]): Finding[] {
+  const table = CVE_TABLES[facts.product];
+  if (!table || !facts.version) return [];
   const findings: Finding[] = [];
-  for (const cve of cves) {
+  for (const cve of cves ?? table.cves) {
     const { affected, fixedIn } = isAffected(facts.version, cve);
     if (!affected) continue;
     const finding: Finding = {
@@ -32,7 +38,7 @@ export function cveFindings(facts: ServerFacts, cves: KnownCve[] = REDIS_CVES): 
       kind: "cve",
       severity: cve.severity,
       title: cve.title,
-      evidence: `redis_version:${facts.version}`,
+      evidence: `${table.versionField}:${facts.version}`,
     };
     if (fixedIn) finding.fixedIn = fixedIn;
     findings.push(finding);
@@ -91,13 +97,49 @@ export function compromiseFindings(info: InfoFields, facts: ServerFacts, options
       evidence: adminLines.join(" "),
     });
   }
+  const systemCommands = [...info.commandCalls].filter(
+    ([command, calls]) => command.startsWith("system.") && calls > 0,
+  );
+  if (systemCommands.length > 0) {
+    findings.push({
+      id: "ioc:system-commands",
+      kind: "compromise",
+      severity: "critical",
+      title: 'Commands of a module named "system" were called (system.exec, system.rev: the rogue-server payload)',
+      evidence: systemCommands.map(([command, calls]) => `cmdstat_${command}:calls=${calls}`).join(" "),
+    });
+  }
+  const attempts = TAKEOVER_ATTEMPTS.filter((command) => (info.commandFailures.get(command) ?? 0) > 0).map(
+    (command) => `cmdstat_${command}:failed_or_rejected=${info.commandFailures.get(command)}`,
+  );
+  if (attempts.length > 0) {
+    findings.push({
+      id: "ioc:takeover-attempts",
+      kind: "compromise",
+      severity: "high",
+      title: "Attempts to load a module, change replication or set configuration failed or were refused",
+      evidence: attempts.join(" "),
+    });
+  }
+  if (info.commandCalls.has("config|resetstat")) {
+    findings.push({
+      id: "ioc:stats-reset",
+      kind: "compromise",
+      severity: "medium",
+      title: "Command statistics were wiped (CONFIG RESETSTAT): earlier traces in commandstats are gone",
+      evidence: `cmdstat_config|resetstat:calls=${info.commandCalls.get("config|resetstat")}`,
+      needsCorroboration: true,
+    });
+  }
   if (facts.executable && TEMP_DIRECTORY.test(facts.executable)) {
+    // A stock server started by name from a directory under /tmp reports that path too: suspicious, not proof.
     findings.push({
       id: "ioc:tmp-executable",
       kind: "compromise",
-      severity: "critical",
-      title: "The server runs from a temporary directory",
+      severity: "high",
+      title: "The server runs from a temporary directory (a dropped binary, or a stock server started there)",
       evidence: `executable:${facts.executable}`,
+      needsCorroboration: true,
     });
   }
   return findings;

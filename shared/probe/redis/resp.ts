@@ -1,18 +1,23 @@
 // An incremental RESP2 reader for replies from an untrusted peer. It never throws and never holds
 // more than `maxBytes` of input: on malformed or oversized input it stops and records why in `error`.
 // Replies may arrive split across any number of packets; `feed` can be called with any chunking.
+// A bulk string longer than the cap is read up to the cap and kept as a cut value (`truncated`); the
+// rest is never read (docs/probe.md, "What an answer proves").
 
 export type RespValue =
   | { type: "simple"; value: string }
   | { type: "error"; value: string }
   | { type: "integer"; value: number }
-  | { type: "bulk"; value: string | null }
+  | { type: "bulk"; value: string | null; truncated?: true }
   | { type: "array"; value: RespValue[] | null };
 
 export interface RespReaderLimits {
   /** Bytes buffered (and accepted in total) at most. */
   maxBytes: number;
-  /** Largest bulk string accepted; a larger length header is rejected before anything is allocated. */
+  /**
+   * Largest bulk string read whole. A longer one (its header allocates nothing) is read up to the byte
+   * cap and kept cut; a length beyond Redis's own limit (512 MB) is malformed.
+   */
   maxBulkBytes: number;
   /** Most elements in one array, and nesting depth. */
   maxArrayLength: number;
@@ -32,6 +37,9 @@ const RESP_TYPE_BYTES = new Set("+-:$*_,#!=(%~>|".split("").map((c) => c.charCod
 export function looksLikeResp(firstByte: number): boolean {
   return RESP_TYPE_BYTES.has(firstByte);
 }
+
+/** Redis's proto-max-bulk-len ceiling: a longer announced bulk is not a Redis reply. */
+const MAX_ANNOUNCED_BULK = 512 * 1024 * 1024;
 
 class Incomplete {}
 const INCOMPLETE = new Incomplete();
@@ -65,9 +73,13 @@ export class RespReader {
     if (this.error !== null) return;
     const room = this.#limits.maxBytes - this.totalBytes;
     if (chunk.length > room) {
-      // Read what fits (the replies in it still count), then stop.
+      // Read what fits (the replies in it still count), keep a bulk string cut by the cap, then stop.
       if (room > 0) this.feed(chunk.subarray(0, room));
-      if (this.error === null) this.#fail(`byte cap of ${this.#limits.maxBytes} reached`);
+      if (this.error === null) {
+        const cut = this.#cutBulk();
+        if (cut) this.values.push(cut);
+        this.#fail(`byte cap of ${this.#limits.maxBytes} reached`);
+      }
       return;
     }
     this.totalBytes += chunk.length;
@@ -75,7 +87,15 @@ export class RespReader {
     for (;;) {
       if (this.#buffer.length === 0) return;
       const parsed = this.#parse(0, 0);
-      if (parsed === INCOMPLETE) return;
+      if (parsed === INCOMPLETE) {
+        const header = this.#bulkHeader();
+        const cut = header && this.#buffer.length - header[1] >= this.#limits.maxBulkBytes ? this.#cutBulk() : null;
+        if (cut) {
+          this.values.push(cut);
+          this.#fail(`bulk string longer than ${this.#limits.maxBulkBytes} bytes cut`);
+        }
+        return;
+      }
       if (parsed instanceof Malformed) {
         this.#fail(parsed.reason);
         return;
@@ -84,6 +104,24 @@ export class RespReader {
       this.values.push(value);
       this.#buffer = this.#buffer.subarray(end);
     }
+  }
+
+  /** Length and body offset of the bulk string the buffer starts with, or null when it holds another reply. */
+  #bulkHeader(): [number, number] | null {
+    if (this.#buffer[0] !== 0x24 /* $ */) return null;
+    const line = this.#line(1);
+    if (!Array.isArray(line)) return null;
+    const length = this.#length(line[0], "bulk");
+    return length instanceof Malformed || length < 0 ? null : [length, line[1]];
+  }
+
+  /** That bulk string cut where the input stopped, or null. */
+  #cutBulk(): RespValue | null {
+    const header = this.#bulkHeader();
+    if (!header) return null;
+    const [length, next] = header;
+    const end = Math.min(this.#buffer.length, next + length);
+    return { type: "bulk", value: this.#buffer.toString("utf8", next, end), truncated: true };
   }
 
   #fail(reason: string): void {
@@ -123,9 +161,10 @@ export class RespReader {
         const length = this.#length(text, "bulk");
         if (length instanceof Malformed) return length;
         if (length === -1) return [{ type: "bulk", value: null }, next];
-        if (length < -1 || length > this.#limits.maxBulkBytes) {
-          return new Malformed(`bulk length ${length} over the limit of ${this.#limits.maxBulkBytes}`);
+        if (length < -1 || length > MAX_ANNOUNCED_BULK) {
+          return new Malformed(`bulk length ${length} over the limit of ${MAX_ANNOUNCED_BULK}`);
         }
+        // A bulk longer than maxBulkBytes waits for the byte cap, which cuts it (feed, #cutBulk).
         if (next + length + 2 > this.#buffer.length) return INCOMPLETE;
         if (this.#buffer.toString("latin1", next + length, next + length + 2) !== "\r\n") {
           return new Malformed("bulk string not terminated by CRLF");

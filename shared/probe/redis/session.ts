@@ -2,7 +2,7 @@
 // commandstats only when INFO answered, then QUIT. Buffers at most `maxBytes`.
 import type { Finding, ServerFacts } from "../../exposure/model.ts";
 import type { Conversation, ProtocolModule, Verdict, VerdictOptions } from "../protocol.ts";
-import { classifyExchange, type Exchange, replyText } from "./classify.ts";
+import { classifyExchange, describeReply, type Exchange } from "./classify.ts";
 import { compromiseFindings, cveFindings } from "./findings.ts";
 import { parseInfo, serverFactsOf } from "./info.ts";
 import { looksLikeResp, RespReader } from "./resp.ts";
@@ -59,7 +59,7 @@ export function redisVerdict(session: RedisSession, options: VerdictOptions): Ve
     server = serverFactsOf(info);
     findings = [...compromiseFindings(info, server, options), ...cveFindings(server)];
   }
-  return { state: classification.state, server, findings, reply: replyText(exchange.firstBytes) };
+  return { state: classification.state, server, findings, reply: describeReply(exchange, classification) };
 }
 
 export const redis: ProtocolModule = {
