@@ -9,6 +9,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { intOption, parseCommandArgs } from "../cli/args.ts";
 import type { Target } from "../shared/exposure/model.ts";
+import { DEFAULT_SOCKETS } from "../shared/probe/adaptive.ts";
 import { encodeShardMessage, probeShard, type ShardMessage, startScanCycle } from "../shared/scan/shards.ts";
 import { createLocalDocumentClient } from "../shared/store/client.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
@@ -17,7 +18,7 @@ import { ensureTable } from "../shared/store/table.ts";
 import { Fleet, teardownAllFleetsSync } from "./fleet.ts";
 
 const SHARD_SIZE = 500; // infra/sizing.ts SHARD_SIZE
-const SOCKETS = 900; // the probe function's PROBE_SOCKET_CONCURRENCY default (shared/probe/batch.ts)
+const SOCKETS = DEFAULT_SOCKETS; // the engine's default, the probe function's too (infra/sizing.ts)
 const PROBE_MEMORY_GB = 1; // infra/sizing.ts PROBE_MEMORY_MB / 1024
 
 export interface CycleCount {

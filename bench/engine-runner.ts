@@ -8,7 +8,7 @@ import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { ProbeResult, Target } from "../shared/exposure/model.ts";
 import { type AdaptiveOptions, emptyStats, probeAdaptive } from "../shared/probe/adaptive.ts";
-import { probeAll } from "../shared/probe/batch.ts";
+import { probeAll } from "./fixed-runner.ts";
 
 export interface EngineSummary {
   engine: "adaptive" | "fixed";

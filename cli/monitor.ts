@@ -5,15 +5,20 @@ import { deliverThroughOutbox, deliveryKey } from "../shared/alerts/deliver.ts";
 import { localAlerting } from "../shared/alerts/local.ts";
 import type { Target } from "../shared/exposure/model.ts";
 import type { InventoryConfig } from "../shared/inventory/config.ts";
-import { type AdaptiveOptions, DEFAULT_ADAPTIVE_OPTIONS } from "../shared/probe/adaptive.ts";
-import type { BatchOptions } from "../shared/probe/batch.ts";
 import { type CycleResult, runScanCycle } from "../shared/scan/local-cycle.ts";
 import { DEFAULT_STORE_DIR } from "../shared/store/local-store.ts";
 import { allItems } from "../shared/store/store.ts";
 import { UsageError } from "./args.ts";
 import { INVENTORY_OPTIONS, type InventoryOptionValues, inventoryConfigFromOptions } from "./commands/inventory.ts";
 import { formatTable } from "./output.ts";
-import { loadTargets, PROBE_HELP, PROBE_OPTIONS, probeSettings } from "./probe-args.ts";
+import {
+  adaptiveSettings,
+  loadTargets,
+  PROBE_HELP,
+  PROBE_OPTIONS,
+  type ProbeSettings,
+  probeSettings,
+} from "./probe-args.ts";
 import { type OpenedStore, STORE_HELP, STORE_OPTIONS } from "./store-args.ts";
 
 /** The inventory's scope options, for `--aws`; its --concurrency is the probe's here, so it is left out. */
@@ -47,7 +52,7 @@ type MonitorValues = {
 };
 
 export interface MonitorSettings {
-  probe: BatchOptions;
+  probe: Partial<ProbeSettings>;
   webhookUrl?: string;
   json: boolean;
   /** Produces the targets of one cycle (re-read each cycle, so an inventory stays current). */
@@ -180,21 +185,4 @@ export function printCycle(report: CycleReport, json: boolean): void {
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
-}
-
-/**
- * The command line's probe options as the adaptive scheduler's: --timeout-ms is the longest connect
- * timeout (silent endpoints are given up sooner once round trips are measured), --concurrency the
- * sockets at once, the rest goes to every single probe.
- */
-export function adaptiveSettings(probe: BatchOptions): Partial<AdaptiveOptions> {
-  const { concurrency, connectTimeoutMs, ...probeOptions } = probe;
-  const ceilingMs = connectTimeoutMs ?? DEFAULT_ADAPTIVE_OPTIONS.ceilingMs;
-  return {
-    ...(concurrency !== undefined ? { concurrency } : {}),
-    ceilingMs,
-    floorMs: Math.min(DEFAULT_ADAPTIVE_OPTIONS.floorMs, ceilingMs),
-    initialTimeoutMs: Math.min(DEFAULT_ADAPTIVE_OPTIONS.initialTimeoutMs, ceilingMs),
-    probeOptions,
-  };
 }

@@ -3,10 +3,13 @@ import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { AddressSet } from "../shared/net/ip.ts";
 import { printable } from "../shared/printable.ts";
-import { DEFAULT_CONCURRENCY } from "../shared/probe/batch.ts";
+import { type AdaptiveOptions, DEFAULT_ADAPTIVE_OPTIONS } from "../shared/probe/adaptive.ts";
 import { DEFAULT_PROBE_OPTIONS, type ProbeOptions } from "../shared/probe/probe.ts";
 import { DEFAULT_PORT, MAX_TARGETS, parseTargets, TargetError, targetSpecsFromText } from "../shared/probe/targets.ts";
 import { intOption, UsageError } from "./args.ts";
+
+/** A connected peer's reply time plus a little: the deadline a longer --timeout-ms gets at least. */
+const DEADLINE_MARGIN_MS = DEFAULT_PROBE_OPTIONS.replyTimeoutMs + 500;
 
 export const PROBE_OPTIONS = {
   targets: { type: "string" },
@@ -18,13 +21,56 @@ export const PROBE_OPTIONS = {
   "allow-master": { type: "string", multiple: true },
 } as const;
 
-export const PROBE_HELP = `  --targets FILE          read targets from FILE (a regular file of 16 MiB at most), one per line, "#" starts a comment
-  --port N                default port for targets without one (default ${DEFAULT_PORT})
-  --timeout-ms N          TCP/TLS connect timeout (default ${DEFAULT_PROBE_OPTIONS.connectTimeoutMs})
-  --deadline-ms N         hard limit for one target, TLS retry included (default ${DEFAULT_PROBE_OPTIONS.deadlineMs})
-  --concurrency N         sockets open at once at most (default ${DEFAULT_CONCURRENCY})
-  --no-tls                do not retry with TLS when plaintext gets no byte back
-  --allow-master CIDR     a replica's master here is expected (repeatable; private ranges always are)`;
+interface OptionRow {
+  /** The value's name in the help ("N", "FILE"); none for a flag. */
+  value?: string;
+  /** A whole-number option's default and bounds: the help prints this default, parsing uses it. */
+  int?: { default: number; min: number; max: number };
+  meaning: string;
+}
+
+/**
+ * Every probe option's meaning and default, in one table: the help is generated from it and the
+ * parsing below reads the defaults and bounds from it, so the two cannot drift.
+ */
+export const PROBE_OPTION_TABLE: { readonly [K in keyof typeof PROBE_OPTIONS]: OptionRow } = {
+  targets: {
+    value: "FILE",
+    meaning: 'read targets from FILE (a regular file of 16 MiB at most), one per line, "#" starts a comment',
+  },
+  port: {
+    value: "N",
+    int: { default: DEFAULT_PORT, min: 1, max: 65535 },
+    meaning: "default port for targets without one",
+  },
+  "timeout-ms": {
+    value: "N",
+    int: { default: DEFAULT_ADAPTIVE_OPTIONS.ceilingMs, min: 10, max: 120_000 },
+    meaning: "longest wait for a TCP/TLS connect (silent endpoints are given up sooner once round trips are measured)",
+  },
+  "deadline-ms": {
+    value: "N",
+    int: { default: DEFAULT_PROBE_OPTIONS.deadlineMs, min: 10, max: 600_000 },
+    meaning: `hard limit for one attempt at a target, TLS retry included; when not given, at least --timeout-ms + ${DEADLINE_MARGIN_MS}`,
+  },
+  concurrency: {
+    value: "N",
+    int: { default: DEFAULT_ADAPTIVE_OPTIONS.concurrency, min: 1, max: 10_000 },
+    meaning: "sockets open at once at most",
+  },
+  "no-tls": { meaning: "do not retry with TLS when plaintext gets no byte back" },
+  "allow-master": {
+    value: "CIDR",
+    meaning: "a replica's master here is expected (repeatable; private ranges always are)",
+  },
+};
+
+export const PROBE_HELP = Object.entries(PROBE_OPTION_TABLE)
+  .map(([name, row]) => {
+    const usage = `--${name}${row.value ? ` ${row.value}` : ""}`;
+    return `  ${usage.padEnd(22)}  ${row.meaning}${row.int ? ` (default ${row.int.default})` : ""}`;
+  })
+  .join("\n");
 
 export interface ProbeArgValues {
   targets?: string;
@@ -38,23 +84,21 @@ export interface ProbeArgValues {
 
 export type ProbeSettings = ProbeOptions & { concurrency: number; allowedMasters: AddressSet };
 
+function intArg(name: keyof typeof PROBE_OPTION_TABLE, value: string | undefined, fallback?: number): number {
+  const spec = PROBE_OPTION_TABLE[name].int;
+  if (!spec) throw new Error(`--${name} is not a whole-number option`);
+  return intOption(name, value, fallback ?? spec.default, spec.min, spec.max);
+}
+
 export function probeSettings(values: ProbeArgValues): { port: number; probe: ProbeSettings } {
-  const port = intOption("port", values.port, DEFAULT_PORT, 1, 65535);
-  const connectTimeoutMs = intOption(
-    "timeout-ms",
-    values["timeout-ms"],
-    DEFAULT_PROBE_OPTIONS.connectTimeoutMs,
-    10,
-    120_000,
-  );
-  const deadlineMs = intOption(
+  const port = intArg("port", values.port);
+  const connectTimeoutMs = intArg("timeout-ms", values["timeout-ms"]);
+  const deadlineMs = intArg(
     "deadline-ms",
     values["deadline-ms"],
-    Math.max(DEFAULT_PROBE_OPTIONS.deadlineMs, connectTimeoutMs * 2 + 1_000),
-    10,
-    600_000,
+    Math.max(DEFAULT_PROBE_OPTIONS.deadlineMs, connectTimeoutMs + DEADLINE_MARGIN_MS),
   );
-  const concurrency = intOption("concurrency", values.concurrency, DEFAULT_CONCURRENCY, 1, 10_000);
+  const concurrency = intArg("concurrency", values.concurrency);
   let allowedMasters: AddressSet;
   try {
     allowedMasters = new AddressSet(values["allow-master"] ?? []);
@@ -72,6 +116,23 @@ export function probeSettings(values: ProbeArgValues): { port: number; probe: Pr
       tlsFallback: !values["no-tls"],
       allowedMasters,
     },
+  };
+}
+
+/**
+ * The probe options as the engine's (the adaptive scheduler, shared/probe/adaptive.ts): --timeout-ms
+ * is the longest connect timeout (silent endpoints are given up sooner once round trips are
+ * measured), --concurrency the sockets at once, the rest goes to every single probe.
+ */
+export function adaptiveSettings(probe: Partial<ProbeSettings>): Partial<AdaptiveOptions> {
+  const { concurrency, connectTimeoutMs, ...probeOptions } = probe;
+  const ceilingMs = connectTimeoutMs ?? DEFAULT_ADAPTIVE_OPTIONS.ceilingMs;
+  return {
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    ceilingMs,
+    floorMs: Math.min(DEFAULT_ADAPTIVE_OPTIONS.floorMs, ceilingMs),
+    initialTimeoutMs: Math.min(DEFAULT_ADAPTIVE_OPTIONS.initialTimeoutMs, ceilingMs),
+    probeOptions,
   };
 }
 

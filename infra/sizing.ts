@@ -1,5 +1,6 @@
 // Lambda sizing for the scan cycle, in one place so the stack, the handlers' environment and the cost
 // arithmetic in docs/readme-deploy.md agree. Change a number here and re-check the cost table.
+import { DEFAULT_SOCKETS } from "../shared/probe/adaptive.ts";
 
 /**
  * Targets per SQS message (one shard = one probe invocation). A target with its owner (account, region,
@@ -9,14 +10,12 @@
 export const SHARD_SIZE = 500;
 
 /**
- * Sockets one probe invocation keeps open at once. Lambda allows 1,024 file descriptors per execution
- * environment; the runtime itself holds ~30 (stdio, epoll, the runtime API connection, the X-Ray UDP
- * socket) and the AWS SDK's keep-alive pool up to 50 more for DynamoDB. A probe holds one socket per
- * target at a time (the TLS retry opens only after the plain socket closed), so 500 sockets plus those
- * ~80 stays below 600 of 1,024, leaving room for a second TLS context per socket and no EMFILE.
- * With SHARD_SIZE equal to this, every target of a shard is probed in one wave.
+ * Sockets one probe invocation keeps open at once: the engine's one default for every command
+ * (shared/probe/adaptive.ts DEFAULT_SOCKETS explains how it fits Lambda's 1,024 descriptors with the
+ * runtime's and the SDK's own). A shard has at most SHARD_SIZE targets, so no more sockets than that
+ * are ever open in one invocation.
  */
-export const PROBE_SOCKET_CONCURRENCY = 500;
+export const PROBE_SOCKET_CONCURRENCY = DEFAULT_SOCKETS;
 
 /**
  * Measured (bench/results, `npm run bench`, 2-core machine under load): the probe engine classified a

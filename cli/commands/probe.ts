@@ -1,15 +1,16 @@
 // `exposure probe [options] TARGET...`: probe targets once and print what each one says.
 import { EXPOSURES, type Exposure, exposureRank, type ProbeResult } from "../../shared/exposure/model.ts";
-import { probeAll } from "../../shared/probe/batch.ts";
+import { probeAdaptive } from "../../shared/probe/adaptive.ts";
 import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
 import { formatTable, ProgressLine } from "../output.ts";
-import { loadTargets, PROBE_HELP, PROBE_OPTIONS, probeSettings } from "../probe-args.ts";
+import { adaptiveSettings, loadTargets, PROBE_HELP, PROBE_OPTIONS, probeSettings } from "../probe-args.ts";
 
 export const EXIT_EXPOSED = 3;
 
 const HELP = `usage: exposure probe [options] TARGET...
 
-Probes each target once, read-only (PING, INFO, INFO commandstats, QUIT), and prints its state.
+Probes each target, read-only (PING, INFO, INFO commandstats, QUIT), with the engine scan and watch use
+(a silent endpoint is tried again before it is called filtered), and prints its state.
 TARGET is host[:port], [ipv6]:port, or a CIDR block (IPv4 /16 at most, IPv6 /112 at most).
 
 options:
@@ -70,7 +71,7 @@ export async function run(argv: string[]): Promise<number> {
     !values.json && process.stderr.isTTY && targets.length > 20 ? new ProgressLine(targets.length) : null;
   const rows: string[][] = [];
   let worst = 0;
-  for await (const result of probeAll(targets, options)) {
+  for await (const result of probeAdaptive(targets, adaptiveSettings(options))) {
     worst = Math.max(worst, exposureRank(result.exposure));
     if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else rows.push(resultRow(result));

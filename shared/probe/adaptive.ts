@@ -8,8 +8,24 @@
 // confirmed at the long timeout before it may be called filtered. A silence behind a stall of this
 // process proves nothing and is retried; a `dropped` verdict (accepted, no byte) gets a second look.
 import { type Exposure, exposureOf, type ProbeResult, type Target } from "../exposure/model.ts";
-import type { ProbeFunction } from "./batch.ts";
 import { type ProbeContext, type ProbeOptions, probeTarget } from "./probe.ts";
+
+/** The single-target probe the scheduler runs; replaceable so a test can stand in a network. */
+export type ProbeFunction = (
+  target: Target,
+  options: Partial<ProbeOptions>,
+  context: ProbeContext,
+) => Promise<ProbeResult>;
+
+/**
+ * Sockets open at once by default, for every command and the probe function alike. AWS Lambda
+ * allows 1,024 file descriptors per execution environment, and the process needs some of its own:
+ * the runtime and Node's event loop (stdio, epoll, the runtime API connection, the X-Ray socket,
+ * about 30), the AWS SDK's keep-alive pool (at most 50 sockets per client) and the resolver. A probe
+ * holds one socket at a time (the TLS retry opens after the plaintext socket closed), so 900 probes
+ * leave more than 120 descriptors for the rest.
+ */
+export const DEFAULT_SOCKETS = 900;
 
 export interface AdaptiveOptions {
   /** Sockets open at once, at most (each probe holds one at a time). */
@@ -60,7 +76,7 @@ export interface AdaptiveOptions {
 }
 
 export const DEFAULT_ADAPTIVE_OPTIONS: AdaptiveOptions = {
-  concurrency: 900,
+  concurrency: DEFAULT_SOCKETS,
   floorMs: 100,
   ceilingMs: 3_500,
   rttMultiplier: 4,

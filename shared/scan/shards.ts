@@ -9,8 +9,8 @@ import type { Asset, ProbeResult, ProbeState, ScanRecord, StateChangeEvent, Targ
 import { formatEndpoint } from "../exposure/model.ts";
 import type { InventoryResult } from "../inventory/enumerate.ts";
 import { isPublicAddress } from "../net/ip.ts";
+import type { ProbeFunction } from "../probe/adaptive.ts";
 import { type AdaptiveOptions, probeAdaptive } from "../probe/adaptive.ts";
-import type { ProbeFunction } from "../probe/batch.ts";
 import type { ProbeContext } from "../probe/probe.ts";
 import type { ExposureStore } from "../store/store.ts";
 import { newScanId } from "./cycle.ts";

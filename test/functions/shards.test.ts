@@ -8,7 +8,7 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { SHARD_SIZE } from "../../infra/sizing.ts";
 import type { ProbeResult, Target } from "../../shared/exposure/model.ts";
 import { exposureOf, formatEndpoint } from "../../shared/exposure/model.ts";
-import type { ProbeFunction } from "../../shared/probe/batch.ts";
+import type { ProbeFunction } from "../../shared/probe/adaptive.ts";
 import {
   encodeShardMessage,
   parseShardMessage,

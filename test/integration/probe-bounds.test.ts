@@ -1,10 +1,11 @@
 // The probe's promises to hostile peers, checked with real sockets on loopback:
-// every probe ends by its deadline, buffers at most its byte cap, and the batch runner
-// never holds more sockets than its concurrency.
+// every probe ends by its deadline, buffers at most its byte cap, and neither the engine nor the
+// bench's fixed-timeout runner holds more sockets than its concurrency.
 import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { probeAll } from "../../bench/fixed-runner.ts";
 import type { Target } from "../../shared/exposure/model.ts";
-import { probeAll } from "../../shared/probe/batch.ts";
+import { probeAdaptive } from "../../shared/probe/adaptive.ts";
 import { probeTarget } from "../../shared/probe/probe.ts";
 
 const servers: Server[] = [];
@@ -139,5 +140,28 @@ describe("probe bounds on loopback", () => {
     expect(peak).toBe(7);
     // The server saw them overlap too (its count lags closes by a tick, hence no upper bound here).
     expect(ports.peak).toBeGreaterThan(1);
+  });
+
+  it("the engine never runs more probes (sockets) than its concurrency, and yields every target once", async () => {
+    const many = Array.from({ length: 60 }, () => target(ports.counting));
+    let inFlight = 0;
+    let peak = 0;
+    const countingProbe: typeof probeTarget = async (...args) => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      try {
+        return await probeTarget(...args);
+      } finally {
+        inFlight--;
+      }
+    };
+    const seen: string[] = [];
+    for await (const result of probeAdaptive(many, { concurrency: 7, probeOptions: OPTIONS }, {}, countingProbe)) {
+      expect(result.state).toBe("auth-required");
+      seen.push(result.target);
+    }
+    expect(seen).toHaveLength(60);
+    expect(peak).toBeLessThanOrEqual(7);
+    expect(peak).toBeGreaterThan(1);
   });
 });

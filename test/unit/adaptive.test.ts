@@ -3,6 +3,7 @@
 // scheduler makes (timeouts, retries, passes, confirmations, socket bound) is checked exactly.
 import { describe, expect, it } from "vitest";
 import { exposureOf, type ProbeResult, type ProbeState, type Target } from "../../shared/exposure/model.ts";
+import type { ProbeFunction } from "../../shared/probe/adaptive.ts";
 import {
   type AdaptiveOptions,
   clampTimeout,
@@ -14,7 +15,6 @@ import {
   RttSamples,
   rttSampleOf,
 } from "../../shared/probe/adaptive.ts";
-import type { ProbeFunction } from "../../shared/probe/batch.ts";
 
 interface SimEndpoint {
   state: ProbeState;

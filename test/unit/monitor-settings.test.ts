@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { adaptiveSettings } from "../../cli/monitor.ts";
+import { adaptiveSettings } from "../../cli/probe-args.ts";
 import { AddressSet } from "../../shared/net/ip.ts";
 import { DEFAULT_ADAPTIVE_OPTIONS } from "../../shared/probe/adaptive.ts";
 

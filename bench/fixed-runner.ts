@@ -1,25 +1,14 @@
-// Probes many targets with a bounded number of sockets at once and yields results as they complete.
-// Each probe holds one socket at a time (the TLS retry starts after the plaintext socket is closed),
-// so `concurrency` bounds the open sockets.
-import type { ProbeResult, Target } from "../exposure/model.ts";
-import { type ProbeContext, type ProbeOptions, probeTarget } from "./probe.ts";
-
-/**
- * AWS Lambda allows 1,024 file descriptors per execution environment; the runtime, the SDK's
- * keep-alive sockets and the log pipe need a few dozen, so 900 leaves room.
- */
-export const DEFAULT_CONCURRENCY = 900;
+// The bench's baseline (`npm run bench -- --engine fixed`): every target once with one fixed connect
+// timeout, a bounded number of sockets at once, results yielded as they complete. The commands use
+// the adaptive engine (shared/probe/adaptive.ts). Each probe holds one socket at a time (the TLS
+// retry starts after the plaintext socket is closed), so `concurrency` bounds the open sockets.
+import type { ProbeResult, Target } from "../shared/exposure/model.ts";
+import { DEFAULT_SOCKETS, type ProbeFunction } from "../shared/probe/adaptive.ts";
+import { type ProbeContext, type ProbeOptions, probeTarget } from "../shared/probe/probe.ts";
 
 export interface BatchOptions extends Partial<ProbeOptions> {
   concurrency?: number;
 }
-
-/** The single-target probe the runner uses; replaceable so a scheduler can wrap it. */
-export type ProbeFunction = (
-  target: Target,
-  options: Partial<ProbeOptions>,
-  context: ProbeContext,
-) => Promise<ProbeResult>;
 
 export async function* probeAll(
   targets: Iterable<Target>,
@@ -27,7 +16,7 @@ export async function* probeAll(
   context: ProbeContext = {},
   probe: ProbeFunction = probeTarget,
 ): AsyncGenerator<ProbeResult> {
-  const { concurrency = DEFAULT_CONCURRENCY, ...probeOptions } = options;
+  const { concurrency = DEFAULT_SOCKETS, ...probeOptions } = options;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError("concurrency must be a positive integer");
   const pending = targets[Symbol.iterator]();
   const completed: ProbeResult[] = [];
