@@ -3,7 +3,7 @@
 // them, and the install through apt-get (a stand-in apt-get on PATH that records its arguments and
 // "installs" stub commands) before the command runs.
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -35,9 +35,17 @@ function stub(dir: string, name: string, body: string): void {
 
 function setup(args: string[], path: string, asNobody = false) {
   const command = asNobody ? "setpriv" : "/bin/sh";
+  // nobody may be unable to read the checkout (a clone under a 0700 directory, as mktemp makes):
+  // it runs a copy of the script from the world-readable bin directory instead.
+  let script = SETUP;
+  if (asNobody) {
+    script = join(path, "setup.sh");
+    copyFileSync(SETUP, script);
+    chmodSync(script, 0o755);
+  }
   const argv = asNobody
-    ? ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", SETUP, ...args]
-    : [SETUP, ...args];
+    ? ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/sh", script, ...args]
+    : [script, ...args];
   // setpriv itself is found on the caller's PATH; the script sees only `path`.
   return spawnSync(asNobody ? "/usr/bin/setpriv" : command, argv, {
     cwd: ROOT,
