@@ -1,6 +1,7 @@
 // Deployment settings read from CDK context (`cdk.json` or `npx cdk deploy -c key=value`), checked once so
 // a typo fails synthesis with a one-line message instead of deploying something half-configured.
 import type { Node } from "constructs";
+import { closestName } from "../shared/did-you-mean.ts";
 import { DEFAULT_PORTS, DEFAULT_ROLE_NAME } from "../shared/inventory/config.ts";
 import { AddressSet } from "../shared/net/ip.ts";
 import { DEFAULT_PROBE_MAX_CONCURRENCY, DEFAULT_SCHEDULE_MINUTES } from "./sizing.ts";
@@ -45,6 +46,13 @@ export interface MonitorConfig {
   logRetentionDays: number;
   /** Addresses or CIDR blocks a replica may follow without a rogue-master finding (besides private ones). */
   allowedMasters: string[];
+  /**
+   * Organization root (r-...) or OU ids (ou-...) the member-role StackSet deploys to; none = no StackSet
+   * (the member stack is then deployed by hand, docs/readme-deploy.md).
+   */
+  memberOrganizationalUnitIds: string[];
+  /** How the monitor account creates the StackSet: SELF (management account) or DELEGATED_ADMIN. */
+  stackSetCallAs: "SELF" | "DELEGATED_ADMIN";
 }
 
 export const CONTEXT_KEYS = [
@@ -63,6 +71,8 @@ export const CONTEXT_KEYS = [
   "organizationId",
   "logRetentionDays",
   "allowedMasters",
+  "memberOrganizationalUnitIds",
+  "stackSetCallAs",
 ] as const;
 
 export class ConfigError extends Error {
@@ -71,6 +81,7 @@ export class ConfigError extends Error {
 
 /** Reads and validates every setting; unknown or malformed values throw ConfigError. */
 export function monitorConfigFromContext(node: Node): MonitorConfig {
+  checkContextKeys(Object.keys(node.getAllContext() as Record<string, unknown>));
   const get = (key: (typeof CONTEXT_KEYS)[number]): unknown => node.tryGetContext(key);
   const slackWorkspaceId = optionalString(get("slackWorkspaceId"), "slackWorkspaceId");
   const slackChannelId = optionalString(get("slackChannelId"), "slackChannelId");
@@ -119,6 +130,21 @@ export function monitorConfigFromContext(node: Node): MonitorConfig {
     throw new ConfigError(`context allowedMasters: ${(error as Error).message}`);
   }
 
+  const memberOrganizationalUnitIds = list(get("memberOrganizationalUnitIds"), "memberOrganizationalUnitIds").map(
+    (id) => {
+      if (!/^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$/.test(id)) {
+        throw new ConfigError(
+          `context memberOrganizationalUnitIds: "${id}" is not an organization root (r-...) or OU id (ou-...)`,
+        );
+      }
+      return id;
+    },
+  );
+  const callAs = optionalString(get("stackSetCallAs"), "stackSetCallAs") ?? "SELF";
+  if (callAs !== "SELF" && callAs !== "DELEGATED_ADMIN") {
+    throw new ConfigError(`context stackSetCallAs must be SELF or DELEGATED_ADMIN, got "${callAs}"`);
+  }
+
   return {
     scheduleMinutes: integerIn(get("scheduleMinutes"), "scheduleMinutes", 1, 720) ?? DEFAULT_SCHEDULE_MINUTES,
     probeMaxConcurrency:
@@ -138,7 +164,23 @@ export function monitorConfigFromContext(node: Node): MonitorConfig {
     organizationId,
     logRetentionDays: integerIn(get("logRetentionDays"), "logRetentionDays", 1, 3653) ?? 30,
     allowedMasters,
+    memberOrganizationalUnitIds,
+    stackSetCallAs: callAs,
   };
+}
+
+/**
+ * Context keys shaped like ours (camelCase words) must be ours: a misspelt key would otherwise be
+ * ignored silently and deploy a default. CDK's own keys (`@aws-cdk/...`, `aws:cdk:...`, lookups with
+ * `:` or `=`, `acknowledged-issue-numbers`) are left alone.
+ */
+function checkContextKeys(keys: readonly string[]): void {
+  const known = new Set<string>(CONTEXT_KEYS);
+  for (const key of keys) {
+    if (!/^[a-z][a-zA-Z0-9]*$/.test(key) || known.has(key)) continue;
+    const near = closestName(key, CONTEXT_KEYS);
+    throw new ConfigError(`unknown context key "${key}"${near ? ` (did you mean ${near}?)` : ""}`);
+  }
 }
 
 function optionalString(value: unknown, key: string): string | undefined {

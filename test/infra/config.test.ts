@@ -26,6 +26,8 @@ describe("monitorConfigFromContext", () => {
       organizationId: undefined,
       logRetentionDays: 30,
       allowedMasters: [],
+      memberOrganizationalUnitIds: [],
+      stackSetCallAs: "SELF",
     });
   });
 
