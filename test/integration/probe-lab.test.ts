@@ -5,6 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Finding, ProbeResult, ServerFacts } from "../../shared/exposure/model.ts";
+import { DEFAULT_ADAPTIVE_OPTIONS } from "../../shared/probe/adaptive.ts";
 import {
   LAB_CASES,
   type LabCase,
@@ -369,7 +370,9 @@ describe("exposure probe against the namespace lab", () => {
 
   it("waits no longer than the connect timeout for a firewall that drops", () => {
     const filtered = byCase.get("filtered");
-    expect(filtered?.durationMs).toBeGreaterThanOrEqual(CONNECT_TIMEOUT_MS - 100);
+    // The engine gives a silent endpoint a few measured round trips, never less than its floor, and
+    // tries it again before calling it filtered; durationMs is the last attempt's.
+    expect(filtered?.durationMs).toBeGreaterThanOrEqual(DEFAULT_ADAPTIVE_OPTIONS.floorMs - 5);
     expect(filtered?.durationMs).toBeLessThanOrEqual(CONNECT_TIMEOUT_MS + MARGIN_MS);
   });
 
