@@ -13,9 +13,8 @@ import { join, resolve } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import type { Asset, ProbeResult, ProbeState } from "../shared/exposure/model.ts";
 import { exposureOf } from "../shared/exposure/model.ts";
-import { createLocalDocumentClient } from "../shared/store/client.ts";
-import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { openLocalStore } from "../shared/store/local-store.ts";
+import { SqliteExposureStore } from "../shared/store/sqlite/sqlite-store.ts";
 import type { ExposureStore } from "../shared/store/store.ts";
 
 const { values } = parseArgs({
@@ -181,7 +180,6 @@ async function timed(args: string[]): Promise<{ seconds: number; lines: number }
 async function main(): Promise<void> {
   if (!values["measure-only"]) {
     const local = await openLocalStore({ storeDir: STORE_DIR });
-    const client = createLocalDocumentClient(local.endpoint);
     process.stderr.write(`seeding ${ENDPOINTS} endpoints and a year of history into ${STORE_DIR}\n`);
     try {
       // Endpoints and scans are seeded side by side, so a run stopped early has some of both.
@@ -194,7 +192,7 @@ async function main(): Promise<void> {
           );
           return result;
         }),
-        seedScans((now) => new DynamoExposureStore({ client, tableName: local.store.tableName, now })).then((count) => {
+        seedScans((now) => new SqliteExposureStore({ db: local.db, now })).then((count) => {
           process.stdout.write(
             `seeded ${count} scan records (${((performance.now() - started) / 1000).toFixed(0)} s)\n`,
           );
@@ -206,12 +204,11 @@ async function main(): Promise<void> {
         `seeding done in ${seconds.toFixed(0)} s: ${ENDPOINTS} endpoints, ${counts.events} events, ${scans} scans\n`,
       );
     } finally {
-      client.destroy();
       await local.close();
     }
   }
   const store = ["--store-dir", STORE_DIR];
-  // Each command starts DynamoDB Local on the store directory (a few seconds) unless one is running.
+  // Each command opens the store's SQLite file in its own process.
   const exposed = await timed(["exposed", ...store]);
   process.stdout.write(`exposure exposed: ${exposed.seconds.toFixed(1)} s (${exposed.lines - 1} endpoints listed)\n`);
   const report = await timed([

@@ -98,8 +98,8 @@ async function awsTargets(config: InventoryConfig): Promise<Awaited<ReturnType<M
 }
 
 /**
- * The laptop's alert channels and delivery state, under the store directory (with a deployed table:
- * under the default local one). With --json, console alerts go to stderr so stdout stays parseable.
+ * The laptop's alert channels and delivery state: in the local store (with a deployed table: files under
+ * the default local store directory). With --json, console alerts go to stderr so stdout stays parseable.
  */
 function alertingOf(opened: OpenedStore, settings: MonitorSettings): ReturnType<typeof localAlerting> {
   const storeDir = opened.storeDir ?? DEFAULT_STORE_DIR;
@@ -107,6 +107,7 @@ function alertingOf(opened: OpenedStore, settings: MonitorSettings): ReturnType<
   return localAlerting({
     storeDir,
     ...(settings.webhookUrl ? { webhookUrl: settings.webhookUrl } : {}),
+    ...(opened.deliveryState ? { state: opened.deliveryState } : {}),
     out: settings.json ? process.stderr : process.stdout,
   });
 }

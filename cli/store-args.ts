@@ -1,8 +1,10 @@
 // How every command that reads or writes history opens the store: the embedded local store
-// (DynamoDB Local under --store-dir, default .exposure/) or, with --table, a deployed table.
-import { createDocumentClient } from "../shared/store/client.ts";
-import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
-import { DEFAULT_STORE_DIR, openLocalStore } from "../shared/store/local-store.ts";
+// (one SQLite file under --store-dir, default .exposure/; nothing listens on any port) or, with
+// --table, a deployed table. The one place that decides either, and refuses a missing local store
+// to the read commands.
+
+import { SqliteOutbox } from "../shared/alerts/outbox-sqlite.ts";
+import { DEFAULT_STORE_DIR, MissingStoreError, openLocalStore } from "../shared/store/local-store.ts";
 import type { ExposureStore } from "../shared/store/store.ts";
 import { UsageError } from "./args.ts";
 
@@ -20,20 +22,34 @@ export interface OpenedStore {
   store: ExposureStore;
   /** "local store .exposure" or "table exposure-monitor (eu-west-1)". */
   label: string;
-  /** The local store directory, when local (alerts.jsonl and delivery state live there). */
+  /** The local store directory, when local (alerts.jsonl lives there). */
   storeDir: string | null;
+  /** The alert delivery ledger and outbox in the local store's file (with --table: none, see cli/monitor.ts). */
+  deliveryState?: SqliteOutbox;
   close(): Promise<void>;
 }
 
-export async function openStore(values: {
-  "store-dir"?: string;
-  table?: string;
-  region?: string;
-}): Promise<OpenedStore> {
+export interface OpenStoreOptions {
+  /** "read": a command that only reads history; a local store that does not exist is a usage error
+   *  (exit 2) rather than an empty store created on the spot. Default "write". */
+  access?: "read" | "write";
+}
+
+export async function openStore(
+  values: {
+    "store-dir"?: string;
+    table?: string;
+    region?: string;
+  },
+  options: OpenStoreOptions = {},
+): Promise<OpenedStore> {
   if (values.table !== undefined) {
     if (values["store-dir"] !== undefined) throw new UsageError("--table and --store-dir cannot be used together");
     if (!/^[A-Za-z0-9_.-]{3,255}$/.test(values.table))
       throw new UsageError(`--table: "${values.table}" is not a DynamoDB table name`);
+    // Loaded only here: the AWS SDK is most of a read command's start-up time, and the local store needs none of it.
+    const { createDocumentClient } = await import("../shared/store/client.ts");
+    const { DynamoExposureStore } = await import("../shared/store/dynamo-store.ts");
     const client = createDocumentClient(values.region ? { region: values.region } : {});
     return {
       store: new DynamoExposureStore({ client, tableName: values.table }),
@@ -46,6 +62,18 @@ export async function openStore(values: {
   }
   if (values.region !== undefined) throw new UsageError("--region goes with --table");
   const storeDir = values["store-dir"] ?? DEFAULT_STORE_DIR;
-  const local = await openLocalStore({ storeDir });
-  return { store: local.store, label: `local store ${storeDir}`, storeDir, close: () => local.close() };
+  let local: Awaited<ReturnType<typeof openLocalStore>>;
+  try {
+    local = await openLocalStore({ storeDir, mustExist: options.access === "read" });
+  } catch (error) {
+    if (error instanceof MissingStoreError) throw new UsageError(error.message);
+    throw error;
+  }
+  return {
+    store: local.store,
+    label: `local store ${storeDir}`,
+    storeDir,
+    deliveryState: new SqliteOutbox(local.db),
+    close: () => local.close(),
+  };
 }

@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { SqliteOutbox } from "../../shared/alerts/outbox-sqlite.ts";
 import { AddressSet } from "../../shared/net/ip.ts";
 import { openLocalStore } from "../../shared/store/local-store.ts";
 import { allItems } from "../../shared/store/store.ts";
@@ -51,10 +52,16 @@ export async function run(argv: string[]): Promise<number> {
     const closedPort = await freePort();
     for (const server of lab.servers) process.stdout.write(`  ${server.name.padEnd(13)} 127.0.0.1:${server.port}\n`);
     process.stdout.write(`  ${"(closed)".padEnd(13)} 127.0.0.1:${closedPort}\n`);
-    process.stdout.write("Starting the embedded store (DynamoDB Local)...\n");
+    process.stdout.write("The embedded store: SQLite in this process, in memory for the demo (listens on no port)\n");
     local = await openLocalStore({ storeDir, inMemory: true });
     const { store } = local;
-    const opened = { store, label: "demo store", storeDir, close: async () => {} };
+    const opened = {
+      store,
+      label: "demo store",
+      storeDir,
+      deliveryState: new SqliteOutbox(local.db),
+      close: async () => {},
+    };
     const targets = [
       ...lab.servers.map((server) => ({ host: "127.0.0.1", port: server.port })),
       { host: "127.0.0.1", port: closedPort },

@@ -33,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (positionals.length > 0) throw new UsageError(`exposed takes no arguments, got "${positionals[0]}"`);
-  const opened = await openStore(values);
+  const opened = await openStore(values, { access: "read" });
   const exposed: EndpointState[] = [];
   const levelSince = new Map<string, string>();
   try {

@@ -54,7 +54,7 @@ export async function run(argv: string[]): Promise<number> {
   const resolvedWithinMs = durationMs("resolved-within", values["resolved-within"] ?? "7d");
 
   const now = new Date();
-  const opened = await openStore(values);
+  const opened = await openStore(values, { access: "read" });
   try {
     const exposures = await loadCurrentExposures(opened.store);
     if (format === "asff") {

@@ -98,7 +98,7 @@ export async function run(argv: string[]): Promise<number> {
     }
   }
 
-  const opened = await openStore(values);
+  const opened = await openStore(values, { access: "read" });
   let result: Awaited<ReturnType<typeof queryHistory>>;
   try {
     result = await queryHistory(opened.store, subject, range, now);

@@ -83,7 +83,7 @@ export async function run(argv: string[]): Promise<number> {
   const scheduleIntervalMs = durationMs("interval", values.interval ?? "15m");
   if (scheduleIntervalMs <= 0) throw new UsageError("--interval must be positive");
 
-  const opened = await openStore(values);
+  const opened = await openStore(values, { access: "read" });
   let text: string;
   let report: ReturnType<typeof buildReport>;
   try {

@@ -1,5 +1,6 @@
 // The ExposureStore on one DynamoDB table (keys and access patterns: schema.ts, docs/readme-store.md).
-// The same code runs in Lambda against DynamoDB and on a laptop against DynamoDB Local.
+// It runs in Lambda against DynamoDB, on a laptop with --table, and in the tests against DynamoDB Local;
+// the laptop's own store is the embedded one (sqlite/), held to the same contract.
 //
 // Recording an observation is optimistic concurrency around the pure transition rules:
 //   read the STATE item (consistent) -> decideTransition() -> write, conditional on the version read,
@@ -16,26 +17,23 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
-import {
-  formatEndpoint,
-  PROBE_STATES,
-  type ProbeResult,
-  type ScanRecord,
-  type StateChangeEvent,
-} from "../exposure/model.ts";
+import { formatEndpoint, type ProbeResult, type ScanRecord, type StateChangeEvent } from "../exposure/model.ts";
 import { canonicalTime, decideTransition, type EndpointState } from "../exposure/transitions.ts";
+import {
+  DAY_MS,
+  decodeCursor,
+  encodeCursor,
+  MAX_PAGE_SIZE,
+  MAX_RANGE_DAYS,
+  newScanRecord,
+  nextDay,
+  pageSize,
+  shardCounts,
+  utcDay,
+} from "./contract.ts";
 import { openShardRecording } from "./digest.ts";
 import { DynamoDigestBackend, markInDigest } from "./dynamo-digest.ts";
-import {
-  eventFromItem,
-  eventItem,
-  type Item,
-  scanFromItem,
-  scanItem,
-  stateFromItem,
-  stateItem,
-  utcDay,
-} from "./items.ts";
+import { eventFromItem, eventItem, type Item, scanFromItem, scanItem, stateFromItem, stateItem } from "./items.ts";
 import {
   EXPOSED_PK,
   endpointPk,
@@ -73,37 +71,7 @@ export interface DynamoStoreOptions {
   maxAttempts?: number;
 }
 
-const DEFAULT_PAGE_SIZE = 100;
-const MAX_PAGE_SIZE = 1000;
-const DAY_MS = 86_400_000;
-/** A time-range listing walks one partition per day; this bounds how many a single range may span. */
-const MAX_RANGE_DAYS = 3_700;
-
 const { indexes } = TABLE_SCHEMA;
-
-function encodeCursor(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString("base64url");
-}
-
-function decodeCursor<T>(cursor: string): T {
-  try {
-    return JSON.parse(Buffer.from(cursor, "base64url").toString("utf8")) as T;
-  } catch {
-    throw new Error("invalid page cursor");
-  }
-}
-
-function pageSize(options: PageOptions | undefined): number {
-  const limit = options?.limit ?? DEFAULT_PAGE_SIZE;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
-    throw new Error(`page limit must be a whole number from 1 to ${MAX_PAGE_SIZE}, got ${limit}`);
-  }
-  return limit;
-}
-
-function nextDay(day: string): string {
-  return new Date(Date.parse(`${day}T00:00:00.000Z`) + DAY_MS).toISOString().slice(0, 10);
-}
 
 /** A write that lost a race: re-read and decide again. */
 function isWriteConflict(error: unknown): boolean {
@@ -302,22 +270,7 @@ export class DynamoExposureStore implements ExposureStore {
   // ---- scans --------------------------------------------------------------------------------------
 
   async startScan(start: ScanStart): Promise<{ created: boolean; scan: ScanRecord }> {
-    if (!Number.isInteger(start.targets) || start.targets < 0) throw new Error("targets must be a whole number");
-    if (!Number.isInteger(start.shards) || start.shards < 0) throw new Error("shards must be a whole number");
-    const startedAt = canonicalTime(start.startedAt ?? this.#now().toISOString());
-    const scan: ScanRecord = {
-      scanId: start.scanId,
-      startedAt,
-      // A scan with nothing to probe is complete the moment it starts.
-      completedAt: start.shards === 0 ? startedAt : null,
-      targets: start.targets,
-      shards: start.shards,
-      shardsDone: 0,
-      countsByState: {},
-      accountsRead: start.accountsRead ?? [],
-      regionsRead: start.regionsRead ?? [],
-      gaps: start.gaps ?? [],
-    };
+    const scan = newScanRecord(start, this.#now());
     try {
       await this.#client.send(
         new PutCommand({
@@ -343,9 +296,7 @@ export class DynamoExposureStore implements ExposureStore {
       ":shardId": report.shardId,
     };
     const sets: string[] = [];
-    Object.entries(report.countsByState).forEach(([state, count], i) => {
-      if (!(PROBE_STATES as readonly string[]).includes(state)) throw new Error(`unknown probe state "${state}"`);
-      if (!Number.isInteger(count) || (count ?? 0) < 0) throw new Error(`count for ${state} must be a whole number`);
+    shardCounts(report).forEach(([state, count], i) => {
       names[`#s${i}`] = state;
       values[`:n${i}`] = count;
       values[":zero"] = 0;

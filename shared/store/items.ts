@@ -1,8 +1,9 @@
 // Item codecs: the one mapping between the domain's records (shared/exposure) and the table's items
 // (schema.ts), used by the store (dynamo-store.ts) and by the stream consumer (functions/commons/stream.ts)
 // alike, so what is written and what is read back cannot drift apart. docs/readme-store.md has the keys.
-import { exposureRank, type ScanRecord, type Severity, type StateChangeEvent } from "../exposure/model.ts";
+import type { ScanRecord, StateChangeEvent } from "../exposure/model.ts";
 import type { EndpointState } from "../exposure/transitions.ts";
+import { DAY_MS, exposedSortKey, utcDay } from "./contract.ts";
 import {
   EXPOSED_PK,
   endpointPk,
@@ -32,21 +33,6 @@ const STORAGE_ATTRIBUTES = new Set<string>([
   "doneShards",
   ...Object.values(indexes).flatMap((index) => [index.partitionKey, index.sortKey]),
 ]);
-
-const SEVERITY_ORDER: Severity[] = ["critical", "high", "medium", "low", "info"];
-const DAY_MS = 86_400_000;
-
-/** The UTC day of an ISO time, the day bucket of GSI2. */
-export function utcDay(iso: string): string {
-  return iso.slice(0, 10);
-}
-
-/** Sorts ascending as: unauthenticated before reachable, worst finding first, longest exposed first. */
-export function exposedSortKey(state: EndpointState): string {
-  const exposureCode = 3 - exposureRank(state.exposure); // unauthenticated 1, reachable 2
-  const worst = Math.min(SEVERITY_ORDER.length, ...state.findings.map((f) => SEVERITY_ORDER.indexOf(f.severity)));
-  return `${exposureCode}#${worst}#${state.since}#${state.endpoint}`;
-}
 
 /** An item without its storage attributes. */
 export function recordOf<T>(item: Item): T {

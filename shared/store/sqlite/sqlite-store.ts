@@ -1,0 +1,246 @@
+// The ExposureStore on the embedded SQLite database (database.ts): the laptop's default store. Same
+// contract as dynamo-store.ts (test/integration/store-contract.ts runs one suite against both):
+// - recordObservation reads the record, lets decideTransition() decide, and when something is to be
+//   written, takes the write lock (BEGIN IMMEDIATE), reads and decides again, and writes the record
+//   and the event in that one transaction. The common case, nothing to write, takes no lock at all.
+// - event ids come from (endpoint, observedAt) and an observation not newer than lastObservedAt
+//   writes nothing, so redeliveries and out-of-order results yield at most one event;
+// - a shard is counted only if its id was not yet in scan_shards, in the transaction that adds its counts.
+// Listings walk the same orders as the DynamoDB indexes (contract.ts), with keyset cursors.
+import { formatEndpoint, type ProbeResult, type ScanRecord, type StateChangeEvent } from "../../exposure/model.ts";
+import { canonicalTime, decideTransition, type EndpointState } from "../../exposure/transitions.ts";
+import { decodeCursor, encodeCursor, exposedSortKey, newScanRecord, pageSize, shardCounts } from "../contract.ts";
+import type {
+  ExposureStore,
+  Page,
+  PageOptions,
+  RecordOptions,
+  RecordResult,
+  ScanStart,
+  ShardRecorder,
+  ShardRecordOptions,
+  ShardReport,
+  ShardResult,
+  TimeRange,
+} from "../store.ts";
+import { recorderByObservation } from "../store.ts";
+import type { Row, SqliteDatabase } from "./database.ts";
+
+export interface SqliteStoreOptions {
+  db: SqliteDatabase;
+  /** The clock for scan start and completion times (observations carry their own time). */
+  now?: () => Date;
+}
+
+/** Keyset paging: `sql` selects `column` (the sort key) and `value`, ordered by the sort key, and ends
+ *  with `LIMIT ?`; its parameters are the query's, then the key to start after, then the limit. */
+interface PagedQuery {
+  sql: string;
+  params: (string | number)[];
+}
+
+export class SqliteExposureStore implements ExposureStore {
+  readonly db: SqliteDatabase;
+  readonly #now: () => Date;
+
+  constructor(options: SqliteStoreOptions) {
+    this.db = options.db;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  // ---- observations -------------------------------------------------------------------------------
+
+  async recordObservation(result: ProbeResult, options: RecordOptions = {}): Promise<RecordResult> {
+    const endpoint = formatEndpoint(result.ip, result.port);
+    const first = this.#readEndpoint(endpoint);
+    const decision = decideTransition(first, result, options);
+    if (decision.next === null) return { outcome: decision.outcome, state: first };
+    // Something is to be written: decide again under the write lock, against what is there now.
+    return this.db.transaction(() => {
+      const recorded = this.#readEndpoint(endpoint);
+      const { outcome, next, event } = decideTransition(recorded, result, options);
+      if (next === null) return { outcome, state: recorded };
+      this.#writeState(next);
+      if (event) this.#insertEvent(event);
+      return { outcome, ...(event ? { event } : {}), state: next };
+    });
+  }
+
+  /** A read costs nothing here: each observation goes through recordObservation (no digests needed). */
+  async beginShard(endpoints: readonly string[], options: ShardRecordOptions = {}): Promise<ShardRecorder> {
+    return recorderByObservation(this, endpoints, options);
+  }
+
+  #writeState(state: EndpointState): void {
+    this.db.run(
+      `INSERT INTO endpoints (endpoint, ip, port, exposed_key, owner_account, owner_key, version, record)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (endpoint) DO UPDATE SET exposed_key = excluded.exposed_key, owner_account = excluded.owner_account,
+         owner_key = excluded.owner_key, version = excluded.version, record = excluded.record`,
+      state.endpoint,
+      state.ip,
+      state.port,
+      state.exposure !== "none" ? exposedSortKey(state) : null,
+      state.asset?.accountId ?? null,
+      state.asset ? `${state.asset.resourceId}#${state.endpoint}` : null,
+      state.version,
+      JSON.stringify(state),
+    );
+  }
+
+  #insertEvent(event: StateChangeEvent): void {
+    this.db.run(
+      "INSERT INTO events (endpoint, event_key, time_key, event) VALUES (?, ?, ?, ?)",
+      event.endpoint,
+      `${event.at}#${event.eventId}`,
+      `${event.at}#${event.endpoint}#${event.eventId}`,
+      JSON.stringify(event),
+    );
+  }
+
+  #readEndpoint(endpoint: string): EndpointState | null {
+    const row = this.db.get("SELECT record FROM endpoints WHERE endpoint = ?", endpoint);
+    return row ? (JSON.parse(row.record as string) as EndpointState) : null;
+  }
+
+  // ---- endpoint reads -----------------------------------------------------------------------------
+
+  async getEndpoint(endpoint: string): Promise<EndpointState | null> {
+    return this.#readEndpoint(endpoint);
+  }
+
+  async endpointsOfIp(ip: string): Promise<EndpointState[]> {
+    return this.db
+      .all("SELECT record FROM endpoints WHERE ip = ? ORDER BY port", ip)
+      .map((row) => JSON.parse(row.record as string) as EndpointState);
+  }
+
+  async history(endpoint: string, options: Partial<TimeRange> & PageOptions = {}): Promise<Page<StateChangeEvent>> {
+    // The same bounds as the DynamoDB sort key: "<to>" sorts before every "<to>#id", so `to` is
+    // exclusive; "~" sorts after any time.
+    const from = options.from ? canonicalTime(options.from) : "";
+    const to = options.to ? canonicalTime(options.to) : "~";
+    return this.#page<StateChangeEvent>(
+      {
+        sql: `SELECT event_key AS key, event AS value FROM events
+              WHERE endpoint = ? AND event_key BETWEEN ? AND ? AND event_key > ? ORDER BY event_key LIMIT ?`,
+        params: [endpoint, from, to],
+      },
+      options,
+    );
+  }
+
+  async listExposed(options: PageOptions = {}): Promise<Page<EndpointState>> {
+    return this.#page<EndpointState>(
+      {
+        sql: `SELECT exposed_key AS key, record AS value FROM endpoints
+              WHERE exposed_key IS NOT NULL AND exposed_key > ? ORDER BY exposed_key LIMIT ?`,
+        params: [],
+      },
+      options,
+    );
+  }
+
+  async endpointsByOwner(
+    accountId: string,
+    options: { resourceId?: string } & PageOptions = {},
+  ): Promise<Page<EndpointState>> {
+    // begins_with(owner_key, "<resourceId>#") as a range the index serves: "$" is the character after "#".
+    const byResource = options.resourceId !== undefined;
+    return this.#page<EndpointState>(
+      {
+        sql: `SELECT owner_key AS key, record AS value FROM endpoints WHERE owner_account = ?
+              ${byResource ? "AND owner_key >= ? AND owner_key < ?" : ""} AND owner_key > ? ORDER BY owner_key LIMIT ?`,
+        params: byResource ? [accountId, `${options.resourceId}#`, `${options.resourceId}$`] : [accountId],
+      },
+      options,
+    );
+  }
+
+  async eventsBetween(range: TimeRange, options: PageOptions = {}): Promise<Page<StateChangeEvent>> {
+    return this.#pageInRange<StateChangeEvent>("SELECT time_key AS key, event AS value FROM events", range, options);
+  }
+
+  // ---- scans --------------------------------------------------------------------------------------
+
+  async startScan(start: ScanStart): Promise<{ created: boolean; scan: ScanRecord }> {
+    const scan = newScanRecord(start, this.#now());
+    const inserted = this.db.run(
+      "INSERT INTO scans (scan_id, time_key, scan) VALUES (?, ?, ?) ON CONFLICT (scan_id) DO NOTHING",
+      scan.scanId,
+      `${scan.startedAt}#${scan.scanId}`,
+      JSON.stringify(scan),
+    );
+    if (inserted === 1) return { created: true, scan };
+    const existing = this.#readScan(start.scanId);
+    if (existing === null) throw new Error(`scan "${start.scanId}" could not be created`);
+    return { created: false, scan: existing };
+  }
+
+  async recordShard(report: ShardReport): Promise<ShardResult> {
+    const counts = shardCounts(report);
+    return this.db.transaction(() => {
+      const scan = this.#readScan(report.scanId);
+      if (scan === null) throw new Error(`unknown scan "${report.scanId}"`);
+      const counted =
+        this.db.run(
+          "INSERT INTO scan_shards (scan_id, shard_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+          report.scanId,
+          report.shardId,
+        ) === 1;
+      if (counted) {
+        for (const [state, count] of counts) {
+          const byState = scan.countsByState as Record<string, number>;
+          byState[state] = (byState[state] ?? 0) + count;
+        }
+        scan.shardsDone += 1;
+      }
+      // The call that counts the last shard completes the scan, in the same transaction.
+      const completed = scan.completedAt === null && scan.shardsDone >= scan.shards;
+      if (completed) scan.completedAt = this.#now().toISOString();
+      if (counted || completed) {
+        this.db.run("UPDATE scans SET scan = ? WHERE scan_id = ?", JSON.stringify(scan), report.scanId);
+      }
+      return { counted, completed, scan };
+    });
+  }
+
+  async getScan(scanId: string): Promise<ScanRecord | null> {
+    return this.#readScan(scanId);
+  }
+
+  async listScans(range: TimeRange, options: PageOptions = {}): Promise<Page<ScanRecord>> {
+    return this.#pageInRange<ScanRecord>("SELECT time_key AS key, scan AS value FROM scans", range, options);
+  }
+
+  #readScan(scanId: string): ScanRecord | null {
+    const row = this.db.get("SELECT scan FROM scans WHERE scan_id = ?", scanId);
+    return row ? (JSON.parse(row.scan as string) as ScanRecord) : null;
+  }
+
+  // ---- paging -------------------------------------------------------------------------------------
+
+  /** Rows whose time key ("<time>#...") falls in [from, to), oldest first (the DynamoDB BETWEEN bounds). */
+  #pageInRange<T>(select: string, range: TimeRange, options: PageOptions): Page<T> {
+    const from = canonicalTime(range.from);
+    const to = canonicalTime(range.to);
+    return this.#page<T>(
+      {
+        sql: `${select} WHERE time_key BETWEEN ? AND ? AND time_key > ? ORDER BY time_key LIMIT ?`,
+        params: [from, to],
+      },
+      options,
+    );
+  }
+
+  /** One page; a cursor only when more rows follow (one row beyond the page is read to know). */
+  #page<T>(query: PagedQuery, options: PageOptions): Page<T> {
+    const limit = pageSize(options);
+    const after = options.cursor ? decodeCursor<{ after?: unknown } | null>(options.cursor)?.after : "";
+    if (typeof after !== "string") throw new Error("invalid page cursor");
+    const rows: Row[] = this.db.all(query.sql, ...query.params, after, limit + 1);
+    const items = rows.slice(0, limit).map((row) => JSON.parse(row.value as string) as T);
+    const last = rows[limit - 1];
+    return rows.length > limit && last ? { items, cursor: encodeCursor({ after: last.key }) } : { items };
+  }
+}
