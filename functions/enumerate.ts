@@ -6,14 +6,14 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import { ENV } from "../shared/function-env.ts";
-import { resolveInventoryConfig } from "../shared/inventory/config.ts";
-import { type AccountSource, createAwsClientFactory, enumeratePublicTargets } from "../shared/inventory/index.ts";
+import { createAwsClientFactory, enumeratePublicTargets } from "../shared/inventory/index.ts";
 import { METRIC } from "../shared/metrics-names.ts";
 import { scanIdForSchedule, startScanCycle } from "../shared/scan/shards.ts";
 import { SqsShardQueue } from "../shared/scan/sqs-shard-queue.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { documentClient, sqsClient } from "./commons/clients.ts";
-import { FunctionConfigError, list, positiveInteger, requiredString } from "./commons/config.ts";
+import { positiveInteger, requiredString } from "./commons/config.ts";
+import { inventoryConfig } from "./commons/inventory-config.ts";
 import { logger, metrics, tracer } from "./commons/powertools.ts";
 import { emitScanCompleted } from "./commons/scan-metrics.ts";
 
@@ -73,33 +73,6 @@ async function queueScan(event: ScheduledScanEvent): Promise<ScanQueued> {
     shards: scan.shards,
     gaps: scan.gaps.length,
   };
-}
-
-function inventoryConfig() {
-  const accounts = list(ENV.accounts);
-  const regions = list(ENV.regions);
-  const ports = list(ENV.probePorts);
-  try {
-    return resolveInventoryConfig({
-      accounts: accountSource(accounts),
-      regions: regions.length > 0 ? regions : null,
-      ports: ports.map(Number),
-      roleName: requiredString(ENV.memberRoleName),
-      externalId: requiredString(ENV.externalId),
-    });
-  } catch (error) {
-    if (error instanceof FunctionConfigError) throw error;
-    // InventoryConfigError names the field; say which variables feed it.
-    throw new FunctionConfigError(
-      `environment variables ${[ENV.accounts, ENV.regions, ENV.probePorts, ENV.memberRoleName, ENV.externalId].join("/")}: ${(error as Error).message}`,
-    );
-  }
-}
-
-function accountSource(values: string[]): AccountSource {
-  if (values.length === 0 || (values.length === 1 && values[0] === "organization")) return { kind: "organization" };
-  if (values.length === 1 && values[0] === "current") return { kind: "current" };
-  return { kind: "accounts", accountIds: values };
 }
 
 export const handler = middy<ScheduledScanEvent, ScanQueued>()

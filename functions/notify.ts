@@ -16,6 +16,7 @@ import { ENV } from "../shared/function-env.ts";
 import { emitAlertsSent } from "./commons/alert-metrics.ts";
 import { documentClient, snsClient } from "./commons/clients.ts";
 import { optionalString, requiredString } from "./commons/config.ts";
+import { emitFastPathLatency } from "./commons/fastpath-metrics.ts";
 import { logger, metrics, tracer } from "./commons/powertools.ts";
 import { secretFromExtension } from "./commons/secrets.ts";
 import { eventFromStreamRecord } from "./commons/stream.ts";
@@ -48,6 +49,7 @@ async function notifyEvent(record: DynamoDBRecord): Promise<void> {
   }
   const report = await deliverEventAlerts([event], deliverers, ledger);
   emitAlertsSent(event, report);
+  emitFastPathLatency(event, report.delivered.length);
   logger.info("event notified", {
     eventId: event.eventId,
     endpoint: event.endpoint,

@@ -28,6 +28,10 @@ export const ENV = {
   alertTopicArn: "ALERT_TOPIC_ARN",
   /** notify: the Secrets Manager secret holding the Slack webhook URL (optional). */
   slackWebhookSecretArn: "SLACK_WEBHOOK_SECRET_ARN",
+  /** router: the fast-probe queue's URL (docs/fastpath.md). */
+  fastProbeQueueUrl: "FAST_PROBE_QUEUE_URL",
+  /** armed: endpoints probed per run at most. */
+  armedMaxTargets: "ARMED_MAX_TARGETS",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -76,4 +80,26 @@ export function notifyEnvironment(env: NotifyEnvironment): Record<string, string
     [ENV.alertTopicArn]: env.alertTopicArn,
     ...(env.slackWebhookSecretArn !== undefined ? { [ENV.slackWebhookSecretArn]: env.slackWebhookSecretArn } : {}),
   };
+}
+
+export interface RouterEnvironment extends Omit<EnumerateEnvironment, "shardQueueUrl" | "shardSize"> {
+  fastProbeQueueUrl: string;
+}
+
+/** The router reads accounts, regions, ports and the member role like enumerate, and schedules on its own queue. */
+export function routerEnvironment(env: RouterEnvironment): Record<string, string> {
+  const {
+    [ENV.shardQueueUrl]: _queue,
+    [ENV.shardSize]: _size,
+    ...inventory
+  } = enumerateEnvironment({
+    ...env,
+    shardQueueUrl: "-",
+    shardSize: 1,
+  });
+  return { ...inventory, [ENV.fastProbeQueueUrl]: env.fastProbeQueueUrl };
+}
+
+export function armedEnvironment(env: ProbeEnvironment & { maxTargets: number }): Record<string, string> {
+  return { ...probeEnvironment(env), [ENV.armedMaxTargets]: String(env.maxTargets) };
 }

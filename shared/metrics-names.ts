@@ -37,6 +37,16 @@ export const METRIC = {
   probesCompleted: "ProbesCompleted",
   /** Count of alerts published, emitted by notify: in total, and once more per alert kind (dimension `kind`). */
   alertsSent: "AlertsSent",
+  /** Fast path (docs/fastpath.md), router: events that resolved to something to probe or stop. */
+  fastPathEvents: "FastPathEvents",
+  /** Router: probes scheduled (one per target message and delay). */
+  fastPathProbesScheduled: "FastPathProbesScheduled",
+  /** Router: events whose account or a listing could not be read (sts:AssumeRole denied, describe failed). Alarmed. */
+  fastPathUnreadable: "FastPathUnreadable",
+  /** Notify: milliseconds from the AWS change (event time) to a delivered alert from a fast-path probe. Alarmed (p90). */
+  fastPathEventToAlert: "FastPathEventToAlertMs",
+  /** Armed function: endpoints probed in one run. */
+  armedEndpoints: "ArmedEndpoints",
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -114,8 +114,13 @@ export function parseShardMessage(body: string): ShardMessage {
   if (typeof message.shardId !== "string" || !/^\d+\/\d+$/.test(message.shardId)) {
     throw new ShardMessageError("shard message has no shardId of the form n/count");
   }
-  if (!Array.isArray(message.targets)) throw new ShardMessageError("shard message has no targets list");
-  for (const item of message.targets as unknown[]) {
+  return { scanId: message.scanId, shardId: message.shardId, targets: checkedTargets(message.targets) };
+}
+
+/** The targets of a message (a shard, or a fast-path probe): each a public IP address and a port, or an error. */
+export function checkedTargets(targets: unknown): Target[] {
+  if (!Array.isArray(targets)) throw new ShardMessageError("shard message has no targets list");
+  for (const item of targets as unknown[]) {
     const target = item as Partial<Target> | null;
     const port = target?.port;
     if (
@@ -130,7 +135,7 @@ export function parseShardMessage(body: string): ShardMessage {
       throw new ShardMessageError(`shard message names ${target.host.slice(0, 100)}, which is not a public IP address`);
     }
   }
-  return { scanId: message.scanId, shardId: message.shardId, targets: message.targets as Target[] };
+  return targets as Target[];
 }
 
 /** A scan id per scheduled run, so the scheduler's retries of one run find the scan the first attempt started. */
@@ -264,33 +269,7 @@ export async function probeShard(shard: ShardMessage, options: ProbeShardOptions
       scan,
     };
   }
-  // One read of what is recorded for the shard (its digests, shared/store/digest.ts). Endpoints exposed at
-  // their last observation are confirmed at the long timeout before they may be called filtered, so one
-  // lost SYN does not start a "resolved" (adaptive.ts, previousExposure).
-  const recorder = await store.beginShard(
-    shard.targets.map((target) => formatEndpoint(target.host, target.port)),
-    {
-      scanId: shard.scanId,
-      ...(options.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: options.checkpointIntervalMs } : {}),
-    },
-  );
-  const results: ProbeResult[] = [];
-  for await (const result of probeAdaptive(
-    shard.targets,
-    {
-      ...options.probe,
-      previousExposure: (target) => recorder.recordedExposure(formatEndpoint(target.host, target.port)),
-    },
-    options.context ?? {},
-    options.probeTarget,
-  )) {
-    results.push(result);
-  }
-  const outcome = { countsByState: {} as Partial<Record<ProbeState, number>>, events: [] as StateChangeEvent[] };
-  for (const result of results) {
-    outcome.countsByState[result.state] = (outcome.countsByState[result.state] ?? 0) + 1;
-  }
-  for (const recorded of await recorder.record(results)) if (recorded.event) outcome.events.push(recorded.event);
+  const outcome = await probeAndRecord(shard.targets, { ...options, probeId: shard.scanId });
   const recorded = await store.recordShard({
     scanId: shard.scanId,
     shardId: shard.shardId,
@@ -306,4 +285,54 @@ export async function probeShard(shard: ShardMessage, options: ProbeShardOptions
     completed: recorded.completed,
     scan: recorded.scan,
   };
+}
+
+export interface ProbeAndRecordOptions extends ProbeShardOptions {
+  /** Recorded with each observation: the scan id, or a fast-path probe id (docs/fastpath.md). */
+  probeId: string;
+}
+
+export interface ProbeAndRecordOutcome {
+  countsByState: Partial<Record<ProbeState, number>>;
+  events: StateChangeEvent[];
+  results: ProbeResult[];
+}
+
+/**
+ * Probes targets with the adaptive scheduler and records every observation: the step a scan shard and a
+ * fast-path probe (shared/fastpath/fast-probe.ts) share. Only a shard is then counted in a scan record.
+ */
+export async function probeAndRecord(
+  targets: readonly Target[],
+  options: ProbeAndRecordOptions,
+): Promise<ProbeAndRecordOutcome> {
+  const { store } = options;
+  // One read of what is recorded for the targets (their digests, shared/store/digest.ts). Endpoints exposed at
+  // their last observation are confirmed at the long timeout before they may be called filtered, so one
+  // lost SYN does not start a "resolved" (adaptive.ts, previousExposure).
+  const recorder = await store.beginShard(
+    targets.map((target) => formatEndpoint(target.host, target.port)),
+    {
+      scanId: options.probeId,
+      ...(options.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: options.checkpointIntervalMs } : {}),
+    },
+  );
+  const results: ProbeResult[] = [];
+  for await (const result of probeAdaptive(
+    targets,
+    {
+      ...options.probe,
+      previousExposure: (target) => recorder.recordedExposure(formatEndpoint(target.host, target.port)),
+    },
+    options.context ?? {},
+    options.probeTarget,
+  )) {
+    results.push(result);
+  }
+  const outcome: ProbeAndRecordOutcome = { countsByState: {}, events: [], results };
+  for (const result of results) {
+    outcome.countsByState[result.state] = (outcome.countsByState[result.state] ?? 0) + 1;
+  }
+  for (const recorded of await recorder.record(results)) if (recorded.event) outcome.events.push(recorded.event);
+  return outcome;
 }

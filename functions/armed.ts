@@ -1,0 +1,55 @@
+// Armed: invoked every minute by a schedule (docs/fastpath.md). Probes every endpoint whose path from the
+// internet is known open (exposed now, or armed by a refusal), so a Redis started or reconfigured without
+// any AWS call alerts within a minute (shared/fastpath/armed.ts).
+import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
+import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
+import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
+import middy from "@middy/core";
+import { probeArmed } from "../shared/fastpath/armed.ts";
+import { DynamoFastPathLedger } from "../shared/fastpath/ledger-dynamodb.ts";
+import { ENV } from "../shared/function-env.ts";
+import { METRIC } from "../shared/metrics-names.ts";
+import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
+import { allowedMasters } from "./commons/allowed-masters.ts";
+import { documentClient } from "./commons/clients.ts";
+import { positiveInteger, requiredString } from "./commons/config.ts";
+import { logger, metrics, tracer } from "./commons/powertools.ts";
+import { probeContext } from "./commons/probe-context.ts";
+
+const config = {
+  tableName: requiredString(ENV.tableName),
+  socketConcurrency: positiveInteger(ENV.probeSocketConcurrency),
+  maxTargets: positiveInteger(ENV.armedMaxTargets),
+  allowedMasters: allowedMasters(),
+};
+
+const store = new DynamoExposureStore({ client: documentClient, tableName: config.tableName });
+const ledger = new DynamoFastPathLedger({ client: documentClient, tableName: config.tableName });
+
+/** The scheduler's input (infra/constructs/fast-path.ts). */
+export interface ArmedScheduleEvent {
+  scheduledTime?: string;
+}
+
+async function run(event: ArmedScheduleEvent) {
+  const scheduledTime = new Date(event.scheduledTime ?? Date.now());
+  const outcome = await probeArmed({
+    store,
+    ledger,
+    scheduledTime: Number.isNaN(scheduledTime.getTime()) ? new Date() : scheduledTime,
+    maxTargets: config.maxTargets,
+    probe: { concurrency: config.socketConcurrency, probeOptions: { allowedMasters: config.allowedMasters } },
+    context: probeContext,
+  });
+  metrics.addMetric(METRIC.armedEndpoints, MetricUnit.Count, outcome.armed);
+  metrics.addMetric(METRIC.probesCompleted, MetricUnit.Count, outcome.probed);
+  logger.info("armed endpoints probed", { ...outcome, events: outcome.events.length });
+  return { probeId: outcome.probeId, armed: outcome.armed, probed: outcome.probed, events: outcome.events.length };
+}
+
+export const handler = middy<ArmedScheduleEvent>()
+  .use(captureLambdaHandler(tracer))
+  .use(injectLambdaContext(logger, { clearState: true }))
+  .use(logMetrics(metrics))
+  .handler(async (event: ArmedScheduleEvent) => run(event));

@@ -1,0 +1,57 @@
+// The armed tier (docs/fastpath.md): endpoints whose path from the internet is known open are probed every
+// minute by a schedule, so a Redis started or reconfigured without any AWS call (a restart, `CONFIG SET
+// requirepass ""`) still alerts within a minute. Known open: recorded exposure not `none` (the store's
+// exposed-now index, one Query), or armed by a probe that saw the path (ledger.ts: a refusal proves it too).
+import type { StateChangeEvent, Target } from "../exposure/model.ts";
+import { formatEndpoint } from "../exposure/model.ts";
+import { type ProbeShardOptions, probeAndRecord } from "../scan/shards.ts";
+import { allItems } from "../store/store.ts";
+import { updateArmed } from "./fast-probe.ts";
+import type { FastPathLedger } from "./ledger.ts";
+
+export interface ArmedOptions extends ProbeShardOptions {
+  ledger: FastPathLedger;
+  /** The schedule's time: the probe id is "armed-<minute>", one per run. */
+  scheduledTime: Date;
+  /** Endpoints probed per run at most (the schedule's cost bound); the most exposed first. */
+  maxTargets?: number;
+}
+
+export interface ArmedOutcome {
+  probeId: string;
+  armed: number;
+  probed: number;
+  events: StateChangeEvent[];
+}
+
+export const DEFAULT_MAX_ARMED = 5_000;
+
+export function armedProbeId(time: Date): string {
+  return `armed-${Math.floor(time.getTime() / 60_000)}`;
+}
+
+/** The armed set: exposed endpoints first (most severe first), then those armed by a refusal. */
+export async function armedTargets(options: Pick<ArmedOptions, "store" | "ledger" | "maxTargets">): Promise<Target[]> {
+  const max = options.maxTargets ?? DEFAULT_MAX_ARMED;
+  const targets = new Map<string, Target>();
+  for await (const state of allItems((cursor) =>
+    options.store.listExposed({ limit: 1000, ...(cursor ? { cursor } : {}) }),
+  )) {
+    if (targets.size >= max) break;
+    targets.set(state.endpoint, { host: state.ip, port: state.port, ...(state.asset ? { asset: state.asset } : {}) });
+  }
+  for (const target of await options.ledger.armed()) {
+    if (targets.size >= max) break;
+    const endpoint = formatEndpoint(target.host, target.port);
+    if (!targets.has(endpoint)) targets.set(endpoint, target);
+  }
+  return [...targets.values()];
+}
+
+export async function probeArmed(options: ArmedOptions): Promise<ArmedOutcome> {
+  const targets = await armedTargets(options);
+  const probeId = armedProbeId(options.scheduledTime);
+  const { results, events } = await probeAndRecord(targets, { ...options, probeId });
+  await updateArmed(options.ledger, targets, results);
+  return { probeId, armed: targets.length, probed: results.length, events };
+}
