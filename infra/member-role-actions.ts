@@ -3,7 +3,10 @@
 // own account, and the organization's account list, with the caller's credentials) are granted these.
 
 /** Per-account reads: regions, ENIs (incl. IPv6 and public IPs of instances, NAT, ALB/NLB ...), Elastic IPs,
- * Lightsail instances and static IPs, Global Accelerator static addresses. */
+ * Lightsail instances and static IPs, Global Accelerator static addresses; then, for the addresses found,
+ * the path from the internet (security-group rules, prefix-list entries, network ACLs, route tables, load
+ * balancers and their listeners) and the owners' names and tags (instances, RDS DB instances),
+ * docs/readme-path.md. */
 export const INVENTORY_READ_ACTIONS = [
   "ec2:DescribeRegions",
   "ec2:DescribeNetworkInterfaces",
@@ -11,6 +14,14 @@ export const INVENTORY_READ_ACTIONS = [
   "lightsail:GetInstances",
   "lightsail:GetStaticIps",
   "globalaccelerator:ListAccelerators",
+  "ec2:DescribeSecurityGroupRules",
+  "ec2:GetManagedPrefixListEntries",
+  "ec2:DescribeNetworkAcls",
+  "ec2:DescribeRouteTables",
+  "ec2:DescribeInstances",
+  "elasticloadbalancing:DescribeLoadBalancers",
+  "elasticloadbalancing:DescribeListeners",
+  "rds:DescribeDBInstances",
 ] as const;
 
 /** What the fast path (shared/fastpath/resolve.ts) reads besides the inventory's listings, to turn one event

@@ -49,7 +49,11 @@ export class MemberRoleStack extends Stack {
     const inventoryRead = new Policy(this, "InventoryReadPolicy", {
       roles: [this.role],
       statements: [
-        new PolicyStatement({ actions: [...INVENTORY_READ_ACTIONS, ...FASTPATH_READ_ACTIONS], resources: ["*"] }),
+        new PolicyStatement({
+          // The fast path reads some of the inventory's actions too: each is granted once.
+          actions: [...new Set([...INVENTORY_READ_ACTIONS, ...FASTPATH_READ_ACTIONS])],
+          resources: ["*"],
+        }),
       ],
     });
     Validations.of(inventoryRead).acknowledge({

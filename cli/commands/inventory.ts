@@ -10,6 +10,7 @@ import {
   resolveInventoryConfig,
 } from "../../shared/inventory/config.ts";
 import type { InventorySummary } from "../../shared/inventory/enumerate.ts";
+import { pathCell } from "../../shared/inventory/path/text.ts";
 import { durationMs, EXIT_FAILURE, EXIT_OK, intOption, parseCommandArgs, UsageError } from "../args.ts";
 import { formatTable } from "../output.ts";
 
@@ -29,6 +30,8 @@ export const INVENTORY_OPTIONS = {
   "call-timeout": { type: "string" },
   "no-lightsail": { type: "boolean" },
   "no-global-accelerator": { type: "boolean" },
+  "no-paths": { type: "boolean" },
+  "owner-tags": { type: "string" },
 } as const;
 
 export const INVENTORY_OPTIONS_HELP = `  --org                   read every ACTIVE account of the organization (organizations:ListAccounts;
@@ -45,7 +48,9 @@ export const INVENTORY_OPTIONS_HELP = `  --org                   read every ACTI
   --concurrency N         account-region reads at once (default ${DEFAULT_INVENTORY_CONFIG.concurrency})
   --call-timeout DURATION deadline for one AWS call, retries included (default ${DEFAULT_INVENTORY_CONFIG.callTimeoutMs / 1000}s)
   --no-lightsail          do not read Lightsail instances and static IPs
-  --no-global-accelerator do not read Global Accelerator`;
+  --no-global-accelerator do not read Global Accelerator
+  --no-paths              do not resolve the path from the internet (security groups, network ACLs, routes)
+  --owner-tags KEYS       tag keys that name an owner, carried into targets and alerts (default ${DEFAULT_INVENTORY_CONFIG.ownerTagKeys.join(",")})`;
 
 const HELP = `usage: exposure inventory [options]
 
@@ -106,6 +111,8 @@ export function inventoryConfigFromOptions(values: InventoryOptionValues): Inven
           : durationMs("call-timeout", values["call-timeout"]),
       readLightsail: !values["no-lightsail"],
       readGlobalAccelerator: !values["no-global-accelerator"],
+      resolvePaths: !values["no-paths"],
+      ownerTagKeys: list(values["owner-tags"]) ?? DEFAULT_INVENTORY_CONFIG.ownerTagKeys,
     });
   } catch (error) {
     if (error instanceof InventoryConfigError) throw new UsageError(error.message);
@@ -113,7 +120,7 @@ export function inventoryConfigFromOptions(values: InventoryOptionValues): Inven
   }
 }
 
-const COLUMNS = ["ENDPOINT", "ACCOUNT", "REGION", "TYPE", "RESOURCE", "NAME"];
+const COLUMNS = ["ENDPOINT", "ACCOUNT", "REGION", "TYPE", "RESOURCE", "NAME", "PATH"];
 
 function targetRow(target: Target): string[] {
   const endpoint = target.host.includes(":") ? `[${target.host}]:${target.port}` : `${target.host}:${target.port}`;
@@ -125,6 +132,7 @@ function targetRow(target: Target): string[] {
     asset?.resourceType ?? "",
     asset?.resourceId ?? "",
     asset?.name ?? "",
+    pathCell(asset?.path),
   ];
 }
 
@@ -136,6 +144,14 @@ export function formatSummary(summary: InventorySummary): string {
       `${counts.accountRegionsRead}/${counts.accountRegions} account-regions, in ${(summary.durationMs / 1000).toFixed(1)}s`,
     `dropped: ${counts.nonPublicDropped} non-public, ${counts.outOfScopeByTag} out of tag scope, ${counts.duplicates} duplicates`,
   ];
+  if (counts.paths && counts.paths.open + counts.paths.closed + counts.paths.unknown > 0) {
+    lines.push(`paths: ${counts.paths.open} open, ${counts.paths.closed} closed, ${counts.paths.unknown} unknown`);
+  }
+  for (const error of summary.detailErrors ?? []) {
+    lines.push(
+      `  not read (names only): ${[error.accountId, error.region].filter(Boolean).join(" ")}  ${error.source}  ${error.error}`,
+    );
+  }
   if (summary.gaps.length === 0) lines.push("coverage gaps: none");
   else {
     lines.push(`coverage gaps: ${summary.gaps.length}`);

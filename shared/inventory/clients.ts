@@ -5,9 +5,11 @@
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { EC2Client } from "@aws-sdk/client-ec2";
+import { ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { GlobalAcceleratorClient } from "@aws-sdk/client-global-accelerator";
 import { LightsailClient } from "@aws-sdk/client-lightsail";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
+import { RDSClient } from "@aws-sdk/client-rds";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@aws-sdk/types";
 import { callWithDeadline } from "../deadline.ts";
@@ -16,6 +18,10 @@ export interface AccountClients {
   readonly accountId: string;
   ec2(region: string): EC2Client;
   lightsail(region: string): LightsailClient;
+  /** Load balancers and their listeners (the path resolver). */
+  elbv2(region: string): ElasticLoadBalancingV2Client;
+  /** RDS DB instances (names for public RDS interfaces). */
+  rds(region: string): RDSClient;
   /** Global Accelerator is a global service whose API lives in us-west-2; null where the partition has none. */
   globalAccelerator(): GlobalAcceleratorClient | null;
 }
@@ -112,6 +118,9 @@ export function createAwsClientFactory(options: AwsClientFactoryOptions = {}): I
       ec2: (region) => cached(key("ec2", region), () => new EC2Client({ ...shared, region, credentials })),
       lightsail: (region) =>
         cached(key("lightsail", region), () => new LightsailClient({ ...shared, region, credentials })),
+      elbv2: (region) =>
+        cached(key("elbv2", region), () => new ElasticLoadBalancingV2Client({ ...shared, region, credentials })),
+      rds: (region) => cached(key("rds", region), () => new RDSClient({ ...shared, region, credentials })),
       globalAccelerator: () => {
         const region = globalRegions.globalAccelerator;
         if (region === null) return null;

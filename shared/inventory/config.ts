@@ -63,6 +63,10 @@ export interface InventoryConfig {
   lightsailRegions: readonly string[];
   readLightsail: boolean;
   readGlobalAccelerator: boolean;
+  /** Resolve the path from the internet per address and port (docs/readme-path.md). */
+  resolvePaths: boolean;
+  /** Tag keys that name an owner (matched without regard to case), carried into targets and alerts. */
+  ownerTagKeys: string[];
 }
 
 export const DEFAULT_INVENTORY_CONFIG: InventoryConfig = {
@@ -80,6 +84,8 @@ export const DEFAULT_INVENTORY_CONFIG: InventoryConfig = {
   lightsailRegions: LIGHTSAIL_REGIONS,
   readLightsail: true,
   readGlobalAccelerator: true,
+  resolvePaths: true,
+  ownerTagKeys: ["team", "owner"],
 };
 
 /** Thrown for a configuration that cannot be used; the message names the field. */
@@ -121,6 +127,10 @@ export function resolveInventoryConfig(partial: Partial<InventoryConfig> = {}): 
     throw new InventoryConfigError("concurrency must be a positive whole number");
   }
   if (!(config.callTimeoutMs > 0)) throw new InventoryConfigError("call timeout must be positive");
+  for (const key of config.ownerTagKeys) {
+    if (key === "" || key.length > 128)
+      throw new InventoryConfigError(`owner tag key "${key}" must be 1-128 characters`);
+  }
   for (const filter of [...config.includeTags, ...config.excludeTags]) {
     if (filter.key === "") throw new InventoryConfigError("tag filter with an empty key");
   }

@@ -4,12 +4,14 @@ import { DescribeRegionsCommand } from "@aws-sdk/client-ec2";
 import { ListAccountsCommand } from "@aws-sdk/client-organizations";
 import { GetCallerIdentityCommand } from "@aws-sdk/client-sts";
 import { callWithDeadline } from "../deadline.ts";
-import type { CoverageGap, Target } from "../exposure/model.ts";
+import type { CoverageGap, ExposurePath, PathVerdict, Target } from "../exposure/model.ts";
 import { isPublicAddress } from "../net/ip.ts";
 import { addressOrderKey, canonicalAddress } from "./address-order.ts";
 import type { AccountAccess, AccountClients, InventoryClientFactory } from "./clients.ts";
 import { type InventoryConfig, resolveInventoryConfig, tagsInScope } from "./config.ts";
+import { type EnrichedAddress, enrichRegion } from "./enrich.ts";
 import { createLimiter } from "./limiter.ts";
+import { evaluatePath, type RegionNetwork } from "./path/evaluate.ts";
 import {
   type FoundAddress,
   type ReadContext,
@@ -40,6 +42,8 @@ export interface InventoryCounts {
   byResourceType: Record<string, number>;
   /** addresses x ports. */
   targets: number;
+  /** Targets by path verdict (all zero when paths are not resolved). */
+  paths: Record<PathVerdict, number>;
 }
 
 export interface InventorySummary {
@@ -51,6 +55,8 @@ export interface InventorySummary {
   /** Regions with every listing read in at least one account. */
   regionsRead: string[];
   gaps: CoverageGap[];
+  /** Reads that cost only names or path verdicts (those verdicts are `unknown`), never addresses. */
+  detailErrors: CoverageGap[];
   counts: InventoryCounts;
 }
 
@@ -77,7 +83,8 @@ export async function enumeratePublicTargets(
   const started = Date.now();
   const startedAt = new Date(started).toISOString();
   const gaps: CoverageGap[] = [];
-  const found: FoundAddress[] = [];
+  const detailErrors: CoverageGap[] = [];
+  const found: EnrichedAddress[] = [];
   const limit = createLimiter(config.concurrency);
 
   const caller = await callerIdentity(clients, config.callTimeoutMs);
@@ -92,7 +99,7 @@ export async function enumeratePublicTargets(
     accountRegions += opened.regions.length;
     const regionReads = opened.regions.map((region) =>
       limit(async () => {
-        const ok = await readRegion(opened.account, region, config, found, gaps);
+        const ok = await readRegion(opened.account, region, config, found, gaps, detailErrors);
         const tally = regionsAttempted.get(region) ?? { ok: 0, failed: 0 };
         if (ok) tally.ok++;
         else tally.failed++;
@@ -137,6 +144,7 @@ export async function enumeratePublicTargets(
         .map(([region]) => region)
         .sort(),
       gaps: gaps.sort(compareGaps),
+      detailErrors: detailErrors.sort(compareGaps),
       counts: {
         ...counts,
         accounts: accountIds.size,
@@ -237,26 +245,45 @@ async function readRegion(
   account: AccountClients,
   region: string,
   config: InventoryConfig,
-  found: FoundAddress[],
+  found: EnrichedAddress[],
   gaps: CoverageGap[],
+  detailErrors: CoverageGap[],
 ): Promise<boolean> {
+  const regionFound: FoundAddress[] = [];
   const ctx: ReadContext = { accountId: account.accountId, region, callTimeoutMs: config.callTimeoutMs };
   const where = { accountId: account.accountId, region };
   const reads = [
-    collect(found, gaps, where, "ec2:DescribeNetworkInterfaces", () => readNetworkInterfaces(account.ec2(region), ctx)),
-    collect(found, gaps, where, "ec2:DescribeAddresses", () => readElasticIps(account.ec2(region), ctx)),
+    collect(regionFound, gaps, where, "ec2:DescribeNetworkInterfaces", () =>
+      readNetworkInterfaces(account.ec2(region), ctx),
+    ),
+    collect(regionFound, gaps, where, "ec2:DescribeAddresses", () => readElasticIps(account.ec2(region), ctx)),
   ];
   if (config.readLightsail && config.lightsailRegions.includes(region)) {
     reads.push(
-      collect(found, gaps, where, "lightsail:GetInstances", () =>
+      collect(regionFound, gaps, where, "lightsail:GetInstances", () =>
         readLightsailInstances(account.lightsail(region), ctx),
       ),
-      collect(found, gaps, where, "lightsail:GetStaticIps", () =>
+      collect(regionFound, gaps, where, "lightsail:GetStaticIps", () =>
         readLightsailStaticIps(account.lightsail(region), ctx),
       ),
     );
   }
-  return (await Promise.all(reads)).every(Boolean);
+  const ok = (await Promise.all(reads)).every(Boolean);
+  found.push(
+    ...(await enrichRegion(
+      account,
+      region,
+      regionFound,
+      {
+        ports: config.ports,
+        ownerTagKeys: config.ownerTagKeys,
+        resolvePaths: config.resolvePaths,
+        callTimeoutMs: config.callTimeoutMs,
+      },
+      detailErrors,
+    )),
+  );
+  return ok;
 }
 
 /** Runs one listing; its addresses go to `found`, its failure to `gaps`. */
@@ -281,10 +308,10 @@ async function collect(
  * scope to that owner (an excluded instance's Elastic IP record does not bring its address back).
  * The fast path (shared/fastpath/resolve.ts) turns its reads into targets with this same function.
  */
-export function toTargets(found: FoundAddress[], config: InventoryConfig) {
+export function toTargets(found: EnrichedAddress[], config: InventoryConfig) {
   let nonPublicDropped = 0;
   let duplicates = 0;
-  const best = new Map<string, FoundAddress>();
+  const best = new Map<string, EnrichedAddress>();
   for (const candidate of found) {
     if (!isPublicAddress(candidate.ip)) {
       nonPublicDropped++;
@@ -303,15 +330,21 @@ export function toTargets(found: FoundAddress[], config: InventoryConfig) {
   let addresses = 0;
   const byResourceType: Record<string, number> = {};
   const targets: Target[] = [];
+  const paths: Record<PathVerdict, number> = { open: 0, closed: 0, unknown: 0 };
   for (const key of [...best.keys()].sort()) {
-    const { ip, asset } = best.get(key)!;
+    const address = best.get(key)!;
+    const { ip, asset } = address;
     if (!tagsInScope(asset.tags, config)) {
       outOfScopeByTag++;
       continue;
     }
     addresses++;
     byResourceType[asset.resourceType] = (byResourceType[asset.resourceType] ?? 0) + 1;
-    for (const port of config.ports) targets.push({ host: canonicalAddress(ip), port, asset });
+    for (const port of config.ports) {
+      const path = config.resolvePaths ? pathOf(address, port) : undefined;
+      if (path) paths[path.verdict]++;
+      targets.push({ host: canonicalAddress(ip), port, asset: path ? { ...asset, path } : asset });
+    }
   }
   return {
     targets,
@@ -323,12 +356,30 @@ export function toTargets(found: FoundAddress[], config: InventoryConfig) {
       addresses,
       byResourceType: Object.fromEntries(Object.entries(byResourceType).sort(([a], [b]) => (a < b ? -1 : 1))),
       targets: targets.length,
+      paths,
     },
   };
 }
 
+/** Nothing read: for addresses whose verdict needs no network facts (Global Accelerator, unassociated). */
+const NOTHING_READ = { ok: false, source: "nothing", error: "not read" } as const;
+const NO_NETWORK: RegionNetwork = {
+  rules: NOTHING_READ,
+  prefixLists: new Map(),
+  networkAcls: NOTHING_READ,
+  routeTables: NOTHING_READ,
+  loadBalancers: NOTHING_READ,
+};
+
+function pathOf(address: EnrichedAddress, port: number): ExposurePath | undefined {
+  if (address.paths?.[port]) return address.paths[port];
+  // Only verdicts that need no network facts; an interface whose network was not read has no path.
+  if (address.subject === undefined || address.subject.kind === "interface") return undefined;
+  return evaluatePath(address.subject, address.ip, port, NO_NETWORK);
+}
+
 /** Higher specificity wins; ties go to a fixed order of owner fields so the result does not depend on timing. */
-function preferred(candidate: FoundAddress, current: FoundAddress): boolean {
+function preferred(candidate: EnrichedAddress, current: EnrichedAddress): boolean {
   if (candidate.specificity !== current.specificity) return candidate.specificity > current.specificity;
   const order = (found: FoundAddress) =>
     [found.asset.accountId, found.asset.region, found.asset.resourceType, found.asset.resourceId].join("\u0000");

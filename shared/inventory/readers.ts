@@ -21,6 +21,7 @@ import {
 import { callWithDeadline } from "../deadline.ts";
 import type { Asset } from "../exposure/model.ts";
 import { interfaceOwner, tagRecord } from "./owners.ts";
+import type { PathSubject } from "./path/evaluate.ts";
 
 /** An address as one listing reports it. `specificity` decides which owner wins when two listings report one address. */
 export interface FoundAddress {
@@ -34,6 +35,10 @@ export interface FoundAddress {
   networkInterfaceId?: string;
   /** The subnet of the interface the address is on (DescribeNetworkInterfaces). */
   subnetId?: string;
+  /** What holds the address, for the path resolver (docs/readme-path.md); absent: no path is resolved. */
+  subject?: PathSubject;
+  /** The instance the interface is attached to, for its name and tags. */
+  instanceId?: string;
 }
 
 /** Owners by how much they tell: an instance beats a bare interface, which beats an Elastic IP record. */
@@ -101,6 +106,18 @@ export async function readNetworkInterfaces(
     const tags = tagRecord(eni.TagSet);
     const owned = asset(ctx, { ...owner, name: tags?.Name ?? owner.name, tags });
     const specificity = owner.resourceType === "network-interface" ? SPECIFICITY.interface : SPECIFICITY.resource;
+    const subject: PathSubject = {
+      kind: "interface",
+      iface: {
+        networkInterfaceId: eni.NetworkInterfaceId ?? "unknown-interface",
+        interfaceType: eni.InterfaceType,
+        description: eni.Description,
+        subnetId: eni.SubnetId,
+        vpcId: eni.VpcId,
+        groupIds: (eni.Groups ?? []).flatMap((group) => (group.GroupId ? [group.GroupId] : [])),
+      },
+    };
+    const instanceId = eni.Attachment?.InstanceId;
     const addresses = [eni.Association, ...(eni.PrivateIpAddresses ?? []).map((address) => address.Association)].map(
       (association) => ({
         ip: association?.PublicIp,
@@ -124,6 +141,8 @@ export async function readNetworkInterfaces(
         ...(allocationId ? { allocationId } : {}),
         ...(associationId ? { associationId } : {}),
         ...(eni.SubnetId ? { subnetId: eni.SubnetId } : {}),
+        subject,
+        ...(instanceId ? { instanceId } : {}),
       });
     }
   }
@@ -155,10 +174,18 @@ export async function readElasticIps(
         ...(address.AllocationId ? { allocationId: address.AllocationId } : {}),
         ...(address.AssociationId ? { associationId: address.AssociationId } : {}),
         ...(address.NetworkInterfaceId ? { networkInterfaceId: address.NetworkInterfaceId } : {}),
+        // An associated Elastic IP is also listed by the interface it is on, whose entry wins.
+        subject:
+          address.AssociationId || address.NetworkInterfaceId || address.InstanceId
+            ? { kind: "not-resolved", reason: "the interface holding this Elastic IP was not listed" }
+            : { kind: "unassociated", what: `Elastic IP ${address.AllocationId ?? address.PublicIp}` },
       },
     ];
   });
 }
+
+const LIGHTSAIL: PathSubject = { kind: "not-resolved", reason: "Lightsail firewalls are not read" };
+const ACCELERATOR: PathSubject = { kind: "not-resolved", reason: "Global Accelerator listeners are not read" };
 
 function lightsailTags(tags: ReadonlyArray<{ key?: string; value?: string }> | undefined) {
   return tagRecord(tags?.map((tag) => ({ Key: tag.key, Value: tag.value })));
@@ -185,7 +212,7 @@ export function lightsailInstanceAddresses(instance: Instance, ctx: ReadContext)
   });
   return [instance.publicIpAddress, ...(instance.ipv6Addresses ?? [])]
     .filter((ip): ip is string => Boolean(ip))
-    .map((ip) => ({ ip, asset: owned, specificity: SPECIFICITY.resource }));
+    .map((ip) => ({ ip, asset: owned, specificity: SPECIFICITY.resource, subject: LIGHTSAIL }));
 }
 
 /** lightsail:GetStaticIps: static IPs, attached or not. */
@@ -208,6 +235,9 @@ export async function readLightsailStaticIps(client: LightsailClient, ctx: ReadC
                 name: staticIp.name,
               }),
               specificity: SPECIFICITY.allocation,
+              subject: staticIp.isAttached
+                ? LIGHTSAIL
+                : { kind: "unassociated" as const, what: `Lightsail static IP ${staticIp.name ?? staticIp.ipAddress}` },
             },
           ]
         : [],
@@ -242,5 +272,5 @@ export function acceleratorAddresses(accelerator: Accelerator, ctx: Omit<ReadCon
   );
   return (accelerator.IpSets ?? [])
     .flatMap((set) => set.IpAddresses ?? [])
-    .map((ip) => ({ ip, asset: owned, specificity: SPECIFICITY.accelerator }));
+    .map((ip) => ({ ip, asset: owned, specificity: SPECIFICITY.accelerator, subject: ACCELERATOR }));
 }

@@ -51,16 +51,22 @@ describe("member-account role stack", () => {
     expect(statements.every((s) => s.Effect === "Allow" && s.Resource === "*" && s.Condition === undefined)).toBe(true);
     expect(statements.flatMap((s) => [s.Action].flat()).sort()).toEqual([
       "ec2:DescribeAddresses",
+      "ec2:DescribeInstances",
       "ec2:DescribeNetworkAcls",
       "ec2:DescribeNetworkInterfaces",
       "ec2:DescribeRegions",
       "ec2:DescribeRouteTables",
+      "ec2:DescribeSecurityGroupRules",
       "ec2:GetManagedPrefixListAssociations",
+      "ec2:GetManagedPrefixListEntries",
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeLoadBalancers",
       "globalaccelerator:DescribeAccelerator",
       "globalaccelerator:ListAccelerators",
       "lightsail:GetInstance",
       "lightsail:GetInstances",
       "lightsail:GetStaticIps",
+      "rds:DescribeDBInstances",
     ]);
   });
 

@@ -362,12 +362,20 @@ describe("monitor stack with default context", () => {
     );
     expect([ownRead?.Action].flat().sort()).toEqual([
       "ec2:DescribeAddresses",
+      "ec2:DescribeInstances",
+      "ec2:DescribeNetworkAcls",
       "ec2:DescribeNetworkInterfaces",
       "ec2:DescribeRegions",
+      "ec2:DescribeRouteTables",
+      "ec2:DescribeSecurityGroupRules",
+      "ec2:GetManagedPrefixListEntries",
+      "elasticloadbalancing:DescribeListeners",
+      "elasticloadbalancing:DescribeLoadBalancers",
       "globalaccelerator:ListAccelerators",
       "lightsail:GetInstances",
       "lightsail:GetStaticIps",
       "organizations:ListAccounts",
+      "rds:DescribeDBInstances",
     ]);
     template.hasOutput("EnumerateRoleArn", { Value: arnOf(synth.monitor.enumerate.role) });
   });

@@ -6,7 +6,15 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Target } from "../../shared/exposure/model.ts";
 import { type FakeAwsServer, startFakeAws } from "../fixtures/aws/fake-aws-server.ts";
-import { CALLER, DENIED, EXPECTED_TARGETS, httpOrganization, MEMBER } from "../fixtures/aws/http-organization.ts";
+import {
+  CALLER,
+  DENIED,
+  decidedBy,
+  EXPECTED_PATHS,
+  EXPECTED_TARGETS,
+  httpOrganization,
+  MEMBER,
+} from "../fixtures/aws/http-organization.ts";
 
 const CLI = fileURLToPath(new URL("../../cli/exposure.ts", import.meta.url));
 let server: FakeAwsServer;
@@ -58,6 +66,8 @@ describe.concurrent("exposure inventory", { timeout: 90_000 }, () => {
     expect(
       targets.map((t) => [t.host, t.asset?.accountId, t.asset?.region, t.asset?.resourceType, t.asset?.resourceId]),
     ).toEqual(EXPECTED_TARGETS);
+    // Each target carries its path: the verdict and the rule (or layer) that decides it.
+    expect(Object.fromEntries(targets.map((t) => [t.host, decidedBy(t.asset?.path)]))).toEqual(EXPECTED_PATHS);
     const lines = stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
     const { summary } = JSON.parse(lines[0]!) as {
@@ -80,12 +90,17 @@ describe.concurrent("exposure inventory", { timeout: 90_000 }, () => {
       "6379,6380",
     ]);
     expect(code).toBe(1);
-    expect(stdout).toMatch(/^ENDPOINT\s+ACCOUNT\s+REGION\s+TYPE\s+RESOURCE\s+NAME/);
+    expect(stdout).toMatch(/^ENDPOINT\s+ACCOUNT\s+REGION\s+TYPE\s+RESOURCE\s+NAME\s+PATH/);
     expect(stdout).toMatch(
-      /54\.240\.20\.1:6380\s+111111111111\s+us-east-1\s+ec2-instance\s+i-1234567890abcdef0\s+sessions-redis/,
+      /54\.240\.20\.1:6379\s+111111111111\s+us-east-1\s+ec2-instance\s+i-1234567890abcdef0\s+sessions-redis\s+open sgr-0b1c2d3e4f5a60001/,
+    );
+    // The rule admits 6379 only.
+    expect(stdout).toMatch(
+      /54\.240\.20\.1:6380\s+111111111111\s+us-east-1\s+ec2-instance\s+i-1234567890abcdef0\s+sessions-redis\s+closed security-group/,
     );
     expect(stdout).toMatch(/\[2600:1f18:4a3:6a01::123\]:6379/);
-    expect(stdout).toContain("22 targets (11 public addresses) from 2/3 accounts");
+    expect(stdout).toContain("24 targets (12 public addresses) from 2/3 accounts");
+    expect(stdout).toContain("paths: 3 open, 11 closed, 10 unknown");
     expect(stdout).toContain("coverage gaps: 2");
     expect(stdout).toMatch(/333333333333\s+sts:AssumeRole\s+AccessDenied/);
   });

@@ -10,6 +10,8 @@ import { type FakeAwsServer, startFakeAws } from "../fixtures/aws/fake-aws-serve
 import {
   CALLER,
   DENIED,
+  decidedBy,
+  EXPECTED_PATHS,
   EXPECTED_TARGETS,
   httpOrganization,
   MEMBER,
@@ -81,7 +83,48 @@ describe("inventory over HTTP against a fake AWS endpoint", () => {
       targets.map((t) => [t.host, t.asset?.accountId, t.asset?.region, t.asset?.resourceType, t.asset?.resourceId]),
     ).toEqual(EXPECTED_TARGETS);
     expect(targets.every((t) => t.port === 6379)).toBe(true);
-    expect(targets.find((t) => t.host === "54.240.20.1")?.asset?.name).toBe("sessions-redis");
+    // Names and owner tags from the instance (ec2:DescribeInstances), not the interface; the RDS interface by its DB.
+    expect(targets.find((t) => t.host === "54.240.20.1")?.asset).toMatchObject({
+      name: "sessions-redis",
+      owners: { team: "sessions" },
+    });
+    expect(targets.find((t) => t.host === "35.171.0.10")?.asset).toMatchObject({
+      name: "payments-cache",
+      owners: { Owner: "payments@example.com" },
+    });
+    expect(targets.find((t) => t.host === "3.210.40.5")?.asset).toMatchObject({
+      name: "orders-db",
+      owners: { team: "orders" },
+    });
+    // Every address's path verdict on 6379, with the rule or layer that decides it.
+    expect(Object.fromEntries(targets.map((t) => [t.host, decidedBy(t.asset?.path)]))).toEqual(EXPECTED_PATHS);
+    expect(targets.find((t) => t.host === "54.240.20.1")?.asset?.path).toEqual({
+      verdict: "open",
+      scope: "any",
+      reason:
+        "sgr-0b1c2d3e4f5a60001 (sg-3f4b5653) admits 0.0.0.0/0 on TCP 6379; network ACL acl-5fb85d36 entry 100 allows 0.0.0.0/0; route table rtb-f9ad4890 sends 0.0.0.0/0 to igw-eaad4883",
+      rules: [
+        {
+          groupId: "sg-3f4b5653",
+          ruleId: "sgr-0b1c2d3e4f5a60001",
+          protocol: "tcp",
+          fromPort: 6379,
+          toPort: 6379,
+          source: "0.0.0.0/0",
+        },
+      ],
+      networkAcl: { networkAclId: "acl-5fb85d36", ruleNumber: 100, action: "allow", source: "0.0.0.0/0" },
+      route: { routeTableId: "rtb-f9ad4890", main: false, destination: "0.0.0.0/0", target: "igw-eaad4883" },
+    });
+    expect(targets.find((t) => t.host === "2600:1f18:4a3:6a01::123")?.asset?.path).toMatchObject({
+      scope: "restricted",
+      rules: [{ source: "pl-0b1c2d3e4f5a60001 (2600:1f14::/35)" }],
+    });
+    expect(targets.find((t) => t.host === "52.20.40.4")?.asset?.path).toMatchObject({
+      networkAcl: { networkAclId: "acl-5fb85d37", ruleNumber: 90, action: "deny" },
+    });
+    expect(summary.counts.paths).toEqual({ open: 3, closed: 4, unknown: 5 });
+    expect(summary.detailErrors).toEqual([]);
     expect(targets.find((t) => t.host === "34.193.8.8")?.asset?.tags).toEqual({ Name: "reserved-for-failover" });
 
     expect(summary.gaps.map((g) => [g.accountId, g.region, g.source])).toEqual([
@@ -95,6 +138,41 @@ describe("inventory over HTTP against a fake AWS endpoint", () => {
     expect(summary.counts.nonPublicDropped).toBe(1); // fd00:ec2::21
 
     const calls = server.calls;
+    // The path and owner reads are batched per account and region: one call each, whatever the number of addresses.
+    const LISTINGS = ["DescribeNetworkInterfaces", "DescribeAddresses", "DescribeRegions"];
+    const perRegion = (accessKeyId: string, region: string) =>
+      calls
+        .filter((c) => c.accessKeyId === accessKeyId && c.region === region)
+        .filter((c) => ["ec2", "elasticloadbalancing", "rds"].includes(c.service) && !LISTINGS.includes(c.action))
+        .map((c) => c.action)
+        .sort();
+    expect(perRegion(CALLER.accessKeyId, "us-east-1")).toEqual([
+      "DescribeDBInstances",
+      "DescribeInstances",
+      "DescribeListeners",
+      "DescribeLoadBalancers",
+      "DescribeNetworkAcls",
+      "DescribeRouteTables",
+      "DescribeSecurityGroupRules",
+      "GetManagedPrefixListEntries",
+    ]);
+    expect(perRegion(MEMBER_ACCESS_KEY, "us-east-1")).toEqual([
+      "DescribeInstances",
+      "DescribeNetworkAcls",
+      "DescribeRouteTables",
+      "DescribeSecurityGroupRules",
+    ]);
+    // A region with no public address costs no path reads.
+    expect(perRegion(CALLER.accessKeyId, "eu-west-1")).toEqual([]);
+    const rulesCall = calls.find(
+      (c) => c.action === "DescribeSecurityGroupRules" && c.accessKeyId === CALLER.accessKeyId,
+    )!;
+    expect(rulesCall.params.get("Filter.1.Name")).toBe("group-id");
+    expect([rulesCall.params.get("Filter.1.Value.1"), rulesCall.params.get("Filter.1.Value.2")]).toEqual([
+      "sg-0db0000000000001",
+      "sg-3f4b5653",
+    ]);
+
     // The throttled calls were retried by the SDK and then succeeded.
     const memberInterfaces = calls.filter(
       (c) =>
@@ -170,7 +248,35 @@ describe("inventory over HTTP against a fake AWS endpoint", () => {
     }
     expect(new Set(ec2Only.calls.map((c) => c.service))).toEqual(new Set(["ec2"]));
     expect(general.calls.some((c) => c.service === "ec2")).toBe(false);
-    expect(new Set(general.calls.map((c) => c.service))).toEqual(new Set(["sts", "lightsail", "globalaccelerator"]));
+    expect(new Set(general.calls.map((c) => c.service))).toEqual(
+      new Set(["sts", "lightsail", "globalaccelerator", "elasticloadbalancing", "rds"]),
+    );
+  });
+
+  it("reads the paths of 450 addresses in one region with a few calls, not one per address", async () => {
+    const server = await fake(httpOrganization({ extraInterfaces: 450 }));
+    process.env.AWS_ENDPOINT_URL = server.url;
+    const { targets } = await readAwsTargets({
+      regions: ["eu-west-1"],
+      readGlobalAccelerator: false,
+      callTimeoutMs: 20_000,
+    });
+    expect(targets).toHaveLength(450);
+    // Each instance has its own group admitting 0.0.0.0/0 on 6379, in a subnet whose main table routes to an IGW.
+    expect(targets.every((t) => t.asset?.path?.verdict === "open")).toBe(true);
+    expect(targets.every((t) => t.asset?.owners?.team === "fleet")).toBe(true);
+    expect(targets[0]!.asset?.path?.rules?.[0]?.ruleId).toMatch(/^sgr-0e/);
+    const counts: Record<string, number> = {};
+    for (const call of server.calls) counts[call.action] = (counts[call.action] ?? 0) + 1;
+    // 450 groups and 450 instances in filters of at most 200 values: 3 calls each; one subnet, one VPC: 1 call each.
+    expect(counts).toMatchObject({
+      DescribeSecurityGroupRules: 3,
+      DescribeInstances: 3,
+      DescribeNetworkAcls: 1,
+      DescribeRouteTables: 1,
+    });
+    expect(counts.GetManagedPrefixListEntries).toBeUndefined();
+    expect(counts.DescribeLoadBalancers).toBeUndefined();
   });
 
   it("fails with a credentials error when the caller's keys are rejected", async () => {

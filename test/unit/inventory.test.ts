@@ -139,6 +139,14 @@ describe("enumeratePublicTargets over the fixture organization", () => {
       resourceId: "i-0123456789abcdef0",
       name: "cache-primary",
       tags: { Name: "cache-primary", Team: "payments" },
+      // The default owner tag keys match "Team" whatever its case.
+      owners: { Team: "payments" },
+      // This world's account has no security-group rules at all.
+      path: {
+        verdict: "closed",
+        layer: "security-group",
+        reason: "no inbound rule of sg-0123456789abcdef0 admits a public IPv4 source on TCP 6379",
+      },
     });
     expect(byHost.get("52.20.30.4")?.name).toBe("web-alb");
     expect(byHost.get("34.192.7.7")?.tags).toEqual({ Name: "spare" });
