@@ -7,7 +7,8 @@
 import { closeSync, openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { ProbeResult, Target } from "../shared/exposure/model.ts";
-import { type AdaptiveOptions, emptyStats, probeAdaptive } from "../shared/probe/adaptive.ts";
+import { type AdaptiveOptions, emptyStats } from "../shared/probe/adaptive.ts";
+import { probeAdaptive } from "../shared/probe/scheduler.ts";
 import { probeAll } from "./fixed-runner.ts";
 
 export interface EngineSummary {

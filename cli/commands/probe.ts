@@ -1,6 +1,6 @@
 // `exposure probe [options] TARGET...`: probe targets once and print what each one says.
 import { EXPOSURES, type Exposure, exposureRank, type ProbeResult } from "../../shared/exposure/model.ts";
-import { probeAdaptive } from "../../shared/probe/adaptive.ts";
+import { probeAdaptive } from "../../shared/probe/scheduler.ts";
 import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
 import { formatTable, ProgressLine } from "../output.ts";
 import { adaptiveSettings, loadTargets, PROBE_HELP, PROBE_OPTIONS, probeSettings } from "../probe-args.ts";

@@ -40,6 +40,38 @@ async function resolveHost(host: string, context: ProbeContext): Promise<string>
   return (await lookup(host)).address;
 }
 
+/** The result of probing `target`, begun at `started` (Date.now() time). Key order is the documented JSON line order. */
+export function resultOf(
+  target: Target,
+  ip: string,
+  state: ProbeState,
+  fields: Partial<ProbeResult>,
+  started: number,
+): ProbeResult {
+  const result: ProbeResult = {
+    target: formatEndpoint(target.host, target.port),
+    ip,
+    port: target.port,
+    state,
+    exposure: exposureOf(state),
+    tls: fields.tls ?? false,
+    ...(fields.certificate ? { certificate: fields.certificate } : {}),
+    server: fields.server ?? null,
+    findings: fields.findings ?? [],
+    reply: fields.reply ?? "",
+    durationMs: Date.now() - started,
+    observedAt: new Date(started).toISOString(),
+  };
+  if (target.asset) result.asset = target.asset;
+  return result;
+}
+
+/** The result for a target whose probe failed on this side (it threw, against its contract). */
+export function failedResult(target: Target, error: unknown): ProbeResult {
+  const message = error instanceof Error ? error.message : String(error);
+  return resultOf(target, target.host, "error", { reply: `(probe failed: ${message})`.slice(0, 200) }, Date.now());
+}
+
 /** Probes one target. Never throws: every outcome is a state. */
 export async function probeTarget(
   target: Target,
@@ -49,26 +81,8 @@ export async function probeTarget(
   const settings: ProbeOptions = { ...DEFAULT_PROBE_OPTIONS, ...options };
   const started = Date.now();
   const deadlineAt = started + settings.deadlineMs;
-  const observedAt = new Date(started).toISOString();
-  const finishResult = (ip: string, state: ProbeState, fields: Partial<ProbeResult>): ProbeResult => {
-    // Key order is the documented JSON line order.
-    const result: ProbeResult = {
-      target: formatEndpoint(target.host, target.port),
-      ip,
-      port: target.port,
-      state,
-      exposure: exposureOf(state),
-      tls: fields.tls ?? false,
-      ...(fields.certificate ? { certificate: fields.certificate } : {}),
-      server: fields.server ?? null,
-      findings: fields.findings ?? [],
-      reply: fields.reply ?? "",
-      durationMs: Date.now() - started,
-      observedAt,
-    };
-    if (target.asset) result.asset = target.asset;
-    return result;
-  };
+  const finishResult = (ip: string, state: ProbeState, fields: Partial<ProbeResult>): ProbeResult =>
+    resultOf(target, ip, state, fields, started);
 
   const protocol: ProtocolModule | undefined = protocolOf(target);
   if (protocol === undefined) {

@@ -9,9 +9,9 @@ import type { Asset, ProbeResult, ProbeState, ScanRecord, StateChangeEvent, Targ
 import { formatEndpoint } from "../exposure/model.ts";
 import type { InventoryResult } from "../inventory/enumerate.ts";
 import { isPublicAddress } from "../net/ip.ts";
-import type { ProbeFunction } from "../probe/adaptive.ts";
-import { type AdaptiveOptions, probeAdaptive } from "../probe/adaptive.ts";
+import type { AdaptiveOptions, ProbeFunction } from "../probe/adaptive.ts";
 import type { ProbeContext } from "../probe/probe.ts";
+import { probeAdaptive } from "../probe/scheduler.ts";
 import type { ExposureStore } from "../store/store.ts";
 import { newScanId } from "./cycle.ts";
 

@@ -5,8 +5,8 @@ import { createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { probeAll } from "../../bench/fixed-runner.ts";
 import type { Target } from "../../shared/exposure/model.ts";
-import { probeAdaptive } from "../../shared/probe/adaptive.ts";
 import { probeTarget } from "../../shared/probe/probe.ts";
+import { probeAdaptive } from "../../shared/probe/scheduler.ts";
 
 const servers: Server[] = [];
 const sockets = new Set<Socket>();

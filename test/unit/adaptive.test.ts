@@ -3,18 +3,8 @@
 // scheduler makes (timeouts, retries, passes, confirmations, socket bound) is checked exactly.
 import { describe, expect, it } from "vitest";
 import { exposureOf, type ProbeResult, type ProbeState, type Target } from "../../shared/exposure/model.ts";
-import type { ProbeFunction } from "../../shared/probe/adaptive.ts";
-import {
-  type AdaptiveOptions,
-  clampTimeout,
-  EventLoopStalls,
-  emptyStats,
-  expectedHidden,
-  networkGroup,
-  probeAdaptive,
-  RttSamples,
-  rttSampleOf,
-} from "../../shared/probe/adaptive.ts";
+import { type AdaptiveOptions, emptyStats, type ProbeFunction } from "../../shared/probe/adaptive.ts";
+import { probeAdaptive } from "../../shared/probe/scheduler.ts";
 
 interface SimEndpoint {
   state: ProbeState;
@@ -309,60 +299,23 @@ describe("adaptive scheduler", () => {
     expect(out.find((r) => r.ip === "198.18.60.2")?.reply).toContain("boom");
   });
 
+  it("builds a failed probe's result like every other, an IPv6 endpoint in brackets", async () => {
+    const probe: ProbeFunction = async () => {
+      throw new Error("boom");
+    };
+    const out: ProbeResult[] = [];
+    for await (const r of probeAdaptive([{ host: "2001:db8::7", port: 6380 }], FAST, {}, probe)) out.push(r);
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ target: "[2001:db8::7]:6380", ip: "2001:db8::7", port: 6380, state: "error" });
+    expect(Object.keys(out[0] as ProbeResult)).toEqual(
+      Object.keys(result({ host: "2001:db8::7", port: 6380 }, "error", 0)),
+    );
+  });
+
   it("rejects settings that cannot work", async () => {
     const run = (options: Partial<AdaptiveOptions>) =>
       probeAdaptive([{ host: "198.18.0.1", port: 6379 }], options).next();
     await expect(run({ concurrency: 0 })).rejects.toThrow(/concurrency/);
     await expect(run({ minAttempts: 3, maxAttempts: 2 })).rejects.toThrow(/minAttempts/);
-  });
-});
-
-describe("adaptive scheduler parts", () => {
-  it("groups addresses by /24 and /48", () => {
-    expect(networkGroup("198.18.7.9")).toBe("198.18.7");
-    expect(networkGroup("2001:db8:1:2::5")).toBe("2001:db8:1::/48");
-    expect(networkGroup("redis.example.com")).toBe("redis.example.com");
-  });
-
-  it("takes round trips from answers only, a server exchange as three", () => {
-    const target = { host: "198.18.0.1", port: 6379 };
-    expect(rttSampleOf(result(target, "filtered", 100))).toBeNull();
-    expect(rttSampleOf(result(target, "closed", 12))).toBe(12);
-    expect(rttSampleOf(result(target, "auth-required", 30))).toBe(10);
-    // Time this process stood still is taken out: the answer only waited for us.
-    expect(rttSampleOf(result(target, "closed", 312), 300)).toBe(12);
-  });
-
-  it("bases a group's timeout on its fastest answer, the rest on a percentile of all", () => {
-    const samples = new RttSamples();
-    for (const ms of [50, 10, 30, 20, 40, 2_000]) samples.add(ms);
-    const options = { floorMs: 25, ceilingMs: 1_000, rttMultiplier: 4 };
-    expect(samples.groupTimeoutMs(options)).toBe(40);
-    expect(samples.overallTimeoutMs(options)).toBe(80); // the 25th percentile of six samples is 20
-    expect(samples.overallTimeoutMs({ ...options, overallPercentile: 0.5 })).toBe(160);
-    expect(new RttSamples().groupTimeoutMs(options)).toBeNull();
-    expect(clampTimeout(5, options)).toBe(25);
-    expect(clampTimeout(50_000, options)).toBe(1_000);
-  });
-
-  it("expects fewer hidden endpoints with every attempt and with less loss", () => {
-    expect(expectedHidden(4_000, 0, 2)).toBeLessThan(0.01);
-    expect(expectedHidden(4_000, 80, 2)).toBeGreaterThan(1);
-    expect(expectedHidden(4_000, 80, 4)).toBeLessThan(expectedHidden(4_000, 80, 3));
-  });
-
-  it("finds the longest stall that overlaps a time span", () => {
-    const stalls = new EventLoopStalls();
-    stalls.record(100, 3); // too short to keep
-    stalls.record(200, 50); // 150-200
-    stalls.record(500, 300); // 200-500
-    stalls.record(900, 20); // 880-900
-    expect(stalls.maxStallBetween(0, 120)).toBe(0);
-    expect(stalls.maxStallBetween(160, 170)).toBe(50);
-    expect(stalls.maxStallBetween(250, 260)).toBe(300);
-    expect(stalls.maxStallBetween(600, 890)).toBe(20);
-    expect(stalls.maxStallBetween(950, 2_000)).toBe(0);
-    expect(stalls.stalledMsBetween(180, 300)).toBe(20 + 100);
-    expect(stalls.stalledMsBetween(0, 1_000)).toBe(50 + 300 + 20);
   });
 });
