@@ -12,6 +12,7 @@ import { classifyError } from "../shared/probe/redis/classify.ts";
 import type { EngineSummary } from "./engine-runner.ts";
 import { DEFAULT_FLEET, Fleet, type FleetOptions, teardownAllFleetsSync, truthCounts } from "./fleet.ts";
 import { parseNmapXml, type Score, score, statesInOrder, type Verdict, verdictOf } from "./score.ts";
+import { printStoreReport, runStoreScenario, type StoreReport } from "./store.ts";
 
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
 const RESULTS_DIR = join(BENCH_DIR, "results");
@@ -335,7 +336,8 @@ async function runScenario(
 }
 
 const USAGE = `usage: npm run bench -- [options]   (as root)
-  --scenario default|lossy|both   which fleet (default: both)
+  --scenario default|lossy|both|store|all   which fleet (default: all = both, then store)
+                  store: the embedded store's scan cycles and read commands (bench/store.ts)
   --size N        endpoints (default 10000)
   --loss P        random packet loss each way, e.g. 0.01 (default: the scenario's)
   --slow N        slow answerers (default: the scenario's)
@@ -367,9 +369,9 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const which = values.scenario ?? "both";
-  if (which !== "both" && !Object.hasOwn(SCENARIOS, which))
-    throw new UsageError(`--scenario must be default, lossy or both, got "${which}"`);
+  const which = values.scenario ?? "all";
+  if (!["both", "store", "all"].includes(which) && !Object.hasOwn(SCENARIOS, which))
+    throw new UsageError(`--scenario must be default, lossy, both, store or all, got "${which}"`);
   const overrides: Partial<FleetOptions> = {};
   if (values.size !== undefined) overrides.size = intOption("size", values.size, DEFAULT_FLEET.size, 10, 100_000);
   if (values.slow !== undefined) overrides.slow = intOption("slow", values.slow, 0, 0, 10_000);
@@ -399,14 +401,24 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.write(
     `machine: ${cpus().length} CPUs, nice ${getPriority()}, load average ${loadAtStart.map((n) => n.toFixed(1)).join(" / ")} (1/5/15 min) at start; node ${process.version}\n`,
   );
-  if (withNmap) await ensureNmap();
-  const scenarios = which === "both" ? [SCENARIOS.default, SCENARIOS.lossy] : [SCENARIOS[which]];
+  const scenarios =
+    which === "both" || which === "all"
+      ? [SCENARIOS.default, SCENARIOS.lossy]
+      : which === "store"
+        ? []
+        : [SCENARIOS[which]];
+  if (withNmap && scenarios.length > 0) await ensureNmap();
   const reports: ScenarioReport[] = [];
   for (const scenario of scenarios) {
     if (!scenario) continue;
     const report = await runScenario(scenario, overrides, sockets, withNmap, engineArgs);
     printReport(report);
     reports.push(report);
+  }
+  let store: StoreReport | undefined;
+  if (which === "store" || which === "all") {
+    store = await runStoreScenario({ run, runEngine }, overrides, sockets);
+    printStoreReport(store);
   }
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `${new Date().toISOString().replace(/[:]/g, "-").replace(/\..+/, "")}.json`);
@@ -417,10 +429,11 @@ export async function main(argv: string[]): Promise<number> {
   };
   writeFileSync(
     file,
-    `${JSON.stringify({ command: `npm run bench -- ${argv.join(" ")}`.trim(), machine, reports }, null, 2)}\n`,
+    `${JSON.stringify({ command: `npm run bench -- ${argv.join(" ")}`.trim(), machine, reports, ...(store ? { store } : {}) }, null, 2)}\n`,
   );
   process.stdout.write(`\nresults written to ${file}\n`);
-  return reports.every((report) => report.checks.every((check) => check.pass)) ? 0 : EXIT_FAILURE;
+  const checks = [...reports.flatMap((report) => report.checks), ...(store?.checks ?? [])];
+  return checks.every((check) => check.pass) ? 0 : EXIT_FAILURE;
 }
 
 if (import.meta.main) {
