@@ -40,3 +40,28 @@ export function durationMs(name: string, value: string): number {
   const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] as "ms" | "s" | "m" | "h" | "d"];
   return Number(match[1]) * unit;
 }
+
+/** The exit code of `--fail-on`: some endpoint is at least that exposed. */
+export const EXIT_EXPOSED = 3;
+
+export const FAIL_ON_HELP = `  --fail-on LEVEL         exit ${EXIT_EXPOSED} when any endpoint is at LEVEL or worse: reachable | unauthenticated`;
+
+export type FailOnLevel = "reachable" | "unauthenticated";
+
+/** Checks `--fail-on`; undefined when not given. */
+export function failOnLevel(value: string | undefined): FailOnLevel | undefined {
+  if (value === undefined) return undefined;
+  if (value !== "reachable" && value !== "unauthenticated") {
+    throw new UsageError(`--fail-on must be "reachable" or "unauthenticated", got "${value}"`);
+  }
+  return value;
+}
+
+/** True when `--fail-on` was given and any of the exposures reaches its level. */
+export function failsOn(level: FailOnLevel | undefined, exposures: Iterable<"none" | FailOnLevel>): boolean {
+  if (level === undefined) return false;
+  for (const exposure of exposures) {
+    if (exposure === "unauthenticated" || (exposure === "reachable" && level === "reachable")) return true;
+  }
+  return false;
+}

@@ -1,14 +1,11 @@
 // What `exposure scan` and `exposure watch` share: options, target sources, one cycle with alerting.
 import { mkdirSync } from "node:fs";
-import { alertsFromEvent } from "../shared/alerts/alert.ts";
-import { deliverThroughOutbox, deliveryKey } from "../shared/alerts/deliver.ts";
 import { localAlerting } from "../shared/alerts/local.ts";
-import type { Target } from "../shared/exposure/model.ts";
+import { deliverRecordedEvents } from "../shared/alerts/notify.ts";
+import { exposureOf, type ProbeState, type Target } from "../shared/exposure/model.ts";
 import type { InventoryConfig } from "../shared/inventory/config.ts";
 import { type CycleResult, runScanCycle } from "../shared/scan/local-cycle.ts";
-import { DEFAULT_STORE_DIR } from "../shared/store/local-store.ts";
-import { allItems } from "../shared/store/store.ts";
-import { UsageError } from "./args.ts";
+import { FAIL_ON_HELP, type FailOnLevel, failOnLevel, failsOn, UsageError } from "./args.ts";
 import { INVENTORY_OPTIONS, type InventoryOptionValues, inventoryConfigFromOptions } from "./commands/inventory.ts";
 import { formatTable } from "./output.ts";
 import {
@@ -30,6 +27,7 @@ export const MONITOR_OPTIONS = {
   ...AWS_SCOPE_OPTIONS,
   aws: { type: "boolean" },
   "alert-webhook": { type: "string" },
+  "fail-on": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -40,6 +38,7 @@ export const MONITOR_HELP = `  TARGET... / --targets FILE   what to scan, or:
 ${STORE_HELP}
   --alert-webhook URL     also POST each alert there (Slack incoming-webhook compatible)
   --json                  machine-readable output on stdout (alerts then go to stderr as text)
+${FAIL_ON_HELP}
 ${PROBE_HELP}
   -h, --help              show this help`;
 
@@ -55,6 +54,8 @@ export interface MonitorSettings {
   probe: Partial<ProbeSettings>;
   webhookUrl?: string;
   json: boolean;
+  /** --fail-on: the level at which a cycle ends the command with exit 3. */
+  failOn?: FailOnLevel;
   /** Produces the targets of one cycle (re-read each cycle, so an inventory stays current). */
   targetSource: () => Promise<{ targets: Target[]; coverage?: Parameters<typeof runScanCycle>[0]["coverage"] }>;
 }
@@ -79,8 +80,10 @@ export async function monitorSettings(values: MonitorValues, positionals: string
     const targets = await loadTargets(positionals, values.targets, port);
     targetSource = async () => ({ targets });
   }
+  const failOn = failOnLevel(values["fail-on"]);
   return {
     probe,
+    ...(failOn ? { failOn } : {}),
     ...(webhookUrl ? { webhookUrl } : {}),
     json: values.json ?? false,
     targetSource,
@@ -97,71 +100,46 @@ async function awsTargets(config: InventoryConfig): Promise<Awaited<ReturnType<M
   };
 }
 
-/**
- * The laptop's alert channels and delivery state: in the local store (with a deployed table: files under
- * the default local store directory). With --json, console alerts go to stderr so stdout stays parseable.
- */
-function alertingOf(opened: OpenedStore, settings: MonitorSettings): ReturnType<typeof localAlerting> {
-  const storeDir = opened.storeDir ?? DEFAULT_STORE_DIR;
-  mkdirSync(storeDir, { recursive: true });
-  return localAlerting({
-    storeDir,
-    ...(settings.webhookUrl ? { webhookUrl: settings.webhookUrl } : {}),
-    ...(opened.deliveryState ? { state: opened.deliveryState } : {}),
-    out: settings.json ? process.stderr : process.stdout,
-  });
-}
-
 export interface CycleReport extends CycleResult {
+  /** (alert, channel) deliveries made by this cycle, earlier cycles' leftovers included. */
   delivered: number;
+  /** Deliveries still missing after this cycle (retried by the next one). */
   pendingDeliveries: number;
 }
 
-/** One cycle: targets, probe, record, alert. Alerts go to the console, <store-dir>/alerts.jsonl and the webhook. */
+/**
+ * One cycle: targets, then the cloud's cycle in one process (shared/scan/local-cycle.ts), then the notify
+ * function's delivery of every event recorded since the delivery watermark (shared/alerts/notify.ts): to
+ * the console, <store-dir>/alerts.jsonl and the webhook. Against a deployed table (--table) the cycle only
+ * records: the deployed notify function delivers what the table's stream carries, so delivering here too
+ * would send every alert twice.
+ */
 export async function monitorCycle(opened: OpenedStore, settings: MonitorSettings): Promise<CycleReport> {
   const { targets, coverage } = await settings.targetSource();
-  const alerting = alertingOf(opened, settings);
   const cycle = await runScanCycle({
     store: opened.store,
     targets,
     probe: adaptiveSettings(settings.probe),
     ...(coverage ? { coverage } : {}),
   });
-  const delivery = await deliverThroughOutbox(cycle.alerts, alerting.deliverers, {
-    ledger: alerting.outbox,
-    outbox: alerting.outbox,
+  if (opened.storeDir === null) {
+    return { ...cycle, delivered: 0, pendingDeliveries: 0 };
+  }
+  mkdirSync(opened.storeDir, { recursive: true });
+  const alerting = localAlerting({
+    storeDir: opened.storeDir,
+    ...(settings.webhookUrl ? { webhookUrl: settings.webhookUrl } : {}),
+    ...(opened.deliveryState ? { state: opened.deliveryState } : {}),
+    // With --json, console alerts go to stderr so stdout stays parseable.
+    out: settings.json ? process.stderr : process.stdout,
   });
+  const delivery = await deliverRecordedEvents({ store: opened.store, ...alerting });
   for (const failure of delivery.failed) {
     process.stderr.write(
-      `exposure: alert ${failure.alertId} not delivered to ${failure.deliverer} (kept, retried next cycle): ${failure.error}\n`,
+      `exposure: alert ${failure.alertId} not delivered to ${failure.deliverer} (retried next cycle): ${failure.error}\n`,
     );
   }
-  return { ...cycle, delivered: delivery.delivered.length, pendingDeliveries: delivery.pending };
-}
-
-/** Puts the alerts of recent events back in the outbox: a crash between recording and delivery loses nothing. */
-export async function recoverRecentAlerts(
-  opened: OpenedStore,
-  settings: MonitorSettings,
-  sinceMs = 24 * 3_600_000,
-): Promise<void> {
-  const { outbox, deliverers } = alertingOf(opened, settings);
-  const now = Date.now();
-  const range = { from: new Date(now - sinceMs).toISOString(), to: new Date(now + 60_000).toISOString() };
-  // Alerts some channel's ledger entry is missing for go back in the outbox (it ignores ids it holds);
-  // delivery then skips the channels that already have them.
-  const undelivered = [];
-  for await (const event of allItems((cursor) => opened.store.eventsBetween(range, cursor ? { cursor } : {}))) {
-    for (const alert of alertsFromEvent(event)) {
-      for (const channel of deliverers) {
-        if (!(await outbox.has(deliveryKey(alert.id, channel.name)))) {
-          undelivered.push(alert);
-          break;
-        }
-      }
-    }
-  }
-  await outbox.add(undelivered);
+  return { ...cycle, delivered: delivery.delivered.length, pendingDeliveries: delivery.failed.length };
 }
 
 export function printCycle(report: CycleReport, json: boolean): void {
@@ -186,4 +164,11 @@ export function printCycle(report: CycleReport, json: boolean): void {
 
 function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? "" : "s"}`;
+}
+/** Whether a cycle's observations reach the --fail-on level. */
+export function cycleFails(report: CycleReport, settings: MonitorSettings): boolean {
+  const observed = Object.entries(report.scan.countsByState)
+    .filter(([, count]) => (count ?? 0) > 0)
+    .map(([state]) => exposureOf(state as ProbeState));
+  return failsOn(settings.failOn, observed);
 }

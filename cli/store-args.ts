@@ -3,7 +3,7 @@
 // --table, a deployed table. The one place that decides either, and refuses a missing local store
 // to the read commands.
 
-import { SqliteOutbox } from "../shared/alerts/outbox-sqlite.ts";
+import { SqliteDeliveryState } from "../shared/alerts/ledger-sqlite.ts";
 import { DEFAULT_STORE_DIR, MissingStoreError, openLocalStore } from "../shared/store/local-store.ts";
 import type { ExposureStore } from "../shared/store/store.ts";
 import { UsageError } from "./args.ts";
@@ -24,8 +24,8 @@ export interface OpenedStore {
   label: string;
   /** The local store directory, when local (alerts.jsonl lives there). */
   storeDir: string | null;
-  /** The alert delivery ledger and outbox in the local store's file (with --table: none, see cli/monitor.ts). */
-  deliveryState?: SqliteOutbox;
+  /** The alert delivery ledger and watermark in the local store's file (with --table: none, see cli/monitor.ts). */
+  deliveryState?: SqliteDeliveryState;
   close(): Promise<void>;
 }
 
@@ -73,7 +73,7 @@ export async function openStore(
     store: local.store,
     label: `local store ${storeDir}`,
     storeDir,
-    deliveryState: new SqliteOutbox(local.db),
+    deliveryState: new SqliteDeliveryState(local.db),
     close: () => local.close(),
   };
 }

@@ -1,6 +1,8 @@
 // Notify: fed by the table's stream, filtered to inserted state-change events (infra/monitor-stack.ts).
-// Each event's alerts go to the alert topic (and the Slack webhook when configured) exactly once per
-// channel: the delivery ledger in the table skips what a previous delivery of the same record sent.
+// Each event's one notification goes to the alert topic (and the Slack webhook when configured) exactly once
+// per channel, in event order per endpoint, within a delivery budget well below the function's timeout
+// (shared/alerts/notify.ts, the laptop's delivery path too): the ledger in the table skips what a previous
+// delivery of the same record sent.
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
@@ -12,7 +14,7 @@ import { SnsDeliverer } from "../shared/alerts/deliver-sns.ts";
 import { WebhookDeliverer } from "../shared/alerts/deliver-webhook.ts";
 import { DynamoDeliveryLedger } from "../shared/alerts/ledger-dynamodb.ts";
 import { deliverEventAlerts } from "../shared/alerts/notify.ts";
-import { ENV } from "../shared/function-env.ts";
+import { ENV, NOTIFY_DELIVERY_BUDGET_MS } from "../shared/function-env.ts";
 import { emitAlertsSent } from "./commons/alert-metrics.ts";
 import { documentClient, snsClient } from "./commons/clients.ts";
 import { optionalString, requiredString } from "./commons/config.ts";
@@ -37,6 +39,13 @@ const deliverers: AlertDeliverer[] = [
 const ledger = new DynamoDeliveryLedger({ client: documentClient, tableName: config.tableName });
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
+/** Deliveries of one invocation end this long before its timeout at the latest. */
+const TIMEOUT_MARGIN_MS = 5_000;
+
+/** Per invocation: when its deliveries must end, and the endpoints whose earlier event failed. */
+let deadline = 0;
+const heldEndpoints = new Set<string>();
+
 async function notifyEvent(record: DynamoDBRecord): Promise<void> {
   const event = eventFromStreamRecord(record);
   if (event === null) {
@@ -47,7 +56,12 @@ async function notifyEvent(record: DynamoDBRecord): Promise<void> {
     });
     return;
   }
-  const report = await deliverEventAlerts([event], deliverers, ledger);
+  if (heldEndpoints.has(event.endpoint)) {
+    // An earlier event of this endpoint failed in this batch: this one must not overtake it. The stream
+    // hands both over again, in order (the checkpoint stops at the first failed record).
+    throw new Error(`event ${event.eventId} held behind an earlier undelivered event of ${event.endpoint}`);
+  }
+  const report = await deliverEventAlerts([event], deliverers, ledger, { deadline });
   emitAlertsSent(event, report);
   emitFastPathLatency(event, report.delivered.length);
   logger.info("event notified", {
@@ -58,6 +72,7 @@ async function notifyEvent(record: DynamoDBRecord): Promise<void> {
     alreadyDelivered: report.alreadyDelivered.length,
   });
   if (report.failedEventIds.length > 0) {
+    heldEndpoints.add(event.endpoint);
     // Reported as a batch item failure: the stream hands this record over again (then to the on-failure queue).
     throw new Error(`alerts of event ${event.eventId} not delivered: ${report.failed.map((f) => f.error).join("; ")}`);
   }
@@ -67,8 +82,10 @@ export const handler = middy<DynamoDBStreamEvent, DynamoDBBatchResponse>()
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(logMetrics(metrics))
-  .handler(
-    async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> =>
-      // In order: a resolution must not overtake the alert it resolves.
-      processPartialResponse(event, notifyEvent, processor, { context, processInParallel: false }),
-  );
+  .handler(async (event: DynamoDBStreamEvent, context: Context): Promise<DynamoDBBatchResponse> => {
+    heldEndpoints.clear();
+    const remaining = context.getRemainingTimeInMillis?.() ?? NOTIFY_DELIVERY_BUDGET_MS + TIMEOUT_MARGIN_MS;
+    deadline = Date.now() + Math.max(0, Math.min(NOTIFY_DELIVERY_BUDGET_MS, remaining - TIMEOUT_MARGIN_MS));
+    // In order: a resolution must not overtake the alert it resolves.
+    return processPartialResponse(event, notifyEvent, processor, { context, processInParallel: false });
+  });

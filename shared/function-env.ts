@@ -36,6 +36,13 @@ export const ENV = {
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
+/**
+ * How long the notify function spends delivering one invocation's events at most: well below its timeout
+ * (infra/sizing.ts NOTIFY_TIMEOUT_SECONDS, checked by test/infra), so a hanging channel cannot make it time
+ * out and lose the deliveries that did succeed.
+ */
+export const NOTIFY_DELIVERY_BUDGET_MS = 12_000;
+
 export interface EnumerateEnvironment {
   shardQueueUrl: string;
   shardSize: number;

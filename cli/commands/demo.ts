@@ -4,7 +4,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SqliteOutbox } from "../../shared/alerts/outbox-sqlite.ts";
+import { SqliteDeliveryState } from "../../shared/alerts/ledger-sqlite.ts";
 import { AddressSet } from "../../shared/net/ip.ts";
 import { openLocalStore } from "../../shared/store/local-store.ts";
 import { allItems } from "../../shared/store/store.ts";
@@ -59,7 +59,7 @@ export async function run(argv: string[]): Promise<number> {
       store,
       label: "demo store",
       storeDir,
-      deliveryState: new SqliteOutbox(local.db),
+      deliveryState: new SqliteDeliveryState(local.db),
       close: async () => {},
     };
     const targets = [

@@ -3,7 +3,7 @@
 import { exposureLevelSince } from "../../shared/report/current.ts";
 import type { EndpointState } from "../../shared/store/store.ts";
 import { allItems } from "../../shared/store/store.ts";
-import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
+import { EXIT_EXPOSED, EXIT_OK, FAIL_ON_HELP, failOnLevel, failsOn, parseCommandArgs, UsageError } from "../args.ts";
 import { formatTable } from "../output.ts";
 import { openStore, STORE_HELP, STORE_OPTIONS } from "../store-args.ts";
 
@@ -13,6 +13,7 @@ Lists every endpoint that is reachable or unauthenticated now, unauthenticated f
 
 options:
   --json                  one endpoint object per line
+${FAIL_ON_HELP}
 ${STORE_HELP}
   -h, --help              show this help`;
 
@@ -26,6 +27,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     ...STORE_OPTIONS,
     json: { type: "boolean" },
+    "fail-on": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -33,6 +35,7 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (positionals.length > 0) throw new UsageError(`exposed takes no arguments, got "${positionals[0]}"`);
+  const failOn = failOnLevel(values["fail-on"]);
   const opened = await openStore(values, { access: "read" });
   const exposed: EndpointState[] = [];
   const levelSince = new Map<string, string>();
@@ -43,16 +46,18 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await opened.close();
   }
+  const exposures = exposed.map((state) => state.exposure);
+  const code = failsOn(failOn, exposures) ? EXIT_EXPOSED : EXIT_OK;
   if (values.json) {
     for (const state of exposed) process.stdout.write(`${JSON.stringify(state)}\n`);
-    return EXIT_OK;
+    return code;
   }
   if (exposed.length === 0) {
     process.stdout.write("nothing exposed\n");
-    return EXIT_OK;
+    return code;
   }
   process.stdout.write(`${exposedTable(exposed, levelSince)}\n`);
-  return EXIT_OK;
+  return code;
 }
 
 /** SINCE is when the current level began (from `levelSince` when given; the record's `since` moves on any change). */

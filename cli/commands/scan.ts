@@ -1,20 +1,14 @@
 // `exposure scan`: one monitoring cycle: probe, record, alert.
-import { EXIT_OK, parseCommandArgs } from "../args.ts";
-import {
-  MONITOR_HELP,
-  MONITOR_OPTIONS,
-  monitorCycle,
-  monitorSettings,
-  printCycle,
-  recoverRecentAlerts,
-} from "../monitor.ts";
+import { EXIT_EXPOSED, EXIT_OK, parseCommandArgs } from "../args.ts";
+import { cycleFails, MONITOR_HELP, MONITOR_OPTIONS, monitorCycle, monitorSettings, printCycle } from "../monitor.ts";
 import { openStore } from "../store-args.ts";
 
 const HELP = `usage: exposure scan [options] [TARGET...]
 
 One monitoring cycle: probes the targets, records every change in the store, and sends an alert
 for each endpoint that newly became internet-facing or unauthenticated (console, <store-dir>/alerts.jsonl,
-and --alert-webhook).
+and --alert-webhook). With --table (a deployed table) it records only: the deployed notify function
+delivers the alerts.
 
 options:
 ${MONITOR_HELP}`;
@@ -27,11 +21,16 @@ export async function run(argv: string[]): Promise<number> {
   }
   const settings = await monitorSettings(values, positionals);
   const opened = await openStore(values);
+  let exposed = false;
   try {
-    await recoverRecentAlerts(opened, settings);
-    printCycle(await monitorCycle(opened, settings), settings.json);
+    if (opened.storeDir === null) {
+      process.stderr.write(`exposure: recording into ${opened.label} without delivering: its notify function does\n`);
+    }
+    const report = await monitorCycle(opened, settings);
+    printCycle(report, settings.json);
+    exposed = cycleFails(report, settings);
   } finally {
     await opened.close();
   }
-  return EXIT_OK;
+  return exposed ? EXIT_EXPOSED : EXIT_OK;
 }

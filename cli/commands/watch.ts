@@ -1,19 +1,16 @@
 // `exposure watch --interval 15m`: scan cycles until interrupted. Ctrl-C ends cleanly after the
 // current cycle, with the store closed.
-import { durationMs, EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
-import {
-  MONITOR_HELP,
-  MONITOR_OPTIONS,
-  monitorCycle,
-  monitorSettings,
-  printCycle,
-  recoverRecentAlerts,
-} from "../monitor.ts";
+import { durationMs, EXIT_EXPOSED, EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
+import { cycleFails, MONITOR_HELP, MONITOR_OPTIONS, monitorCycle, monitorSettings, printCycle } from "../monitor.ts";
 import { openStore } from "../store-args.ts";
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const MAX_INTERVAL_TEXT = "24d (a timer holds at most 2^31-1 ms)";
 
 const HELP = `usage: exposure watch [--interval 15m] [--cycles N] [options] [TARGET...]
 
 Runs a scan cycle every interval until interrupted (Ctrl-C finishes the current cycle, then exits).
+With --fail-on, the first cycle that finds an endpoint at that level ends the command with exit 3.
 
 options:
   --interval DURATION     time between cycle starts, e.g. 30s, 15m, 1h (default 15m)
@@ -32,6 +29,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   const intervalMs = durationMs("interval", values.interval ?? "15m");
   if (intervalMs < 1_000) throw new UsageError("--interval must be at least 1s");
+  // A timer holds at most 2^31-1 ms (about 24.8 days); a longer one would fire at once, in a loop.
+  if (intervalMs > MAX_TIMER_MS) throw new UsageError(`--interval must be at most ${MAX_INTERVAL_TEXT}`);
   const cycles = values.cycles === undefined ? Number.POSITIVE_INFINITY : Number(values.cycles);
   if (!Number.isInteger(cycles) && cycles !== Number.POSITIVE_INFINITY)
     throw new UsageError("--cycles must be a whole number");
@@ -50,12 +49,17 @@ export async function run(argv: string[]): Promise<number> {
   process.on("SIGTERM", stop);
 
   const opened = await openStore(values);
+  let exposed = false;
   try {
-    await recoverRecentAlerts(opened, settings);
+    if (opened.storeDir === null) {
+      process.stderr.write(`exposure: recording into ${opened.label} without delivering: its notify function does\n`);
+    }
     for (let cycle = 1; cycle <= cycles && !stopping; cycle++) {
       const started = Date.now();
-      printCycle(await monitorCycle(opened, settings), settings.json);
-      if (cycle === cycles || stopping) break;
+      const report = await monitorCycle(opened, settings);
+      printCycle(report, settings.json);
+      exposed = cycleFails(report, settings);
+      if (exposed || cycle === cycles || stopping) break;
       const wait = Math.max(0, intervalMs - (Date.now() - started));
       await new Promise<void>((resolve) => {
         wakeUp = resolve;
@@ -67,5 +71,5 @@ export async function run(argv: string[]): Promise<number> {
     process.off("SIGTERM", stop);
     await opened.close();
   }
-  return EXIT_OK;
+  return exposed ? EXIT_EXPOSED : EXIT_OK;
 }

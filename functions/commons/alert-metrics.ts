@@ -1,6 +1,6 @@
 // AlertsSent as notify emits it: the total (graphed by infra/monitor-stack.ts) and one per alert kind.
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
-import { alertsFromEvent } from "../../shared/alerts/alert.ts";
+import { notificationFor } from "../../shared/alerts/alert.ts";
 import type { DeliveryReport } from "../../shared/alerts/deliver.ts";
 import type { AlertKind, StateChangeEvent } from "../../shared/exposure/model.ts";
 import { DIMENSION, METRIC } from "../../shared/metrics-names.ts";
@@ -8,7 +8,8 @@ import { metrics } from "./powertools.ts";
 
 export function emitAlertsSent(event: StateChangeEvent, report: Pick<DeliveryReport, "delivered">): void {
   metrics.addMetric(METRIC.alertsSent, MetricUnit.Count, report.delivered.length);
-  const kindOf = new Map(alertsFromEvent(event).map((alert) => [alert.id, alert.kind]));
+  const notification = notificationFor(event);
+  const kindOf = new Map(notification ? [[notification.id, notification.kind]] : []);
   const byKind = new Map<AlertKind, number>();
   for (const { alertId } of report.delivered) {
     const kind = kindOf.get(alertId);

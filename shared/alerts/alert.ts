@@ -1,5 +1,5 @@
-// The alert object: what every channel (console, JSONL, SNS, webhook) carries. One alert per
-// alert kind of one recorded state-change event; its id is derived from the event, so a
+// The alert object: what every channel (console, JSONL, SNS, webhook) carries. One notification per
+// recorded state-change event, of its most severe rule; its id is derived from the event, so a
 // redelivered event yields the same alert and the delivery ledger can skip it.
 import { createHash } from "node:crypto";
 import type {
@@ -13,7 +13,7 @@ import type {
 } from "../exposure/model.ts";
 import { remediationFor } from "./remediation.ts";
 
-/** Who owns the address, in the alert's own vocabulary (architecture.md, "Alert rules"). */
+/** Who owns the address, in the alert's own vocabulary (docs/readme-alerts.md). */
 export interface AlertAsset {
   account: string;
   region: string;
@@ -66,7 +66,37 @@ export function findingSeverity(findings: readonly Finding[]): Severity {
   return findings.some((finding) => finding.severity === "critical") ? "critical" : "high";
 }
 
-/** One alert per kind the event raises, in the event's order; none when it raises none. */
+const SEVERITY_RANK: Record<Severity, number> = { critical: 4, high: 3, medium: 2, low: 1, info: 0 };
+
+/**
+ * The one notification a state-change event makes (docs/architecture.md, "One notification per change"):
+ * of the rules that fired, the most severe (an exposure rule before new-finding at equal severity), with
+ * every finding of the observation inside it; null when no rule fired. `new-finding` is the kind only when
+ * it is more severe than the exposure rule beside it, or when no exposure rule fired.
+ */
+export function notificationFor(event: StateChangeEvent): Alert | null {
+  const candidates = alertsFromEvent(event);
+  let chosen: Alert | null = null;
+  for (const alert of candidates) {
+    if (chosen === null || SEVERITY_RANK[alert.severity] > SEVERITY_RANK[chosen.severity]) chosen = alert;
+  }
+  if (chosen === null) return null;
+  const exposureRuleFired = candidates.some((alert) => alert.kind !== "new-finding");
+  if (chosen.kind !== "new-finding" || !exposureRuleFired) return chosen;
+  // A new finding that outranks the exposure change beside it still carries all the observation's findings.
+  const { kind, previous, current, asset } = chosen;
+  const findings = event.findings;
+  return {
+    ...chosen,
+    findings,
+    remediation: remediationFor({ kind, port: event.port, previous, current, findings, asset }),
+  };
+}
+
+/**
+ * One alert per rule the event fired, in the event's order; none when none fired. What is delivered is
+ * notificationFor(event), the one of them that goes out.
+ */
 export function alertsFromEvent(event: StateChangeEvent): Alert[] {
   const asset = alertAsset(event.asset);
   const current = {

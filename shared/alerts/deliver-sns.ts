@@ -48,14 +48,18 @@ export class SnsDeliverer implements AlertDeliverer {
     this.#retry = options.retry ?? { ...DEFAULT_RETRY, attempts: 3 };
   }
 
-  async deliver(alert: Alert): Promise<void> {
+  async deliver(alert: Alert, budget?: AbortSignal): Promise<void> {
     const input = snsPublishInput(this.#topicArn, alert);
-    await withRetries(this.#retry, async () => {
-      try {
-        await this.#client.send(new PublishCommand(input));
-      } catch (error) {
-        throw awsDeliveryError("SNS Publish", error);
-      }
-    });
+    await withRetries(
+      this.#retry,
+      async () => {
+        try {
+          await this.#client.send(new PublishCommand(input), budget ? { abortSignal: budget } : {});
+        } catch (error) {
+          throw awsDeliveryError("SNS Publish", error);
+        }
+      },
+      budget,
+    );
   }
 }

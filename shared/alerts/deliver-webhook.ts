@@ -59,14 +59,15 @@ export class WebhookDeliverer implements AlertDeliverer {
     this.name = `webhook:${url.origin}#${digest}`;
   }
 
-  async deliver(alert: Alert): Promise<void> {
+  async deliver(alert: Alert, budget?: AbortSignal): Promise<void> {
     const body = webhookBody(alert, this.#format);
-    await withRetries(this.#retry, () => this.#attempt(alert.id, body));
+    await withRetries(this.#retry, () => this.#attempt(alert.id, body, budget), budget);
   }
 
-  async #attempt(alertId: string, body: string): Promise<void> {
+  async #attempt(alertId: string, body: string, budget: AbortSignal | undefined): Promise<void> {
     const where = `webhook ${this.#url.origin}`;
-    const signal = AbortSignal.timeout(this.#timeoutMs);
+    const timeout = AbortSignal.timeout(this.#timeoutMs);
+    const signal = budget ? AbortSignal.any([timeout, budget]) : timeout;
     let status: number;
     let retryAfter: string | null;
     let reply: string;

@@ -1,17 +1,17 @@
-// The laptop monitor's channels (issue 3, "The command"): alerts always go to the console and to
-// `<store-dir>/alerts.jsonl`, and to a webhook when one is given. The delivery state (ledger and
-// outbox), so a failed delivery is retried by the next cycle, lives in the embedded store's file when
-// it is given (outbox-sqlite.ts), else in `<store-dir>/delivery/` (outbox.ts; with --table).
+// The laptop monitor's channels (docs/readme-alerts.md): alerts always go to the console and to
+// `<store-dir>/alerts.jsonl`, and to a webhook when one is given. The delivery state (the ledger and the
+// delivery watermark), so a failed delivery is retried by the next cycle, lives in the embedded store's
+// file when it is given (ledger-sqlite.ts), else in `<store-dir>/delivery/` (ledger-file.ts).
 import { join } from "node:path";
-import type { AlertDeliverer } from "./deliver.ts";
+import type { AlertDeliverer, DeliveryLedger } from "./deliver.ts";
 import { ConsoleDeliverer } from "./deliver-console.ts";
 import { JsonlFileDeliverer } from "./deliver-jsonl.ts";
 import { WebhookDeliverer } from "./deliver-webhook.ts";
-import { FileOutbox } from "./outbox.ts";
-import type { SqliteOutbox } from "./outbox-sqlite.ts";
+import { FileLedger, FileWatermark } from "./ledger-file.ts";
+import type { DeliveryWatermark } from "./notify.ts";
 
-/** The ledger and outbox of the laptop's deliveries. */
-export type LocalDeliveryState = FileOutbox | SqliteOutbox;
+/** The ledger and watermark of the laptop's deliveries. */
+export type LocalDeliveryState = DeliveryLedger & DeliveryWatermark;
 
 export interface LocalAlertingOptions {
   storeDir: string;
@@ -21,14 +21,19 @@ export interface LocalAlertingOptions {
   state?: LocalDeliveryState;
 }
 
-export function localAlerting(options: LocalAlertingOptions): {
+export interface LocalAlerting {
   deliverers: AlertDeliverer[];
-  outbox: LocalDeliveryState;
-} {
+  ledger: DeliveryLedger;
+  watermark: DeliveryWatermark;
+}
+
+export function localAlerting(options: LocalAlertingOptions): LocalAlerting {
   const deliverers: AlertDeliverer[] = [
     new ConsoleDeliverer(options.out),
     new JsonlFileDeliverer(join(options.storeDir, "alerts.jsonl")),
   ];
   if (options.webhookUrl) deliverers.push(new WebhookDeliverer({ url: options.webhookUrl }));
-  return { deliverers, outbox: options.state ?? new FileOutbox(join(options.storeDir, "delivery")) };
+  if (options.state) return { deliverers, ledger: options.state, watermark: options.state };
+  const dir = join(options.storeDir, "delivery");
+  return { deliverers, ledger: new FileLedger(dir), watermark: new FileWatermark(dir) };
 }

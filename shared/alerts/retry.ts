@@ -1,6 +1,6 @@
 // Retries inside one delivery run: exponential backoff with full jitter, a server's Retry-After
-// honoured when it is not absurdly long. What still fails after the last attempt stays pending
-// in the outbox (deliver.ts) and is tried again on the next run, so giving up here loses nothing.
+// honoured when it is not absurdly long, and no retry once the caller's budget is spent. What still
+// fails after the last attempt is tried again later (notify.ts), so giving up here loses nothing.
 import { setTimeout as sleep } from "node:timers/promises";
 
 export interface RetryPolicy {
@@ -37,12 +37,19 @@ export function backoffDelay(policy: RetryPolicy, retry: number, random: () => n
  * Runs `operation` until it succeeds, throws a non-retryable error, or the attempts are spent.
  * Only DeliveryErrors marked retryable are retried; anything else is a bug or a permanent refusal.
  */
-export async function withRetries<T>(policy: RetryPolicy, operation: (attempt: number) => Promise<T>): Promise<T> {
+export async function withRetries<T>(
+  policy: RetryPolicy,
+  operation: (attempt: number) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await operation(attempt);
     } catch (error) {
       if (!(error instanceof DeliveryError) || !error.retryable) throw error;
+      if (signal?.aborted) {
+        throw new DeliveryError(`${error.message} (the delivery budget was spent)`, { retryable: true, cause: error });
+      }
       if (attempt >= policy.attempts) {
         throw new DeliveryError(`${error.message} (gave up after ${attempt} attempt${attempt === 1 ? "" : "s"})`, {
           retryable: true,
@@ -56,7 +63,7 @@ export async function withRetries<T>(policy: RetryPolicy, operation: (attempt: n
           cause: error,
         });
       }
-      await sleep(wait);
+      await sleep(wait, undefined, signal ? { signal } : {}).catch(() => undefined);
     }
   }
 }

@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -6,15 +6,15 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Alert } from "../../shared/alerts/alert.ts";
-import { type AlertDeliverer, deliverAll, deliverThroughOutbox } from "../../shared/alerts/deliver.ts";
+import { type AlertDeliverer, deliverAll } from "../../shared/alerts/deliver.ts";
 import { ConsoleDeliverer } from "../../shared/alerts/deliver-console.ts";
 import { JsonlFileDeliverer } from "../../shared/alerts/deliver-jsonl.ts";
 import { SnsDeliverer } from "../../shared/alerts/deliver-sns.ts";
 import { WebhookDeliverer } from "../../shared/alerts/deliver-webhook.ts";
+import { FileLedger, FileWatermark } from "../../shared/alerts/ledger-file.ts";
 import { localAlerting } from "../../shared/alerts/local.ts";
-import { FileOutbox } from "../../shared/alerts/outbox.ts";
 import { DeliveryError } from "../../shared/alerts/retry.ts";
-import { alertOf } from "../unit/alerts-fixtures.ts";
+import { alertOf, deliverAsLaptop, EVENT_AT } from "../unit/alerts-fixtures.ts";
 import { type ScriptedServer, startScriptedServer } from "./alerts-http-server.ts";
 
 const TOPIC = "arn:aws:sns:eu-west-1:999988887777:exposure-alerts";
@@ -73,11 +73,7 @@ describe("delivery ledger and outbox", () => {
     const alert = alertOf("newly-unauthenticated");
     const console1 = captured();
 
-    const first = await deliverThroughOutbox(
-      [alert],
-      channels(server.url, console1.stream),
-      new FileOutbox(join(dir, "delivery")),
-    );
+    const first = await deliverAsLaptop([alert], channels(server.url, console1.stream), join(dir, "delivery"));
     expect(first.delivered.map((pair) => pair.deliverer).sort()).toEqual(["console", "jsonl", `sns:${TOPIC}`]);
     expect(first.failed).toHaveLength(1);
     expect(first.failed[0]).toMatchObject({ alertId: alert.id, retryable: true });
@@ -88,11 +84,7 @@ describe("delivery ledger and outbox", () => {
 
     // The next cycle brings no new alert; the pending one goes to the webhook only.
     const console2 = captured();
-    const second = await deliverThroughOutbox(
-      [],
-      channels(server.url, console2.stream),
-      new FileOutbox(join(dir, "delivery")),
-    );
+    const second = await deliverAsLaptop([], channels(server.url, console2.stream), join(dir, "delivery"));
     expect(second.delivered.map((pair) => pair.deliverer)).toEqual([first.failed[0]!.deliverer]);
     expect(second.alreadyDelivered.map((pair) => pair.deliverer).sort()).toEqual(["console", "jsonl", `sns:${TOPIC}`]);
     expect(second.failed).toEqual([]);
@@ -105,11 +97,7 @@ describe("delivery ledger and outbox", () => {
     expect(console2.text()).toBe("");
 
     // A third cycle has nothing pending and sends nothing.
-    const third = await deliverThroughOutbox(
-      [],
-      channels(server.url, captured().stream),
-      new FileOutbox(join(dir, "delivery")),
-    );
+    const third = await deliverAsLaptop([], channels(server.url, captured().stream), join(dir, "delivery"));
     expect(third).toEqual({ delivered: [], alreadyDelivered: [], failed: [], pending: 0 });
     expect(server.requests).toHaveLength(3);
   });
@@ -120,8 +108,8 @@ describe("delivery ledger and outbox", () => {
     expect(twin.id).toBe(alert.id);
     const sink = captured();
     const deliverers = () => [new ConsoleDeliverer(sink.stream), new JsonlFileDeliverer(join(dir, "alerts.jsonl"))];
-    await deliverThroughOutbox([alert, twin], deliverers(), new FileOutbox(dir));
-    const later = await deliverThroughOutbox([twin], deliverers(), new FileOutbox(dir));
+    await deliverAsLaptop([alert, twin], deliverers(), dir);
+    const later = await deliverAsLaptop([twin], deliverers(), dir);
     expect(later.delivered).toEqual([]);
     expect(
       sink
@@ -140,13 +128,13 @@ describe("delivery ledger and outbox", () => {
       alertOf("resolved", { state: "closed", eventId: "evt-c" }),
     ];
     const webhook = () => new WebhookDeliverer({ url: server!.url, retry: FAST_RETRY });
-    const first = await deliverThroughOutbox(alerts, [webhook()], new FileOutbox(dir));
+    const first = await deliverAsLaptop(alerts, [webhook()], dir);
     expect(server.requests).toHaveLength(2);
     expect(first.failed.map((failure) => failure.alertId)).toEqual(alerts.map((alert) => alert.id));
     expect(first.failed.slice(1).every((failure) => failure.error.startsWith("not tried:"))).toBe(true);
     expect(first.pending).toBe(3);
 
-    const second = await deliverThroughOutbox([], [webhook()], new FileOutbox(dir));
+    const second = await deliverAsLaptop([], [webhook()], dir);
     expect(second.delivered.map((pair) => pair.alertId)).toEqual(alerts.map((alert) => alert.id));
     const posted = server.requests.slice(2).map((request) => request.headers["x-exposure-alert-id"]);
     expect(posted).toEqual(alerts.map((alert) => alert.id));
@@ -160,7 +148,7 @@ describe("delivery ledger and outbox", () => {
       },
     };
     const alerts = [alertOf("resolved", { state: "closed" }), alertOf("newly-unauthenticated")];
-    const report = await deliverAll(alerts, [flaky], new FileOutbox(dir));
+    const report = await deliverAll(alerts, [flaky], new FileLedger(dir));
     expect(report.failed.map((failure) => [failure.alertId, failure.retryable])).toEqual([[alerts[0]!.id, false]]);
     expect(report.delivered.map((pair) => pair.alertId)).toEqual([alerts[1]!.id]);
   });
@@ -186,20 +174,21 @@ describe("delivery ledger and outbox", () => {
     expect(await jsonlIds(path)).toEqual([alert.id, next.id]);
   });
 
-  it("the file ledger and outbox survive a torn line and reload from disk", async () => {
+  it("the file ledger survives a torn line and reloads from disk; the watermark survives a restart", async () => {
     const alert = alertOf("newly-unauthenticated");
-    const outbox = new FileOutbox(dir);
-    await outbox.add([alert]);
-    await outbox.mark(`${alert.id}|console`);
+    const ledger = new FileLedger(dir);
+    await ledger.mark(`${alert.id}|console`);
     await appendFile(join(dir, "delivered.jsonl"), '{"key":"half');
-    const reloaded = new FileOutbox(dir);
+    const reloaded = new FileLedger(dir);
     expect(await reloaded.has(`${alert.id}|console`)).toBe(true);
     expect(await reloaded.has(`${alert.id}|jsonl`)).toBe(false);
     await reloaded.mark(`${alert.id}|jsonl`);
-    expect(await new FileOutbox(dir).has(`${alert.id}|jsonl`)).toBe(true);
-    expect((await new FileOutbox(dir).pending()).map((pending) => pending.id)).toEqual([alert.id]);
-    await reloaded.settle([alert.id]);
-    expect(await new FileOutbox(dir).pending()).toEqual([]);
+    expect(await new FileLedger(dir).has(`${alert.id}|jsonl`)).toBe(true);
+    expect(await new FileWatermark(dir).read()).toBeNull();
+    await new FileWatermark(dir).write(EVENT_AT);
+    expect(await new FileWatermark(dir).read()).toBe(EVENT_AT);
+    await writeFile(join(dir, "watermark.json"), '{"at":"2026-');
+    expect(await new FileWatermark(dir).read()).toBeNull();
   });
 
   it("localAlerting: console and <store-dir>/alerts.jsonl always, the webhook when given", async () => {
@@ -209,7 +198,7 @@ describe("delivery ledger and outbox", () => {
     const withHook = localAlerting({ storeDir: dir, webhookUrl: "https://hooks.slack.com/services/T/B/x" });
     expect(withHook.deliverers.map((deliverer) => deliverer.name)[2]).toMatch(/^webhook:https:\/\/hooks\.slack\.com#/);
     const alert = alertOf("newly-unauthenticated");
-    const report = await deliverThroughOutbox([alert], local.deliverers, local.outbox);
+    const report = await deliverAsLaptop([alert], local.deliverers, join(dir, "delivery"));
     expect(report.delivered).toHaveLength(2);
     expect(await jsonlIds(join(dir, "alerts.jsonl"))).toEqual([alert.id]);
     expect(await readFile(join(dir, "delivery", "delivered.jsonl"), "utf8")).toContain(`${alert.id}|jsonl`);

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deliverAll } from "../../shared/alerts/deliver.ts";
 import { parseRetryAfter, WebhookDeliverer } from "../../shared/alerts/deliver-webhook.ts";
-import { FileOutbox } from "../../shared/alerts/outbox.ts";
+import { FileLedger } from "../../shared/alerts/ledger-file.ts";
 import { DeliveryError } from "../../shared/alerts/retry.ts";
 import { alertOf } from "../unit/alerts-fixtures.ts";
 import { type ScriptedServer, startScriptedServer } from "./alerts-http-server.ts";
@@ -41,7 +41,7 @@ describe("webhook deliverer against a real HTTP server", () => {
     ]);
     const alert = alertOf("newly-unauthenticated");
     const webhook = new WebhookDeliverer({ url: server.url, retry: FAST_RETRY, timeoutMs: 10_000 });
-    const ledger = new FileOutbox(dir);
+    const ledger = new FileLedger(dir);
 
     const report = await deliverAll([alert], [webhook], ledger);
     expect(report.failed).toEqual([]);
@@ -66,7 +66,7 @@ describe("webhook deliverer against a real HTTP server", () => {
     const again = await deliverAll(
       [alert],
       [new WebhookDeliverer({ url: server.url, retry: FAST_RETRY })],
-      new FileOutbox(dir),
+      new FileLedger(dir),
     );
     expect(again.alreadyDelivered).toHaveLength(1);
     expect(server.requests).toHaveLength(3);

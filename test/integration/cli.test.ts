@@ -187,7 +187,7 @@ describe("a user's round trip", () => {
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ endpoint: target, previous: null, current: { state: "open-unauthenticated" } });
 
-    // The delivery ledger and outbox live in the store's file, not in files beside it.
+    // The delivery ledger and watermark live in the store's file, not in files beside it.
     expect(readdirSync(dir).sort()).toEqual(["alerts.jsonl", "store.sqlite"]);
     const alerts = readFileSync(join(dir, "alerts.jsonl"), "utf8").trim().split("\n");
     expect(alerts.map((line) => JSON.parse(line).kind).sort()).toEqual(

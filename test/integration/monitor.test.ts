@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRedisServer, freePort, type LabServer, LocalLab, labCommands } from "../../cli/local-lab.ts";
-import { type MonitorSettings, monitorCycle, recoverRecentAlerts } from "../../cli/monitor.ts";
+import { type MonitorSettings, monitorCycle } from "../../cli/monitor.ts";
 import { AddressSet } from "../../shared/net/ip.ts";
 import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
 import { allItems } from "../../shared/store/store.ts";
@@ -159,14 +159,12 @@ describe("the monitor over a changing server", () => {
       const opened = { store: crashStore, label: "test", storeDir: crashDir, close: async () => {} };
       const quiet = { ...settings(), targetSource: async () => ({ targets: [] }) };
 
-      await recoverRecentAlerts(opened, quiet);
       const first = await monitorCycle(opened, quiet);
       expect(first.alerts).toEqual([]); // nothing new was observed...
       expect(first.delivered).toBe(2); // ...but the recovered alert reached the console and alerts.jsonl
       const lines = readFileSync(join(crashDir, "alerts.jsonl"), "utf8").trim().split("\n");
       expect(lines.map((line) => JSON.parse(line).target)).toEqual(["203.0.113.77:6379"]);
 
-      await recoverRecentAlerts(opened, quiet);
       const second = await monitorCycle(opened, quiet);
       expect(second.delivered).toBe(0);
       expect(readFileSync(join(crashDir, "alerts.jsonl"), "utf8").trim().split("\n")).toHaveLength(1);

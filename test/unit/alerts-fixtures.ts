@@ -1,5 +1,8 @@
 // Builders for state-change events and alerts shared by the alert tests.
 import { type Alert, alertsFromEvent } from "../../shared/alerts/alert.ts";
+import type { AlertDeliverer, DeliveryLedger } from "../../shared/alerts/deliver.ts";
+import { FileLedger, FileWatermark } from "../../shared/alerts/ledger-file.ts";
+import { type DeliveryWatermark, deliverRecordedEvents } from "../../shared/alerts/notify.ts";
 import type { AlertKind, Asset, ProbeState, ServerFacts, StateChangeEvent } from "../../shared/exposure/model.ts";
 import { exposureOf } from "../../shared/exposure/model.ts";
 
@@ -14,6 +17,9 @@ export const WEB_1: Asset = {
 
 export const REDIS_7_2_4: ServerFacts = { product: "redis", version: "7.2.4", mode: "standalone", role: "master" };
 
+/** The time every fixture event is observed at (unless overridden). */
+export const EVENT_AT = "2026-11-22T03:00:05.123Z";
+
 export function stateChangeEvent(overrides: Partial<StateChangeEvent> & { state?: ProbeState } = {}): StateChangeEvent {
   const state = overrides.state ?? "open-unauthenticated";
   const { state: _omit, ...rest } = overrides;
@@ -22,7 +28,7 @@ export function stateChangeEvent(overrides: Partial<StateChangeEvent> & { state?
     endpoint: "203.0.113.10:6379",
     ip: "203.0.113.10",
     port: 6379,
-    at: "2026-11-22T03:00:05.123Z",
+    at: EVENT_AT,
     previous: { state: "auth-required", exposure: "reachable" },
     current: { state, exposure: exposureOf(state), tls: false, server: REDIS_7_2_4 },
     findings: [],
@@ -34,8 +40,58 @@ export function stateChangeEvent(overrides: Partial<StateChangeEvent> & { state?
   };
 }
 
+/** The event each alertOf() alert came from, so delivery tests can record it. */
+const EVENT_OF = new WeakMap<Alert, StateChangeEvent>();
+
 export function alertOf(kind: AlertKind, overrides: Partial<StateChangeEvent> & { state?: ProbeState } = {}): Alert {
-  const [alert] = alertsFromEvent(stateChangeEvent({ alerts: [kind], ...overrides }));
+  const event = stateChangeEvent({ alerts: [kind], ...overrides });
+  const [alert] = alertsFromEvent(event);
   if (!alert) throw new Error("the event raised no alert");
+  EVENT_OF.set(alert, event);
   return alert;
+}
+
+/** Events recorded so far per delivery directory: the store the laptop's delivery reads from. */
+const RECORDED = new Map<string, StateChangeEvent[]>();
+
+/**
+ * One laptop delivery run (shared/alerts/notify.ts deliverRecordedEvents) as the monitor makes it after a
+ * cycle that recorded the events of `alerts`: events since the watermark in `dir`, the file ledger there.
+ * `pending` counts the events whose notification some channel still lacks.
+ */
+export async function deliverAsLaptop(
+  alerts: readonly Alert[],
+  deliverers: readonly AlertDeliverer[],
+  dir: string,
+  state?: DeliveryLedger & DeliveryWatermark,
+) {
+  const recorded = RECORDED.get(dir) ?? [];
+  RECORDED.set(dir, recorded);
+  for (const alert of alerts) {
+    const event = EVENT_OF.get(alert);
+    if (!event) throw new Error("deliverAsLaptop takes alerts made by alertOf()");
+    if (!recorded.some((known) => known.eventId === event.eventId)) recorded.push(event);
+  }
+  const store = {
+    async eventsBetween(range: { from: string; to: string }) {
+      const items = recorded
+        .filter((event) => event.at >= range.from && event.at < range.to)
+        .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+      return { items };
+    },
+  };
+  const last = recorded.reduce((latest, event) => (event.at > latest ? event.at : latest), "1970-01-01T00:00:00.000Z");
+  const report = await deliverRecordedEvents({
+    store,
+    deliverers,
+    ledger: state ?? new FileLedger(dir),
+    watermark: state ?? new FileWatermark(dir),
+    now: new Date(Date.parse(last) + 1_000),
+  });
+  return {
+    delivered: report.delivered,
+    alreadyDelivered: report.alreadyDelivered,
+    failed: report.failed,
+    pending: report.failedEventIds.length,
+  };
 }

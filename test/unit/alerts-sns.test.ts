@@ -10,11 +10,11 @@ import {
 } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { deliverAll, deliverThroughOutbox } from "../../shared/alerts/deliver.ts";
+import { deliverAll } from "../../shared/alerts/deliver.ts";
 import { SnsDeliverer, snsPublishInput } from "../../shared/alerts/deliver-sns.ts";
-import { FileOutbox } from "../../shared/alerts/outbox.ts";
+import { FileLedger, FileWatermark } from "../../shared/alerts/ledger-file.ts";
 import { alertJson, emailBody, emailSubject } from "../../shared/alerts/render.ts";
-import { alertOf } from "./alerts-fixtures.ts";
+import { alertOf, deliverAsLaptop, EVENT_AT } from "./alerts-fixtures.ts";
 
 const TOPIC = "arn:aws:sns:eu-west-1:999988887777:exposure-alerts";
 const FAST_RETRY = { attempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 1_000 };
@@ -74,7 +74,7 @@ describe("SNS deliverer", () => {
       .rejectsOnce(throttled())
       .rejectsOnce(throttled())
       .resolves({ MessageId: "567910cd-659e-55d4-8ccb-5aaf14679dc0" });
-    const outbox = new FileOutbox(dir);
+    const outbox = new FileLedger(dir);
     const alert = alertOf("newly-unauthenticated");
 
     const first = await deliverAll([alert], [deliverer()], outbox);
@@ -82,7 +82,7 @@ describe("SNS deliverer", () => {
     expect(first.delivered).toEqual([{ alertId: alert.id, deliverer: `sns:${TOPIC}` }]);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
 
-    const again = await deliverAll([alert], [deliverer()], new FileOutbox(dir));
+    const again = await deliverAll([alert], [deliverer()], new FileLedger(dir));
     expect(again.delivered).toEqual([]);
     expect(again.alreadyDelivered).toHaveLength(1);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
@@ -99,7 +99,7 @@ describe("SNS deliverer", () => {
     sns.reset();
     sns.on(PublishCommand).rejects(throttled());
     const alert = alertOf("newly-unauthenticated");
-    const report = await deliverThroughOutbox([alert], [deliverer()], new FileOutbox(dir));
+    const report = await deliverAsLaptop([alert], [deliverer()], dir);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(FAST_RETRY.attempts);
     expect(report.failed).toHaveLength(1);
     expect(report.failed[0]!.retryable).toBe(true);
@@ -112,7 +112,7 @@ describe("SNS deliverer", () => {
       .on(PublishCommand)
       .rejects(new AuthorizationErrorException({ message: "not authorized to perform SNS:Publish", $metadata: {} }));
     const alert = alertOf("newly-unauthenticated");
-    const first = await deliverThroughOutbox([alert], [deliverer()], new FileOutbox(dir));
+    const first = await deliverAsLaptop([alert], [deliverer()], dir);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
     expect(first.failed).toEqual([
       {
@@ -123,18 +123,18 @@ describe("SNS deliverer", () => {
       },
     ]);
     expect(first.pending).toBe(1);
-    expect((await new FileOutbox(dir).pending()).map((pending) => pending.id)).toEqual([alert.id]);
+    expect(await new FileWatermark(dir).read()).toBe(EVENT_AT);
 
     // The permission is fixed; the next cycle has no new alerts but delivers the pending one.
     sns.reset();
     sns.on(PublishCommand).resolves({ MessageId: "m-2" });
-    const second = await deliverThroughOutbox([], [deliverer()], new FileOutbox(dir));
+    const second = await deliverAsLaptop([], [deliverer()], dir);
     expect(second.delivered).toEqual([{ alertId: alert.id, deliverer: `sns:${TOPIC}` }]);
     expect(second.pending).toBe(0);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
     expect(JSON.parse(JSON.parse(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message!).default).id).toBe(
       alert.id,
     );
-    expect(await new FileOutbox(dir).pending()).toEqual([]);
+    expect(await new FileWatermark(dir).read()).not.toBe(EVENT_AT);
   });
 });

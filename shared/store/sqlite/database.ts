@@ -55,10 +55,9 @@ CREATE TABLE IF NOT EXISTS deliveries (
   key TEXT PRIMARY KEY,            -- <alertId>|<channel>
   at  TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS outbox (
-  seq      INTEGER PRIMARY KEY AUTOINCREMENT,
-  alert_id TEXT NOT NULL UNIQUE,
-  alert    TEXT NOT NULL           -- the Alert, JSON
+CREATE TABLE IF NOT EXISTS delivery_watermark (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  at TEXT NOT NULL                 -- recorded events from this time on may still lack a delivery
 );
 `;
 
