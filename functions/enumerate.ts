@@ -5,6 +5,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
+import { gapCount } from "../shared/exposure/gaps.ts";
 import { ENV } from "../shared/function-env.ts";
 import { createAwsClientFactory, enumeratePublicTargets } from "../shared/inventory/index.ts";
 import { METRIC } from "../shared/metrics-names.ts";
@@ -58,10 +59,13 @@ async function queueScan(event: ScheduledScanEvent): Promise<ScanQueued> {
   if (started.status !== "already-complete") {
     metrics.addMetric(METRIC.targetsPerScan, MetricUnit.Count, scan.targets);
     metrics.addMetric(METRIC.shardsPerScan, MetricUnit.Count, scan.shards);
-    metrics.addMetric(METRIC.coverageGaps, MetricUnit.Count, scan.gaps.length);
+    metrics.addMetric(METRIC.coverageGaps, MetricUnit.Count, gapCount(scan.gaps));
   }
   if (started.completed) emitScanCompleted(scan);
-  for (const gap of scan.gaps) logger.warn("coverage gap", { gap });
+  // The record keeps gaps summarised by source and error class; the details are logged once, here.
+  if (started.status === "started" || started.status === "restarted") {
+    for (const gap of started.gaps) logger.warn("coverage gap", { gap });
+  }
   if (started.status === "restarted") {
     logger.warn("the retried scan's inventory changed; a new scan replaces it", { replaced: started.replacedScanId });
   }
@@ -71,7 +75,7 @@ async function queueScan(event: ScheduledScanEvent): Promise<ScanQueued> {
     status: started.status,
     targets: scan.targets,
     shards: scan.shards,
-    gaps: scan.gaps.length,
+    gaps: gapCount(scan.gaps),
   };
 }
 

@@ -213,6 +213,8 @@ export interface CoverageGap {
   region?: string;
   source: string;
   error: string;
+  /** How many gaps this line stands for when a scan record summarises them (shared/exposure/gaps.ts); absent: one. */
+  count?: number;
 }
 
 /** The per-scan evidence kept for auditors. */

@@ -5,13 +5,22 @@
 // the scan id comes from the schedule, shard ids are fixed by position, and the store counts a shard once.
 import { createHash } from "node:crypto";
 import { isIP } from "node:net";
-import type { Asset, ProbeResult, ProbeState, ScanRecord, StateChangeEvent, Target } from "../exposure/model.ts";
+import type {
+  Asset,
+  CoverageGap,
+  ProbeResult,
+  ProbeState,
+  ScanRecord,
+  StateChangeEvent,
+  Target,
+} from "../exposure/model.ts";
 import { formatEndpoint } from "../exposure/model.ts";
 import type { InventoryResult } from "../inventory/enumerate.ts";
 import { isPublicAddress } from "../net/ip.ts";
 import type { AdaptiveOptions, ProbeFunction } from "../probe/adaptive.ts";
 import type { ProbeContext } from "../probe/probe.ts";
 import { probeAdaptive } from "../probe/scheduler.ts";
+import { bucketOf } from "../store/digest.ts";
 import type { ExposureStore } from "../store/store.ts";
 import { newScanId } from "./cycle.ts";
 
@@ -180,6 +189,8 @@ export interface ScanCycleStarted {
   completed: boolean;
   /** The scan id asked for, when `restarted` replaced it. */
   replacedScanId?: string;
+  /** Every coverage gap of the inventory, one by one (the scan record keeps them summarised). */
+  gaps: CoverageGap[];
 }
 
 export async function startScanCycle(options: ScanCycleStart): Promise<ScanCycleStarted> {
@@ -190,8 +201,14 @@ export async function startScanCycle(options: ScanCycleStart): Promise<ScanCycle
     regionsRead: inventory.summary.regionsRead,
     gaps: inventory.summary.gaps,
   };
+  // Targets in digest-bucket order, so a shard reads few digests and a digest is read by few shards.
+  const bucketed = inventory.targets.map((target) => ({
+    target,
+    bucket: bucketOf(formatEndpoint(target.host, target.port)),
+  }));
+  const ordered = bucketed.sort((a, b) => a.bucket - b.bucket).map(({ target }) => target);
   const begin = async (scanId: string) => {
-    const shards = splitIntoShards(scanId, inventory.targets, options.shardLimits);
+    const shards = splitIntoShards(scanId, ordered, options.shardLimits);
     const started = await store.startScan({
       scanId,
       targets: inventory.targets.length,
@@ -205,7 +222,7 @@ export async function startScanCycle(options: ScanCycleStart): Promise<ScanCycle
   let status: ScanCycleStarted["status"] = "started";
   if (!attempt.created) {
     if (attempt.scan.completedAt !== null) {
-      return { scan: attempt.scan, status: "already-complete", shardsQueued: 0, completed: false };
+      return { scan: attempt.scan, status: "already-complete", shardsQueued: 0, completed: false, gaps: coverage.gaps };
     }
     if (attempt.scan.shards === attempt.shards.length) {
       status = "resumed";
@@ -223,6 +240,7 @@ export async function startScanCycle(options: ScanCycleStart): Promise<ScanCycle
     shardsQueued: attempt.shards.length,
     completed: attempt.created && attempt.scan.completedAt !== null,
     ...(status === "restarted" ? { replacedScanId: options.scanId } : {}),
+    gaps: coverage.gaps,
   };
 }
 

@@ -1,6 +1,7 @@
 // What both store implementations (dynamo-store.ts, sqlite/) share so their answers cannot drift:
 // page sizes and opaque cursors, the order of the exposed-now listing, the UTC day arithmetic of
 // time-range listings, and the checks and initial value of scan records.
+import { summariseGaps } from "../exposure/gaps.ts";
 import { exposureRank, PROBE_STATES, type ScanRecord, type Severity } from "../exposure/model.ts";
 import { canonicalTime, type EndpointState } from "../exposure/transitions.ts";
 import type { PageOptions, ScanStart, ShardReport } from "./store.ts";
@@ -63,7 +64,8 @@ export function newScanRecord(start: ScanStart, now: Date): ScanRecord {
     countsByState: {},
     accountsRead: start.accountsRead ?? [],
     regionsRead: start.regionsRead ?? [],
-    gaps: start.gaps ?? [],
+    // More than a handful are kept summarised by source and error class (docs/readme-store.md, "Scan records").
+    gaps: summariseGaps(start.gaps ?? []),
   };
 }
 

@@ -15,7 +15,6 @@ import {
   QueryCommand,
   type QueryCommandInput,
   TransactWriteCommand,
-  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
 import { formatEndpoint, type ProbeResult, type ScanRecord, type StateChangeEvent } from "../exposure/model.ts";
 import { canonicalTime, decideTransition, type EndpointState } from "../exposure/transitions.ts";
@@ -25,27 +24,15 @@ import {
   encodeCursor,
   MAX_PAGE_SIZE,
   MAX_RANGE_DAYS,
-  newScanRecord,
   nextDay,
   pageSize,
-  shardCounts,
   utcDay,
 } from "./contract.ts";
 import { openShardRecording } from "./digest.ts";
 import { DynamoDigestBackend, markInDigest } from "./dynamo-digest.ts";
-import { eventFromItem, eventItem, type Item, scanFromItem, scanItem, stateFromItem, stateItem } from "./items.ts";
-import {
-  EXPOSED_PK,
-  endpointPk,
-  eventsDayPk,
-  ipPk,
-  ownerPk,
-  SCAN_SK,
-  STATE_SK,
-  scanPk,
-  scansDayPk,
-  TABLE_SCHEMA,
-} from "./schema.ts";
+import { DynamoScans } from "./dynamo-scans.ts";
+import { eventFromItem, eventItem, type Item, stateFromItem, stateItem } from "./items.ts";
+import { EXPOSED_PK, endpointPk, eventsDayPk, ipPk, ownerPk, STATE_SK, scansDayPk, TABLE_SCHEMA } from "./schema.ts";
 import type {
   ExposureStore,
   Page,
@@ -65,8 +52,10 @@ export interface DynamoStoreOptions {
   tableName: string;
   /** The clock for scan start and completion times (observations carry their own time). */
   now?: () => Date;
-  /** When set, events and scan records get a `ttl` this many days after their time. */
+  /** When set, events get a `ttl` this many days after their time (and scan records, unless scanRetentionDays). */
   retentionDays?: number;
+  /** When set, scan records get a `ttl` this many days after their start. */
+  scanRetentionDays?: number;
   /** How often to re-read and retry a write that lost a race (default 10). */
   maxAttempts?: number;
 }
@@ -86,10 +75,6 @@ function isWriteConflict(error: unknown): boolean {
   );
 }
 
-function isConditionFailure(error: unknown): boolean {
-  return error instanceof Error && error.name === "ConditionalCheckFailedException";
-}
-
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class DynamoExposureStore implements ExposureStore {
@@ -98,6 +83,7 @@ export class DynamoExposureStore implements ExposureStore {
   readonly #now: () => Date;
   readonly #retentionDays: number | undefined;
   readonly #maxAttempts: number;
+  readonly #scans: DynamoScans;
 
   constructor(options: DynamoStoreOptions) {
     this.#client = options.client;
@@ -105,6 +91,13 @@ export class DynamoExposureStore implements ExposureStore {
     this.#now = options.now ?? (() => new Date());
     this.#retentionDays = options.retentionDays;
     this.#maxAttempts = options.maxAttempts ?? 10;
+    const scanRetentionDays = options.scanRetentionDays ?? options.retentionDays;
+    this.#scans = new DynamoScans({
+      client: this.#client,
+      tableName: this.tableName,
+      now: this.#now,
+      ...(scanRetentionDays !== undefined ? { retentionDays: scanRetentionDays } : {}),
+    });
   }
 
   // ---- observations -------------------------------------------------------------------------------
@@ -269,95 +262,21 @@ export class DynamoExposureStore implements ExposureStore {
 
   // ---- scans --------------------------------------------------------------------------------------
 
-  async startScan(start: ScanStart): Promise<{ created: boolean; scan: ScanRecord }> {
-    const scan = newScanRecord(start, this.#now());
-    try {
-      await this.#client.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: scanItem(scan, this.#retentionDays),
-          ConditionExpression: "attribute_not_exists(PK)",
-        }),
-      );
-      return { created: true, scan };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const existing = await this.getScan(start.scanId);
-      if (existing === null) throw error;
-      return { created: false, scan: existing };
-    }
+  startScan(start: ScanStart): Promise<{ created: boolean; scan: ScanRecord }> {
+    return this.#scans.startScan(start);
   }
 
-  async recordShard(report: ShardReport): Promise<ShardResult> {
-    const names: Record<string, string> = {};
-    const values: Item = {
-      ":one": 1,
-      ":shard": new Set([report.shardId]),
-      ":shardId": report.shardId,
-    };
-    const sets: string[] = [];
-    shardCounts(report).forEach(([state, count], i) => {
-      names[`#s${i}`] = state;
-      values[`:n${i}`] = count;
-      values[":zero"] = 0;
-      sets.push(`countsByState.#s${i} = if_not_exists(countsByState.#s${i}, :zero) + :n${i}`);
-    });
-    const key = { PK: scanPk(report.scanId), SK: SCAN_SK };
-
-    let scan: ScanRecord;
-    let counted: boolean;
-    try {
-      const { Attributes } = await this.#client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key,
-          // The shard id goes into a string set in the same write that adds its counts, and the write is
-          // refused if the set already has it: a redelivered shard is never counted twice.
-          UpdateExpression: `${sets.length ? `SET ${sets.join(", ")} ` : ""}ADD shardsDone :one, doneShards :shard`,
-          ConditionExpression: "attribute_exists(PK) AND NOT contains(doneShards, :shardId)",
-          ...(sets.length ? { ExpressionAttributeNames: names } : {}),
-          ExpressionAttributeValues: values,
-          ReturnValues: "ALL_NEW",
-        }),
-      );
-      scan = scanFromItem(Attributes!);
-      counted = true;
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const existing = await this.getScan(report.scanId);
-      if (existing === null) throw new Error(`unknown scan "${report.scanId}"`);
-      scan = existing;
-      counted = false;
-    }
-    // Also tried on a redelivery: the process that counted the last shard may have died before closing it.
-    if (scan.completedAt !== null || scan.shardsDone < scan.shards) return { counted, completed: false, scan };
-    try {
-      const { Attributes } = await this.#client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: key,
-          UpdateExpression: "SET completedAt = :now",
-          ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(completedAt) AND shardsDone >= shards",
-          ExpressionAttributeValues: { ":now": this.#now().toISOString() },
-          ReturnValues: "ALL_NEW",
-        }),
-      );
-      return { counted, completed: true, scan: scanFromItem(Attributes!) };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      return { counted, completed: false, scan: (await this.getScan(report.scanId)) ?? scan };
-    }
+  recordShard(report: ShardReport): Promise<ShardResult> {
+    return this.#scans.recordShard(report);
   }
 
-  async getScan(scanId: string): Promise<ScanRecord | null> {
-    const { Item } = await this.#client.send(
-      new GetCommand({ TableName: this.tableName, Key: { PK: scanPk(scanId), SK: SCAN_SK }, ConsistentRead: true }),
-    );
-    return Item ? scanFromItem(Item) : null;
+  getScan(scanId: string): Promise<ScanRecord | null> {
+    return this.#scans.getScan(scanId);
   }
 
   async listScans(range: TimeRange, options: PageOptions = {}): Promise<Page<ScanRecord>> {
-    return this.#queryDays(scansDayPk, range, options, scanFromItem);
+    const page = await this.#queryDays(scansDayPk, range, options, (item) => item);
+    return { ...page, items: await this.#scans.withProgress(page.items) };
   }
 
   // ---- paging -------------------------------------------------------------------------------------

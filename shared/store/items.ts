@@ -106,12 +106,17 @@ export function eventFromItem(item: Item): StateChangeEvent {
 
 // ---- scans -----------------------------------------------------------------------------------------
 
-/** A new scan item (its completedAt is left out while null, so a condition can test for it). */
-export function scanItem(scan: ScanRecord, retentionDays?: number): Item {
-  const { completedAt, ...stored } = scan;
+// A scan is two items (docs/readme-store.md, "Scan records"): the meta item, written once at the start
+// (GSI2 lists it by day), and a small progress item in no index that every shard updates.
+
+export const SCAN_PROGRESS_SK = "PROGRESS";
+
+type ScanMeta = Omit<ScanRecord, "completedAt" | "shardsDone" | "countsByState">;
+
+export function scanMetaItem(scan: ScanRecord, retentionDays?: number): Item {
+  const { completedAt: _c, shardsDone: _d, countsByState: _s, ...meta } = scan;
   return {
-    ...stored,
-    ...(completedAt ? { completedAt } : {}),
+    ...meta,
     PK: scanPk(scan.scanId),
     SK: SCAN_SK,
     type: ITEM_TYPE.scan,
@@ -121,7 +126,27 @@ export function scanItem(scan: ScanRecord, retentionDays?: number): Item {
   };
 }
 
-export function scanFromItem(item: Item): ScanRecord {
-  const scan = recordOf<ScanRecord>(item);
-  return { ...scan, completedAt: scan.completedAt ?? null };
+/** The progress item of a new scan (completedAt left out while null, so a condition can test for it). */
+export function scanProgressItem(scan: ScanRecord, retentionDays?: number): Item {
+  return {
+    PK: scanPk(scan.scanId),
+    SK: SCAN_PROGRESS_SK,
+    type: ITEM_TYPE.scanProgress,
+    shards: scan.shards,
+    shardsDone: scan.shardsDone,
+    countsByState: scan.countsByState,
+    ...(scan.completedAt ? { completedAt: scan.completedAt } : {}),
+    ...ttlAttribute(scan.startedAt, retentionDays),
+  };
+}
+
+/** The record from its meta item and progress item (a missing progress item: nothing counted yet). */
+export function scanFromItems(meta: Item, progress: Item | undefined): ScanRecord {
+  const record = recordOf<ScanMeta>(meta);
+  return {
+    ...record,
+    completedAt: typeof progress?.completedAt === "string" ? progress.completedAt : null,
+    shardsDone: Number(progress?.shardsDone ?? 0),
+    countsByState: (progress?.countsByState as ScanRecord["countsByState"] | undefined) ?? {},
+  };
 }

@@ -8,7 +8,8 @@
 //   state  ENDPOINT#<ip:port>      STATE                     GSI1 (exposed now; only while exposure != none)
 //                                                            GSI3 (by IP)  GSI4 (by owner account; only with an owner)
 //   event  ENDPOINT#<ip:port>      EVENT#<at>#<eventId>      GSI2 (events by day)
-//   scan   SCAN#<scanId>           SCAN                      GSI2 (scans by day)
+//   scan   SCAN#<scanId>           SCAN                      GSI2 (scans by day; written once)
+//          SCAN#<scanId>           PROGRESS                  none (shard counts, completedAt)
 //   digest DIGEST#<bucket, 3 hex>  DIGEST                    none (digest.ts: one per stable hash bucket)
 //
 //   GSI1  GSI1PK = "EXPOSED"                 GSI1SK = <exposure code>#<worst finding code>#<since>#<endpoint>
@@ -60,7 +61,13 @@ export const TABLE_SCHEMA = {
 export type IndexSchema = (typeof TABLE_SCHEMA.indexes)[keyof typeof TABLE_SCHEMA.indexes];
 
 /** The item kinds, stored in the `type` attribute (stream filters and debugging read it). */
-export const ITEM_TYPE = { state: "state", event: "event", scan: "scan", digest: "digest" } as const;
+export const ITEM_TYPE = {
+  state: "state",
+  event: "event",
+  scan: "scan",
+  scanProgress: "scan-progress",
+  digest: "digest",
+} as const;
 
 export const STATE_SK = "STATE";
 export const SCAN_SK = "SCAN";

@@ -58,8 +58,15 @@ export function summaryLines(report: AuditReport): Array<[string, string]> {
   ];
 }
 
-export function gapText(gap: { accountId?: string; region?: string; source: string; error: string }): string {
-  return `${[gap.source, gap.accountId, gap.region].filter(Boolean).join(" ")}: ${gap.error}`;
+export function gapText(gap: {
+  accountId?: string;
+  region?: string;
+  source: string;
+  error: string;
+  count?: number;
+}): string {
+  const times = gap.count !== undefined && gap.count > 1 ? ` (${gap.count.toLocaleString("en-US")} times)` : "";
+  return `${[gap.source, gap.accountId, gap.region].filter(Boolean).join(" ")}: ${gap.error}${times}`;
 }
 
 /** The three tables both renderers show: columns and the cells of one row. */
