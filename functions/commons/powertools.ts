@@ -7,4 +7,6 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from "../../shared/metrics-names.ts";
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 export const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
-export const tracer = new Tracer({ serviceName: SERVICE_NAME });
+// AWS SDK clients are traced one by one (clients.ts). Outgoing HTTP is not captured: a trace segment records
+// the request URL, and the Slack webhook's URL is a secret (docs/readme-alerts.md).
+export const tracer = new Tracer({ serviceName: SERVICE_NAME, captureHTTPsRequests: false });

@@ -120,8 +120,8 @@ export function parseShardMessage(body: string): ShardMessage {
   if (typeof message?.scanId !== "string" || message.scanId === "") {
     throw new ShardMessageError("shard message has no scanId");
   }
-  if (typeof message.shardId !== "string" || !/^\d+\/\d+$/.test(message.shardId)) {
-    throw new ShardMessageError("shard message has no shardId of the form n/count");
+  if (typeof message.shardId !== "string" || !isShardId(message.shardId)) {
+    throw new ShardMessageError("shard message has no shardId of the form n/count with 1 <= n <= count");
   }
   return { scanId: message.scanId, shardId: message.shardId, targets: checkedTargets(message.targets) };
 }
@@ -145,6 +145,12 @@ export function checkedTargets(targets: unknown): Target[] {
     }
   }
   return targets as Target[];
+}
+
+/** "n/count" with 1 <= n <= count (the ids splitIntoShards assigns): anything else could count a shard twice. */
+export function isShardId(shardId: string): boolean {
+  const match = /^([1-9]\d{0,5})\/([1-9]\d{0,5})$/.exec(shardId);
+  return match !== null && Number(match[1]) <= Number(match[2]);
 }
 
 /** A scan id per scheduled run, so the scheduler's retries of one run find the scan the first attempt started. */

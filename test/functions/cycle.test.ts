@@ -11,6 +11,8 @@
 // Redis without a password, 3.80.20.2:6379 to one with a password, every other endpoint to a loopback
 // port where nothing listens. Everything else (messages, results, records, alerts) names the public address.
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from "@aws-sdk/client-sqs";
 import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
@@ -19,6 +21,8 @@ import type { Context, DynamoDBRecord, SQSEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { findRedisServer, freePort, type LabServer, LocalLab } from "../../cli/local-lab.ts";
+import type { Alert } from "../../shared/alerts/alert.ts";
+import { deliverRecordedEvents } from "../../shared/alerts/notify.ts";
 import { DIMENSION, METRIC } from "../../shared/metrics-names.ts";
 import type { ShardMessage } from "../../shared/scan/shards.ts";
 import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
@@ -26,6 +30,7 @@ import { callerCredentials, installMockWorld, serviceError } from "../fixtures/a
 import * as org from "../fixtures/aws/organization.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
 import { synthesizeApp } from "../infra/synth-helper.ts";
+import { startScriptedServer } from "../integration/alerts-http-server.ts";
 
 // The loopback stand-ins, filled in beforeAll; the mock below reads them at probe time.
 const standIns = vi.hoisted(() => ({
@@ -337,6 +342,8 @@ async function tableAsStreamRecords(): Promise<DynamoDBRecord[]> {
   return Items.map((item) => streamRecord(item));
 }
 
+let notifiedByHandler: Alert[] = [];
+
 describe("a scan cycle through the Lambda handlers", () => {
   let scanId: string;
   let shards: ShardMessage[];
@@ -472,6 +479,7 @@ describe("a scan cycle through the Lambda handlers", () => {
     sns.resetHistory();
     expect(await handlers.notify.handler({ Records: events }, context("Notify"))).toEqual({ batchItemFailures: [] });
     const published = sns.commandCalls(PublishCommand).map((call) => call.args[0].input);
+    notifiedByHandler = published.map((p) => JSON.parse(JSON.parse(p.Message!).default) as Alert);
     expect(published.every((p) => p.TopicArn === TOPIC_ARN && p.MessageStructure === "json")).toBe(true);
     const sent = published.map((p) => {
       const alert = JSON.parse(JSON.parse(p.Message!).default);
@@ -546,6 +554,84 @@ describe("a scan cycle through the Lambda handlers", () => {
       expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: record.dynamodb!.SequenceNumber }] });
     } finally {
       sns.on(PublishCommand).callsFake(async () => ({ MessageId: randomUUID() }));
+    }
+  }, 60_000);
+});
+
+describe("the laptop and the notify function deliver the same way", () => {
+  it("the laptop's delivery path sends exactly the notifications the notify handler sent for the same events", async () => {
+    expect(notifiedByHandler.length).toBeGreaterThan(0);
+    const sent: Alert[] = [];
+    const marks = new Set<string>();
+    let watermark: string | null = null;
+    // The same recorded events, read from the store since the watermark as `exposure scan` does after a cycle.
+    const report = await deliverRecordedEvents({
+      store,
+      deliverers: [{ name: `sns:${TOPIC_ARN}`, deliver: async (alert) => void sent.push(alert) }],
+      ledger: { has: async (key) => marks.has(key), mark: async (key) => void marks.add(key) },
+      watermark: {
+        read: async () => watermark,
+        write: async (at) => {
+          watermark = at;
+        },
+      },
+    });
+    const byId = (alerts: Alert[]) => [...alerts].sort((a, b) => (a.id < b.id ? -1 : 1));
+    // The events read include the one the retry test below adds later: compare the handler's ones.
+    const laptop = byId(sent.filter((alert) => notifiedByHandler.some((other) => other.id === alert.id)));
+    expect(laptop).toEqual(byId(notifiedByHandler));
+    expect(sent).toHaveLength(notifiedByHandler.length);
+    expect(report.failed).toEqual([]);
+    expect(watermark).not.toBeNull();
+  });
+});
+
+describe("notify with a webhook that never answers", () => {
+  it("ends within its delivery budget, with the SNS copy delivered and the webhook URL in no log line", async () => {
+    const hook = await startScriptedServer(["hang"], "/services/T000/B000/SECRETPATH");
+    const secrets = createServer((_request, response) => {
+      response.setHeader("content-type", "application/json");
+      response.end(JSON.stringify({ SecretString: hook.url }));
+    });
+    await new Promise<void>((resolve) => secrets.listen(0, "127.0.0.1", resolve));
+    const template = synthesizeApp({
+      probePorts: PORTS,
+      accounts: "organization",
+      regions: ["us-east-1"],
+    }).monitorTemplate;
+    try {
+      vi.resetModules();
+      const notify = await importWith(
+        {
+          ...stackEnvironment(template, "Notify"),
+          SLACK_WEBHOOK_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:111122223333:secret:slack-AbCdEf",
+          PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String((secrets.address() as AddressInfo).port),
+          AWS_SESSION_TOKEN: "session-token",
+          LOG_LEVEL: "DEBUG",
+        },
+        () => import("../../functions/notify.ts"),
+      );
+      const item = (await eventItems()).find((event) => event.endpoint === OPEN)!;
+      const fresh = { ...item, eventId: `hang-${randomUUID()}`, SK: `EVENT#${item.at}#hang` };
+      const record = streamRecord(fresh);
+      sns.resetHistory();
+      const mark = stdout.length;
+      // 8 s left in the invocation: the budget is what remains minus the margin, about 3 s.
+      const started = Date.now();
+      const outcome = await notify
+        .handler({ Records: [record] }, { ...context("Notify"), getRemainingTimeInMillis: () => 8_000 })
+        .catch((error: Error) => error.name);
+      const took = Date.now() - started;
+      expect(took).toBeLessThan(8_000);
+      expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
+      expect(hook.requests.length).toBeGreaterThanOrEqual(1);
+      // The webhook's copy is missing: the one record failed, so the stream hands it over again (SNS's copy
+      // is skipped then, by the ledger). One failed record of one is a failed invocation for Powertools.
+      expect(outcome).toBe("FullBatchFailureError");
+      expect(stdout.slice(mark).join("")).not.toContain("SECRETPATH");
+    } finally {
+      await hook.close();
+      await new Promise((resolve) => secrets.close(resolve));
     }
   }, 60_000);
 });

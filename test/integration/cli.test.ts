@@ -79,6 +79,11 @@ describe("bad input: one line on stderr, exit 2, nothing done", () => {
     [["probe", "--targets", "/nonexistent/targets.txt"], /cannot read targets file/],
     [["scan", "--alert-webhook", "ftp://x", "127.0.0.1"], /--alert-webhook must be an http\(s\) URL/],
     [["watch", "--interval", "often", "127.0.0.1"], /--interval must be a duration/],
+    // Beyond what a timer holds (2^31-1 ms), a timer fires at once, in a loop.
+    [["watch", "--interval", "25d", "127.0.0.1"], /--interval must be at most 24d/],
+    [["scan", "--fail-on", "none", "127.0.0.1"], /--fail-on must be "reachable" or "unauthenticated"/],
+    [["watch", "--fail-on", "open", "127.0.0.1"], /--fail-on must be/],
+    [["exposed", "--fail-on", "everything"], /--fail-on must be/],
     [["scan", "--org", "127.0.0.1"], /--org goes with --aws/],
     [["scan", "--aws", "--regions", "mars-1"], /not a region name/],
     [["scan", "--aws", "127.0.0.1"], /--aws and explicit targets cannot be combined/],
@@ -186,6 +191,14 @@ describe("a user's round trip", () => {
       .map((line) => JSON.parse(line));
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ endpoint: target, previous: null, current: { state: "open-unauthenticated" } });
+
+    // --fail-on: exit 3 when an endpoint is that exposed, for pipelines; scan and exposed alike.
+    const failing = await exposure(["scan", "--json", "--fail-on", "unauthenticated", "--store-dir", dir, target]);
+    expect(failing.code).toBe(3);
+    expect((await exposure(["exposed", "--fail-on", "reachable", "--store-dir", dir])).code).toBe(3);
+    expect((await exposure(["exposed", "--store-dir", dir])).code).toBe(0);
+    const quiet = await exposure(["scan", "--fail-on", "reachable", "--store-dir", dir, `127.0.0.1:${closedPort}`]);
+    expect(quiet.code).toBe(0);
 
     // The delivery ledger and watermark live in the store's file, not in files beside it.
     expect(readdirSync(dir).sort()).toEqual(["alerts.jsonl", "store.sqlite"]);

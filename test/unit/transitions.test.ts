@@ -1,5 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { alertId, alertsFromEvent, notificationFor } from "../../shared/alerts/alert.ts";
+import type { AlertDeliverer } from "../../shared/alerts/deliver.ts";
+import { deliverEventAlerts } from "../../shared/alerts/notify.ts";
 import {
   type AlertKind,
   type Exposure,
@@ -351,6 +354,65 @@ describe("properties", () => {
         },
       ),
     );
+  });
+
+  it("one notification per event, of its most severe rule with every finding inside, delivered once each in event order", async () => {
+    const findingsArb = fc.constantFrom([], [CVE_CRITICAL], [ROGUE_MASTER], [CVE_MEDIUM], [CVE_CRITICAL, ROGUE_MASTER]);
+    const rank = { critical: 4, high: 3, medium: 2, low: 1, info: 0 } as const;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(stateArb, findingsArb), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 1, max: 3 }),
+        async (steps, redeliveries) => {
+          const events = replay(
+            steps.map(([state, findings], i) =>
+              observation(state, minutes(i * 15), exposureOf(state) === "none" ? {} : { findings: [...findings] }),
+            ),
+          );
+          const expected = [];
+          for (const event of events) {
+            const rules = alertsFromEvent(event);
+            const notification = notificationFor(event);
+            if (rules.length === 0) {
+              expect(notification).toBeNull();
+              continue;
+            }
+            expect(notification).not.toBeNull();
+            expect(event.alerts).toContain(notification!.kind);
+            expect(notification!.id).toBe(alertId(event.eventId, notification!.kind));
+            expect(rank[notification!.severity]).toBe(Math.max(...rules.map((rule) => rank[rule.severity])));
+            // new-finding stands alone only without an exposure change, unless it outranks it.
+            const exposureRule = rules.find((rule) => rule.kind !== "new-finding");
+            if (notification!.kind === "new-finding" && exposureRule) {
+              expect(rank[notification!.severity]).toBeGreaterThan(rank[exposureRule.severity]);
+            }
+            if (exposureRule) expect(notification!.findings).toEqual(event.findings);
+            expected.push(notification!.id);
+          }
+          // The same batch handed over several times (stream retries): each notification once, in event order.
+          const sent: string[] = [];
+          const channel: AlertDeliverer = { name: "channel", deliver: async (alert) => void sent.push(alert.id) };
+          const marks = new Set<string>();
+          const ledger = {
+            has: async (key: string) => marks.has(key),
+            mark: async (key: string) => void marks.add(key),
+          };
+          for (let i = 0; i < redeliveries; i++) await deliverEventAlerts(events, [channel], ledger);
+          expect(sent).toEqual(expected);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("a first sighting of an old open Redis makes one critical notification with its findings inside", () => {
+    const [event] = replay([
+      observation("open-unauthenticated", minutes(0), { findings: [CVE_CRITICAL, ROGUE_MASTER] }),
+    ]);
+    expect(event!.alerts).toEqual(["newly-unauthenticated", "new-finding"]);
+    const notification = notificationFor(event!);
+    expect(notification).toMatchObject({ kind: "newly-unauthenticated", severity: "critical" });
+    expect(notification!.findings.map((finding) => finding.id)).toEqual([CVE_CRITICAL.id, ROGUE_MASTER.id]);
   });
 
   it("alerts alternate sensibly: no resolved without a preceding exposure, never two resolved in a row", () => {
