@@ -2,7 +2,7 @@
 // timeout, a bounded number of sockets at once, results yielded as they complete. The commands use
 // the adaptive engine (shared/probe/adaptive.ts). Each probe holds one socket at a time (the TLS
 // retry starts after the plaintext socket is closed), so `concurrency` bounds the open sockets.
-import type { ProbeResult, Target } from "../shared/exposure/model.ts";
+import type { ProbeOutcome, Target } from "../shared/exposure/model.ts";
 import { DEFAULT_SOCKETS, type ProbeFunction } from "../shared/probe/adaptive.ts";
 import { type ProbeContext, type ProbeOptions, probeTarget } from "../shared/probe/probe.ts";
 
@@ -15,11 +15,11 @@ export async function* probeAll(
   options: BatchOptions = {},
   context: ProbeContext = {},
   probe: ProbeFunction = probeTarget,
-): AsyncGenerator<ProbeResult> {
+): AsyncGenerator<ProbeOutcome> {
   const { concurrency = DEFAULT_SOCKETS, ...probeOptions } = options;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError("concurrency must be a positive integer");
   const pending = targets[Symbol.iterator]();
-  const completed: ProbeResult[] = [];
+  const completed: ProbeOutcome[] = [];
   let active = 0;
   let exhausted = false;
   let wake: (() => void) | undefined;

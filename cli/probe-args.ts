@@ -111,6 +111,8 @@ export function probeSettings(values: ProbeArgValues): { port: number; probe: Pr
       ...DEFAULT_PROBE_OPTIONS,
       concurrency,
       connectTimeoutMs,
+      // A TLS handshake always gets the long timeout (docs/readme-probe.md, "TLS").
+      handshakeTimeoutMs: Math.max(DEFAULT_PROBE_OPTIONS.handshakeTimeoutMs, connectTimeoutMs),
       deadlineMs,
       replyTimeoutMs: Math.min(DEFAULT_PROBE_OPTIONS.replyTimeoutMs, deadlineMs),
       tlsFallback: !values["no-tls"],

@@ -47,6 +47,7 @@ async function probeRecord(record: SQSRecord): Promise<void> {
     counted: outcome.counted,
     completed: outcome.completed,
     countsByState: outcome.countsByState,
+    probeErrors: outcome.probeErrors,
   });
 }
 

@@ -1,11 +1,20 @@
 // `exposure probe [options] TARGET...`: probe targets once and print what each one says.
-import { EXPOSURES, type Exposure, exposureRank, type ProbeResult } from "../../shared/exposure/model.ts";
+import {
+  EXPOSURES,
+  type Exposure,
+  exposureRank,
+  isProbeError,
+  type ProbeOutcome,
+  type ProbeResult,
+} from "../../shared/exposure/model.ts";
 import { probeAdaptive } from "../../shared/probe/scheduler.ts";
 import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
 import { formatTable, ProgressLine } from "../output.ts";
 import { adaptiveSettings, loadTargets, PROBE_HELP, PROBE_OPTIONS, probeSettings } from "../probe-args.ts";
 
 export const EXIT_EXPOSED = 3;
+/** With --fail-on: nothing reached LEVEL, but some targets could not be probed (probe errors). */
+export const EXIT_NOT_ALL_PROBED = 4;
 
 const HELP = `usage: exposure probe [options] TARGET...
 
@@ -16,8 +25,13 @@ TARGET is host[:port], [ipv6]:port, or a CIDR block (IPv4 /16 at most, IPv6 /112
 options:
   --json                  one JSON object per line per target
 ${PROBE_HELP}
-  --fail-on LEVEL         exit ${EXIT_EXPOSED} when any target is at LEVEL or worse: reachable | unauthenticated
-  -h, --help              show this help`;
+  --fail-on LEVEL         exit ${EXIT_EXPOSED} when any target is at LEVEL or worse: reachable | unauthenticated;
+                          otherwise exit ${EXIT_NOT_ALL_PROBED} when a target could not be probed (a probe error)
+  -h, --help              show this help
+
+A probe error (state "probe-error") is a failure of this machine, not an answer of the target: no route
+for the address family, no descriptors, no buffers, a name that does not resolve. It says nothing about
+the target; a line on stderr counts them.`;
 
 function describeServer(result: ProbeResult): string {
   const server = result.server;
@@ -35,7 +49,11 @@ function describeFindings(result: ProbeResult): string {
   return [...compromise, ...(cves > 0 ? [`${cves} CVE${cves > 1 ? "s" : ""}`] : [])].join(", ");
 }
 
-export function resultRow(result: ProbeResult): string[] {
+export function resultRow(outcome: ProbeOutcome): string[] {
+  if (isProbeError(outcome)) {
+    return [outcome.target, outcome.state, "-", "", outcome.probeError.reason, "", `${outcome.durationMs}`];
+  }
+  const result = outcome;
   return [
     result.target,
     result.state,
@@ -71,11 +89,16 @@ export async function run(argv: string[]): Promise<number> {
     !values.json && process.stderr.isTTY && targets.length > 20 ? new ProgressLine(targets.length) : null;
   const rows: string[][] = [];
   let worst = 0;
+  const probeErrors = new Map<string, number>();
   for await (const result of probeAdaptive(targets, adaptiveSettings(options))) {
-    worst = Math.max(worst, exposureRank(result.exposure));
+    if (isProbeError(result)) {
+      probeErrors.set(result.probeError.code, (probeErrors.get(result.probeError.code) ?? 0) + 1);
+    } else {
+      worst = Math.max(worst, exposureRank(result.exposure));
+    }
     if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else rows.push(resultRow(result));
-    progress?.tick(result.exposure !== "none");
+    progress?.tick(result.exposure !== "none" && result.exposure !== null);
   }
   progress?.done();
   if (!values.json) {
@@ -83,7 +106,15 @@ export async function run(argv: string[]): Promise<number> {
     rows.sort((a, b) => (order.get(keyOfRow(a)) ?? 0) - (order.get(keyOfRow(b)) ?? 0));
     process.stdout.write(`${formatTable(RESULT_COLUMNS, rows)}\n`);
   }
+  const notProbed = [...probeErrors.values()].reduce((sum, n) => sum + n, 0);
+  if (notProbed > 0) {
+    const codes = [...probeErrors].map(([code, n]) => `${code} x${n}`).join(", ");
+    process.stderr.write(
+      `exposure: ${notProbed} of ${targets.length} targets not probed: probe errors of this machine (${codes}), nothing known about them\n`,
+    );
+  }
   if (failOn !== undefined && worst >= exposureRank(failOn as Exposure)) return EXIT_EXPOSED;
+  if (failOn !== undefined && notProbed > 0) return EXIT_NOT_ALL_PROBED;
   return EXIT_OK;
 }
 

@@ -173,6 +173,45 @@ export interface ProbeResult {
   asset?: Asset;
 }
 
+/**
+ * A probe that could not look at its target because of the prober's own side: no route for the address
+ * family, no descriptors or buffers, no local address, a resolver failure (docs/readme-probe.md, "Probe
+ * errors"). It says nothing about the target: it is never recorded as the endpoint's state (the store takes
+ * only a ProbeResult), it is counted per scan as a coverage gap ("probe-error" in countsByState), and the
+ * next cycle tries again.
+ */
+export interface ProbeErrorResult {
+  target: string;
+  ip: string;
+  port: number;
+  state: typeof PROBE_ERROR;
+  /** Nothing is known about the target's exposure. */
+  exposure: null;
+  probeError: {
+    /** The system error code ("ENETUNREACH", "EMFILE", "ENOTFOUND", ...). */
+    code: string;
+    /** One line for people ("no route to IPv6 addresses on this machine"). */
+    reason: string;
+  };
+  reply: string;
+  durationMs: number;
+  observedAt: string;
+  asset?: Asset;
+}
+
+/** The state a probe error shows in JSON and in a scan's counts; never a ProbeState. */
+export const PROBE_ERROR = "probe-error" as const;
+
+/** What one probe gives: an observation of the target, or a probe error. */
+export type ProbeOutcome = ProbeResult | ProbeErrorResult;
+
+export function isProbeError(outcome: ProbeOutcome): outcome is ProbeErrorResult {
+  return outcome.state === PROBE_ERROR;
+}
+
+/** Per-scan counts: every probe state, and probe errors (coverage gaps). */
+export type ScanCounts = Partial<Record<ProbeState | typeof PROBE_ERROR, number>>;
+
 /** "203.0.113.10:6379" or "[2001:db8::1]:6379". */
 export function formatEndpoint(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
@@ -225,7 +264,7 @@ export interface ScanRecord {
   targets: number;
   shards: number;
   shardsDone: number;
-  countsByState: Partial<Record<ProbeState, number>>;
+  countsByState: ScanCounts;
   accountsRead: string[];
   regionsRead: string[];
   gaps: CoverageGap[];

@@ -9,7 +9,7 @@
 // filtered. A silence behind a stall of this process proves nothing and is retried; a `dropped`
 // verdict (accepted, no byte) gets a second look. The parts: rtt.ts (round trips), stalls.ts
 // (stalls of this process), loss.ts (loss estimate), scheduler.ts (the scheduling state).
-import type { Exposure, ProbeResult, Target } from "../exposure/model.ts";
+import type { Exposure, ProbeOutcome, Target } from "../exposure/model.ts";
 import type { ProbeContext, ProbeOptions } from "./probe.ts";
 import { networkGroup } from "./rtt.ts";
 import type { StallClock } from "./stalls.ts";
@@ -19,7 +19,7 @@ export type ProbeFunction = (
   target: Target,
   options: Partial<ProbeOptions>,
   context: ProbeContext,
-) => Promise<ProbeResult>;
+) => Promise<ProbeOutcome>;
 
 /**
  * Sockets open at once by default, for every command and the probe function alike. AWS Lambda

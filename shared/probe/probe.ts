@@ -4,9 +4,19 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { callWithDeadline } from "../deadline.ts";
-import { exposureOf, formatEndpoint, type ProbeResult, type ProbeState, type Target } from "../exposure/model.ts";
+import {
+  exposureOf,
+  formatEndpoint,
+  PROBE_ERROR,
+  type ProbeErrorResult,
+  type ProbeOutcome,
+  type ProbeResult,
+  type ProbeState,
+  type Target,
+} from "../exposure/model.ts";
 import type { Conversation, ProtocolModule, VerdictOptions } from "./protocol.ts";
 import { protocolOf } from "./protocols.ts";
+import { localRouteError } from "./route.ts";
 import { type Attempt, connectOnce, type TransportOptions } from "./transport.ts";
 
 export interface ProbeOptions extends TransportOptions, VerdictOptions {
@@ -18,6 +28,7 @@ export interface ProbeOptions extends TransportOptions, VerdictOptions {
 
 export const DEFAULT_PROBE_OPTIONS: ProbeOptions = {
   connectTimeoutMs: 2_000,
+  handshakeTimeoutMs: 3_500,
   replyTimeoutMs: 2_000,
   deadlineMs: 6_000,
   maxBytes: 64 * 1024,
@@ -66,49 +77,107 @@ export function resultOf(
   return result;
 }
 
-/** The result for a target whose probe failed on this side (it threw, against its contract). */
-export function failedResult(target: Target, error: unknown): ProbeResult {
-  const message = error instanceof Error ? error.message : String(error);
-  return resultOf(target, target.host, "error", { reply: `(probe failed: ${message})`.slice(0, 200) }, Date.now());
+/** Why the prober could not look, in words, per error code (docs/readme-probe.md, "Probe errors"). */
+function probeErrorReason(code: string, ip: string): string {
+  const family = isIP(ip) === 6 ? "IPv6" : "IPv4";
+  switch (code) {
+    case "ENETUNREACH":
+    case "EHOSTUNREACH":
+      return `no route to ${family} address ${ip} on this machine`;
+    case "EAFNOSUPPORT":
+      return `${family} is not supported on this machine`;
+    case "EADDRNOTAVAIL":
+      return `no local ${family} address to connect from`;
+    case "EMFILE":
+    case "ENFILE":
+      return "out of file descriptors (lower --concurrency or raise the limit)";
+    case "ENOBUFS":
+    case "ENOMEM":
+      return "out of socket buffers or memory on this machine";
+    case "EPERM":
+    case "EACCES":
+      return "this machine's own firewall or policy refused the connection";
+    default:
+      return `prober failure (${code})`;
+  }
 }
 
-/** Probes one target. Never throws: every outcome is a state. */
+/**
+ * The result of a probe that could not look at `target` because of this side (docs/readme-probe.md,
+ * "Probe errors"): never a state of the target.
+ */
+export function probeErrorOf(
+  target: Target,
+  ip: string,
+  code: string,
+  started: number,
+  reason = probeErrorReason(code, ip),
+): ProbeErrorResult {
+  const result: ProbeErrorResult = {
+    target: formatEndpoint(target.host, target.port),
+    ip,
+    port: target.port,
+    state: PROBE_ERROR,
+    exposure: null,
+    probeError: { code, reason },
+    reply: `(probe error: ${reason})`.slice(0, 200),
+    durationMs: Date.now() - started,
+    observedAt: new Date(started).toISOString(),
+  };
+  if (target.asset) result.asset = target.asset;
+  return result;
+}
+
+/** The result for a target whose probe failed on this side (it threw, against its contract): a probe error. */
+export function failedResult(target: Target, error: unknown): ProbeErrorResult {
+  const message = error instanceof Error ? error.message : String(error);
+  return probeErrorOf(target, target.host, "EPROBE", Date.now(), `probe failed: ${message}`.slice(0, 160));
+}
+
+/** Probes one target. Never throws: every outcome is a state, or a probe error of the prober's own side. */
 export async function probeTarget(
   target: Target,
   options: Partial<ProbeOptions> = {},
   context: ProbeContext = {},
-): Promise<ProbeResult> {
+): Promise<ProbeOutcome> {
   const settings: ProbeOptions = { ...DEFAULT_PROBE_OPTIONS, ...options };
   const started = Date.now();
   const deadlineAt = started + settings.deadlineMs;
   const finishResult = (ip: string, state: ProbeState, fields: Partial<ProbeResult>): ProbeResult =>
     resultOf(target, ip, state, fields, started);
+  const probeError = (ip: string, code: string, reason?: string): ProbeErrorResult =>
+    probeErrorOf(target, ip, code, started, reason);
 
   const protocol: ProtocolModule | undefined = protocolOf(target);
   if (protocol === undefined) {
-    return finishResult(target.host, "error", { reply: `(unknown protocol "${target.protocol}")` });
+    return probeError(target.host, "EPROTONOSUPPORT", `unknown protocol "${String(target.protocol).slice(0, 40)}"`);
   }
 
   let ip: string;
   try {
     ip = await callWithDeadline(Math.max(0, deadlineAt - Date.now()), () => resolveHost(target.host, context));
   } catch (error) {
-    return finishResult(target.host, "closed", {
-      reply: `(name not resolved: ${(error as Error).message})`.slice(0, 200),
-    });
+    // The name did not resolve (or the resolver failed): nothing was learnt about any address.
+    const code = (error as NodeJS.ErrnoException).code ?? "ERESOLVE";
+    return probeError(target.host, code, `name not resolved: ${(error as Error).message}`.slice(0, 160));
   }
   const servername = isIP(target.host) ? undefined : target.host;
   const socketAddress = context.connectTo?.(ip, target.port) ?? { host: ip, port: target.port };
 
   const attempt = (useTls: boolean) => {
     const conversation = protocol.converse(settings.maxBytes);
+    // The TLS retry follows a plaintext connection that was accepted: the path answers, so its TCP
+    // handshake gets the long timeout too, never the engine's short silent-SYN one.
+    const transport = useTls
+      ? { ...settings, connectTimeoutMs: Math.max(settings.connectTimeoutMs, settings.handshakeTimeoutMs) }
+      : settings;
     return connectOnce(
       socketAddress.host,
       socketAddress.port,
       servername,
       useTls,
       deadlineAt,
-      settings,
+      transport,
       conversation,
     ).then((result) => ({ ...result, conversation }));
   };
@@ -133,6 +202,13 @@ export async function probeTarget(
       reply: `(connection refused${plain.errorCode ? `: ${plain.errorCode}` : ""})`,
     });
   }
+  if (plain.connectError === "local") return probeError(ip, plain.errorCode ?? "EUNKNOWN");
+  if (plain.connectError === "unreachable") {
+    // Unreachable from this machine (no route for the address, or for its whole family) is the prober's
+    // failure; unreachable with a local route is the network's answer (an ICMP error from a router or filter).
+    const local = await localRouteError(socketAddress.host, socketAddress.port);
+    if (local !== null) return probeError(ip, local);
+  }
   // ECONNRESET while connecting means the handshake completed and the peer then reset: it accepted,
   // so it is handled like a connection that closed without a byte (a TLS-only Redis does this).
   if (plain.connectError && plain.connectError !== "reset") {
@@ -143,6 +219,8 @@ export async function probeTarget(
   // Connected, but not a byte back: a TLS-only port resets plaintext. Try TLS before calling it dropped.
   if (settings.tlsFallback && deadlineAt - Date.now() > 50) {
     const secure = await attempt(true);
+    // The endpoint accepted TCP a moment ago: a TLS attempt this machine could not make proves nothing.
+    if (secure.connectError === "local") return probeError(ip, secure.errorCode ?? "EUNKNOWN");
     if (secure.connectError === "client-certificate") {
       return finishResult(ip, "auth-required", {
         tls: true,

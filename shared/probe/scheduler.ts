@@ -1,7 +1,7 @@
 // The engine (docs/readme-probe.md, "The engine"): probeAdaptive, and the scheduling state that
 // decides which attempt runs next, with which connect timeout, and when a silent endpoint gets
 // another pass, a confirmation at the ceiling or the verdict `filtered`. Settings: adaptive.ts.
-import type { ProbeResult, Target } from "../exposure/model.ts";
+import { isProbeError, type ProbeOutcome, type ProbeResult, type Target } from "../exposure/model.ts";
 import {
   type AdaptiveOptions,
   type AdaptiveStats,
@@ -24,7 +24,7 @@ export async function* probeAdaptive(
   context: ProbeContext = {},
   probe: ProbeFunction = probeTarget,
   stats: AdaptiveStats = emptyStats(),
-): AsyncGenerator<ProbeResult> {
+): AsyncGenerator<ProbeOutcome> {
   const settings: AdaptiveOptions = { ...DEFAULT_ADAPTIVE_OPTIONS, ...options };
   const { concurrency } = settings;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError("concurrency must be a positive integer");
@@ -107,7 +107,7 @@ export class Scheduler {
   readonly #lastSilenceAt = new Map<number, number>();
   readonly #timeoutSums: number[] = [];
   /** Final results not yet handed to the consumer. */
-  readonly completed: ProbeResult[] = [];
+  readonly completed: ProbeOutcome[] = [];
   #active = 0;
   #windowTimer: NodeJS.Timeout | undefined;
   #windowExpired = false;
@@ -258,7 +258,13 @@ export class Scheduler {
     this.#running.add(attempt);
     this.#active++;
     stats.maxInFlight = Math.max(stats.maxInFlight, this.#active);
-    this.#probe(job.target, { ...this.#settings.probeOptions, connectTimeoutMs: timeoutMs }, this.#context)
+    // A TLS handshake gets the long timeout, never this attempt's silent-SYN one (probe.ts).
+    const probeOptions = {
+      handshakeTimeoutMs: this.#settings.ceilingMs,
+      ...this.#settings.probeOptions,
+      connectTimeoutMs: timeoutMs,
+    };
+    this.#probe(job.target, probeOptions, this.#context)
       .then(
         (result) => this.#onResult(job, timeoutMs, attempt.startedAt, result),
         // A probe never throws by contract; if one does, the target is still reported.
@@ -273,7 +279,14 @@ export class Scheduler {
       });
   }
 
-  #onResult(job: Job, timeoutMs: number, startedAt: number, result: ProbeResult): void {
+  #onResult(job: Job, timeoutMs: number, startedAt: number, outcome: ProbeOutcome): void {
+    // The prober could not look (docs/readme-probe.md, "Probe errors"): no sample, no silence, no retry in
+    // this scan; a `dropped` seen before stands, since that connection was made.
+    if (isProbeError(outcome)) {
+      this.#finish(job.dropped ?? outcome);
+      return;
+    }
+    const result = outcome;
     job.attempts++;
     job.lastResult = result;
     // Accepted, then not a byte: on a lossy path a server's reply can be lost and its close (or the
@@ -315,7 +328,7 @@ export class Scheduler {
     }
   }
 
-  #finish(result: ProbeResult): void {
+  #finish(result: ProbeOutcome): void {
     this.completed.push(result);
     this.#wake?.();
   }

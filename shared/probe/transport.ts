@@ -6,8 +6,13 @@ import type { CertificateFacts } from "../exposure/model.ts";
 import type { Conversation } from "./protocol.ts";
 
 export interface TransportOptions {
-  /** How long to wait for the TCP (or TLS) handshake. */
+  /** How long to wait for the TCP handshake (the SYN's answer). */
   connectTimeoutMs: number;
+  /**
+   * How long a TLS handshake may take once TCP is up: the long timeout, never the short silent-SYN one
+   * (a TLS handshake over a slow path takes several round trips and the server's own work).
+   */
+  handshakeTimeoutMs: number;
   /** How long a connected peer may stay silent before we stop waiting. */
   replyTimeoutMs: number;
   /** Bytes accepted from one peer per connection. */
@@ -17,7 +22,16 @@ export interface TransportOptions {
 /** How one connection attempt went. */
 export interface Attempt {
   /** The handshake did not complete. */
-  connectError?: "refused" | "timeout" | "unreachable" | "reset" | "client-certificate" | "tls-failed" | "other";
+  connectError?:
+    | "refused"
+    | "timeout"
+    | "unreachable"
+    | "reset"
+    | "client-certificate"
+    | "tls-failed"
+    | "tls-timeout"
+    | "local"
+    | "other";
   errorCode?: string;
   /** Bytes received from the peer. */
   bytes: number;
@@ -45,7 +59,23 @@ export function certificateFacts(
   };
 }
 
+/**
+ * Errors of this machine, never of the target: no descriptors, no buffers or memory, no local address
+ * for the family, the family unsupported, the local firewall refusing (docs/readme-probe.md, "Probe errors").
+ */
+const LOCAL_ERRORS = new Set([
+  "EMFILE",
+  "ENFILE",
+  "ENOBUFS",
+  "ENOMEM",
+  "EAFNOSUPPORT",
+  "EADDRNOTAVAIL",
+  "EPERM",
+  "EACCES",
+]);
+
 export function connectErrorOf(code: string | undefined): Attempt["connectError"] {
+  if (code && LOCAL_ERRORS.has(code)) return "local";
   switch (code) {
     case "ECONNREFUSED":
       return "refused";
@@ -64,6 +94,12 @@ export function connectErrorOf(code: string | undefined): Attempt["connectError"
       if (code?.startsWith("ERR_SSL") || code === "EPROTO") return "tls-failed";
       return "other";
   }
+}
+
+/** The facts of the certificate the peer presented so far, if any. */
+function peerCertificate(socket: TLSSocket): CertificateFacts | undefined {
+  const peer = socket.getPeerCertificate(true);
+  return peer && Object.keys(peer).length > 0 ? certificateFacts(peer) : undefined;
 }
 
 /** One connection: handshake, the conversation and the reading, all bounded. */
@@ -111,29 +147,34 @@ export function connectOnce(
       }, options.replyTimeoutMs);
     };
 
+    let tcpUp = false;
     const remaining = Math.max(0, deadlineAt - Date.now());
-    timers.push(setTimeout(() => finish(connected ? undefined : "timeout"), remaining));
-    timers.push(
+    timers.push(setTimeout(() => finish(connected ? undefined : tcpUp ? "tls-timeout" : "timeout"), remaining));
+    /** A timer that looks at this loop turn's I/O before it calls a handshake late. */
+    const handshakeTimer = (ms: number, late: () => void) =>
       setTimeout(
         () => {
           // Timers run before I/O in a loop turn: on a busy event loop a handshake that completed in
           // time may still be waiting to be read. Let this turn's I/O run before calling it silent.
-          if (!connected) {
-            setImmediate(() => {
-              if (!connected) finish("timeout");
-            });
-          }
+          if (!connected) setImmediate(() => !connected && late());
         },
-        Math.min(options.connectTimeoutMs, remaining),
-      ),
-    );
+        Math.min(ms, Math.max(0, deadlineAt - Date.now())),
+      );
+    let connectTimer: NodeJS.Timeout | undefined = handshakeTimer(options.connectTimeoutMs, () => finish("timeout"));
+    timers.push(connectTimer);
+    if (useTls) {
+      // The TLS handshake gets its own, long timeout once TCP is up (TransportOptions.handshakeTimeoutMs).
+      socket.once("connect", () => {
+        tcpUp = true;
+        if (connectTimer) clearTimeout(connectTimer);
+        connectTimer = undefined;
+        timers.push(handshakeTimer(options.handshakeTimeoutMs, () => finish("tls-timeout")));
+      });
+    }
 
     const onConnected = () => {
       connected = true;
-      if (useTls) {
-        const peer = (socket as TLSSocket).getPeerCertificate(true);
-        if (peer && Object.keys(peer).length > 0) certificate = certificateFacts(peer);
-      }
+      if (useTls) certificate = peerCertificate(socket as TLSSocket);
       socket.write(conversation.opening);
       armSilence();
     };
@@ -148,7 +189,17 @@ export function connectOnce(
       if (next.done || bytes > options.maxBytes) finish();
     });
     socket.on("error", (error: NodeJS.ErrnoException) => {
-      const kind = connectErrorOf(error.code);
+      let kind = connectErrorOf(error.code);
+      if (useTls && !connected && kind === "tls-failed" && /ALERT_HANDSHAKE_FAILURE/.test(error.code ?? "")) {
+        // TLS 1.2 asks for a client certificate in the handshake and fails with a handshake_failure alert
+        // once the client sends none. A failure that late (the server had already sent its certificate,
+        // unlike a failure over ciphers or versions at the ClientHello) is that demand.
+        const presented = peerCertificate(socket as TLSSocket);
+        if (presented) {
+          certificate = presented;
+          kind = "client-certificate";
+        }
+      }
       // A client-certificate alert can arrive right after a TLS 1.3 handshake "completes".
       if (kind === "client-certificate") finish(kind, error.code);
       else if (!connected) finish(kind, error.code);

@@ -9,12 +9,12 @@ import type {
   Asset,
   CoverageGap,
   ProbeResult,
-  ProbeState,
+  ScanCounts,
   ScanRecord,
   StateChangeEvent,
   Target,
 } from "../exposure/model.ts";
-import { formatEndpoint } from "../exposure/model.ts";
+import { formatEndpoint, isProbeError, PROBE_ERROR } from "../exposure/model.ts";
 import type { InventoryResult } from "../inventory/enumerate.ts";
 import { isPublicAddress } from "../net/ip.ts";
 import type { AdaptiveOptions, ProbeFunction } from "../probe/adaptive.ts";
@@ -258,13 +258,30 @@ export interface ProbeShardOptions {
   /** The single-target probe (default probeTarget); the scheduler wraps it. */
   probeTarget?: ProbeFunction;
   checkpointIntervalMs?: number;
+  /**
+   * Share of the targets that may end in probe errors before the call fails instead of recording
+   * (default PROBE_ERROR_SHARE_LIMIT): so many failures of the prober's own side (no descriptors, no route)
+   * make the rest of its results suspect too.
+   */
+  maxProbeErrorShare?: number;
+}
+
+/** A shard fails when more than this share of its targets ends in probe errors (docs/readme-probe.md, "Probe errors"). */
+export const PROBE_ERROR_SHARE_LIMIT = 0.1;
+
+/** Thrown instead of recording a shard whose probe errors passed the limit: SQS retries it, then dead-letters it. */
+export class ProbeErrorLimitError extends Error {
+  override name = "ProbeErrorLimitError";
 }
 
 export interface ProbeShardOutcome {
   /** "scan-complete": a late redelivery of a shard of a finished scan; nothing was probed. */
   skipped: "scan-complete" | null;
   probes: number;
-  countsByState: Partial<Record<ProbeState, number>>;
+  /** Per state, and "probe-error" for targets the prober could not look at (never recorded as a state). */
+  countsByState: ScanCounts;
+  /** Probe errors by code ("ENETUNREACH": 3); also counted in countsByState["probe-error"]. */
+  probeErrors: Record<string, number>;
   /** State-change events this call recorded (the stream carries them to notify). */
   events: StateChangeEvent[];
   /** False when the shard had been counted before (a redelivery). */
@@ -287,6 +304,7 @@ export async function probeShard(shard: ShardMessage, options: ProbeShardOptions
       skipped: "scan-complete",
       probes: 0,
       countsByState: {},
+      probeErrors: {},
       events: [],
       counted: false,
       completed: false,
@@ -304,6 +322,7 @@ export async function probeShard(shard: ShardMessage, options: ProbeShardOptions
     skipped: null,
     probes,
     countsByState: outcome.countsByState,
+    probeErrors: outcome.probeErrors,
     events: outcome.events,
     counted: recorded.counted,
     completed: recorded.completed,
@@ -317,8 +336,11 @@ export interface ProbeAndRecordOptions extends ProbeShardOptions {
 }
 
 export interface ProbeAndRecordOutcome {
-  countsByState: Partial<Record<ProbeState, number>>;
+  countsByState: ScanCounts;
+  /** Probe errors by code: counted, never recorded. */
+  probeErrors: Record<string, number>;
   events: StateChangeEvent[];
+  /** The observations recorded (probe errors are not among them). */
   results: ProbeResult[];
 }
 
@@ -342,6 +364,7 @@ export async function probeAndRecord(
     },
   );
   const results: ProbeResult[] = [];
+  const outcome: ProbeAndRecordOutcome = { countsByState: {}, probeErrors: {}, events: [], results };
   for await (const result of probeAdaptive(
     targets,
     {
@@ -351,11 +374,20 @@ export async function probeAndRecord(
     options.context ?? {},
     options.probeTarget,
   )) {
-    results.push(result);
-  }
-  const outcome: ProbeAndRecordOutcome = { countsByState: {}, events: [], results };
-  for (const result of results) {
     outcome.countsByState[result.state] = (outcome.countsByState[result.state] ?? 0) + 1;
+    // A probe error says nothing about the endpoint: counted as a coverage gap, never recorded.
+    if (isProbeError(result)) {
+      outcome.probeErrors[result.probeError.code] = (outcome.probeErrors[result.probeError.code] ?? 0) + 1;
+    } else {
+      results.push(result);
+    }
+  }
+  const errors = outcome.countsByState[PROBE_ERROR] ?? 0;
+  const limit = options.maxProbeErrorShare ?? PROBE_ERROR_SHARE_LIMIT;
+  if (errors > 0 && errors > limit * targets.length) {
+    throw new ProbeErrorLimitError(
+      `${options.probeId}: ${errors} of ${targets.length} targets ended in probe errors (${JSON.stringify(outcome.probeErrors)}), over the limit of ${limit * 100}%: nothing recorded`,
+    );
   }
   for (const recorded of await recorder.record(results)) if (recorded.event) outcome.events.push(recorded.event);
   return outcome;

@@ -2,7 +2,7 @@
 // page sizes and opaque cursors, the order of the exposed-now listing, the UTC day arithmetic of
 // time-range listings, and the checks and initial value of scan records.
 import { summariseGaps } from "../exposure/gaps.ts";
-import { exposureRank, PROBE_STATES, type ScanRecord, type Severity } from "../exposure/model.ts";
+import { exposureRank, PROBE_ERROR, PROBE_STATES, type ScanRecord, type Severity } from "../exposure/model.ts";
 import { canonicalTime, type EndpointState } from "../exposure/transitions.ts";
 import type { PageOptions, ScanStart, ShardReport } from "./store.ts";
 
@@ -72,7 +72,10 @@ export function newScanRecord(start: ScanStart, now: Date): ScanRecord {
 /** Throws on a count that is not a whole number or a state that does not exist; returns the entries. */
 export function shardCounts(report: ShardReport): [string, number][] {
   return Object.entries(report.countsByState).map(([state, count]) => {
-    if (!(PROBE_STATES as readonly string[]).includes(state)) throw new Error(`unknown probe state "${state}"`);
+    // Probe errors are counted per scan (coverage gaps), never recorded as an endpoint's state.
+    if (state !== PROBE_ERROR && !(PROBE_STATES as readonly string[]).includes(state)) {
+      throw new Error(`unknown probe state "${state}"`);
+    }
     if (!Number.isInteger(count) || (count ?? 0) < 0) throw new Error(`count for ${state} must be a whole number`);
     return [state, count as number];
   });

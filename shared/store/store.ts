@@ -6,7 +6,7 @@ import type {
   CoverageGap,
   Exposure,
   ProbeResult,
-  ProbeState,
+  ScanCounts,
   ScanRecord,
   StateChangeEvent,
 } from "../exposure/model.ts";
@@ -90,7 +90,7 @@ export interface ShardReport {
   scanId: string;
   shardId: string;
   /** How many targets of this shard ended in each state. */
-  countsByState: Partial<Record<ProbeState, number>>;
+  countsByState: ScanCounts;
 }
 
 export interface ShardResult {

@@ -11,6 +11,7 @@ import { exposureOf, formatEndpoint } from "../../shared/exposure/model.ts";
 import type { ProbeFunction } from "../../shared/probe/adaptive.ts";
 import {
   encodeShardMessage,
+  ProbeErrorLimitError,
   parseShardMessage,
   probeShard,
   type ShardMessage,
@@ -329,12 +330,25 @@ describe("starting a scan and probing a shard (DynamoDB Local)", () => {
   });
 
   /** A stand-in for the single-target probe: what each endpoint answers, and the timeouts it was given. */
-  function fakeProbe(states: Record<string, ProbeResult["state"]>) {
+  function fakeProbe(states: Record<string, ProbeResult["state"] | "probe-error">) {
     const timeouts = new Map<string, number[]>();
     const probe: ProbeFunction = async (t, options) => {
       const endpoint = formatEndpoint(t.host, t.port);
       timeouts.set(endpoint, [...(timeouts.get(endpoint) ?? []), options.connectTimeoutMs ?? -1]);
       const state = states[endpoint] ?? "closed";
+      if (state === "probe-error") {
+        return {
+          target: endpoint,
+          ip: t.host,
+          port: t.port,
+          state,
+          exposure: null,
+          probeError: { code: "EMFILE", reason: "out of file descriptors" },
+          reply: "(probe error: out of file descriptors)",
+          durationMs: 0,
+          observedAt: new Date().toISOString(),
+        };
+      }
       return {
         target: endpoint,
         ip: t.host,
@@ -381,6 +395,41 @@ describe("starting a scan and probing a shard (DynamoDB Local)", () => {
     expect(second.timeouts.get(exposed!)?.at(-1)).toBe(300);
     expect(second.timeouts.get(silent!)).not.toContain(300);
     expect(second.outcome.countsByState).toEqual({ filtered: 2, closed: 1 });
+  });
+
+  it("never records a probe error: counted as a gap, the endpoint keeps its recorded state", async () => {
+    const store = await dynamo.newStore();
+    const targets = Array.from({ length: 10 }, (_, i) => target(i));
+    const first = formatEndpoint(targets[0]!.host, 6379);
+    const scan = async (scanId: string, states: Record<string, ProbeResult["state"] | "probe-error">) => {
+      const [shard] = splitIntoShards(scanId, targets, { maxTargets: 10 });
+      await store.startScan({ scanId, targets: targets.length, shards: 1 });
+      return probeShard(shard!, { store, probeTarget: fakeProbe(states).probe, probe: { floorMs: 5, ceilingMs: 50 } });
+    };
+    await scan("scan-e1", { [first]: "open-unauthenticated" });
+    // One target in ten (the limit is a tenth) could not be probed: nothing about it is recorded.
+    const outcome = await scan("scan-e2", { [first]: "probe-error" });
+    expect(outcome.countsByState).toEqual({ "probe-error": 1, closed: 9 });
+    expect(outcome.probeErrors).toEqual({ EMFILE: 1 });
+    expect(outcome.events).toEqual([]);
+    expect(outcome.scan.countsByState).toEqual({ "probe-error": 1, closed: 9 });
+    expect(await store.getEndpoint(first)).toMatchObject({ state: "open-unauthenticated" });
+    expect((await store.history(first)).items).toHaveLength(1);
+  });
+
+  it("fails a shard whose probe errors pass the limit, recording nothing (SQS retries it, then dead-letters it)", async () => {
+    const store = await dynamo.newStore();
+    const targets = Array.from({ length: 10 }, (_, i) => target(i));
+    const states = Object.fromEntries(
+      targets.slice(0, 2).map((t) => [formatEndpoint(t.host, 6379), "probe-error" as const]),
+    );
+    const [shard] = splitIntoShards("scan-e3", targets, { maxTargets: 10 });
+    await store.startScan({ scanId: "scan-e3", targets: targets.length, shards: 1 });
+    await expect(
+      probeShard(shard!, { store, probeTarget: fakeProbe(states).probe, probe: { floorMs: 5, ceilingMs: 50 } }),
+    ).rejects.toThrow(ProbeErrorLimitError);
+    expect(await store.getScan("scan-e3")).toMatchObject({ shardsDone: 0, completedAt: null });
+    expect(await store.getEndpoint(formatEndpoint(targets[5]!.host, 6379))).toBeNull();
   });
 
   it("refuses a shard of an unknown scan and skips one of a finished scan", async () => {

@@ -108,7 +108,8 @@ describe("probe bounds on loopback", () => {
       { ...OPTIONS, deadlineMs: 300 },
       { resolve: hanging },
     );
-    expect(result).toMatchObject({ target: "redis.example.com:6379", state: "closed", exposure: "none" });
+    // The resolver failed, not the target: a probe error, never "closed".
+    expect(result).toMatchObject({ target: "redis.example.com:6379", state: "probe-error", exposure: null });
     expect(result.reply).toMatch(/name not resolved: no answer within/);
     expect(result.durationMs).toBeLessThan(800);
   });

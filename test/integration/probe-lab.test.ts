@@ -205,6 +205,7 @@ const EXPECTED: Record<LabCase, Expected> = {
     server: { ...REDIS_7_0_15, role: "replica" },
     cves: ["CVE-2025-49844"],
   },
+  "tls12-client-cert": { state: "auth-required", exposure: "reachable", tls: true, certificate: CA_SIGNED },
   "icmp-net-unreachable": { state: "filtered", exposure: "none", tls: false, reply: "(no answer: ENETUNREACH" },
   "icmp-host-unreachable": { state: "filtered", exposure: "none", tls: false, reply: "(no answer: EHOSTUNREACH" },
 };

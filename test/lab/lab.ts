@@ -30,6 +30,8 @@ export const REDIS_CASES = {
   "info-renamed": "203.0.113.25",
   // A replica of a 70,000-character host name: INFO is ~75 KB, over the 64 KiB byte cap.
   "info-over-cap": "203.0.113.26",
+  // TLS 1.2 only, client certificates required: the demand shows as a handshake_failure alert.
+  "tls12-client-cert": "203.0.113.27",
 } as const;
 
 /** Addresses shaped by the network alone. */
@@ -154,6 +156,7 @@ async function startRedisCases(net: NetnsLab, tls: TlsMaterial): Promise<void> {
     ]),
     startRedis(net, "info-renamed", c["info-renamed"], ['rename-command INFO ""']),
     startRedis(net, "info-over-cap", c["info-over-cap"], []),
+    startRedis(net, "tls12-client-cert", c["tls12-client-cert"], [...tlsMutual, 'tls-protocols "TLSv1.2"']),
   ]);
   // A config line is read into a 1 KB buffer: the long master host goes in at run time.
   const replicaof = await net.exec(net.targetNs, "redis-cli", [

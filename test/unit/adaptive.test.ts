@@ -2,7 +2,13 @@
 // answers from a table (state, round trip, which attempts get lost), so every decision the
 // scheduler makes (timeouts, retries, passes, confirmations, socket bound) is checked exactly.
 import { describe, expect, it } from "vitest";
-import { exposureOf, type ProbeResult, type ProbeState, type Target } from "../../shared/exposure/model.ts";
+import {
+  exposureOf,
+  type ProbeOutcome,
+  type ProbeResult,
+  type ProbeState,
+  type Target,
+} from "../../shared/exposure/model.ts";
 import { type AdaptiveOptions, emptyStats, type ProbeFunction } from "../../shared/probe/adaptive.ts";
 import { probeAdaptive } from "../../shared/probe/scheduler.ts";
 
@@ -86,7 +92,10 @@ async function runAll(endpoints: Map<string, SimEndpoint>, options: Partial<Adap
   const stats = emptyStats();
   const targets = [...endpoints.keys()].map((host) => ({ host, port: 6379 }));
   const results: ProbeResult[] = [];
-  for await (const r of probeAdaptive(targets, { ...FAST, ...options }, {}, sim.probe, stats)) results.push(r);
+  for await (const r of probeAdaptive(targets, { ...FAST, ...options }, {}, sim.probe, stats)) {
+    if (r.state === "probe-error") throw new Error(`unexpected probe error: ${r.reply}`);
+    results.push(r);
+  }
   const byHost = new Map(results.map((r) => [r.ip, r]));
   return { results, byHost, stats, calls: sim.calls, maxInFlight: sim.maxInFlight() };
 }
@@ -177,7 +186,7 @@ describe("adaptive scheduler", () => {
       ...[1, 2, 3, 4, 5].flatMap((i) => [`198.18.10.${i}`, `198.18.20.${i}`]),
       ...[...endpoints.keys()].filter((h) => Number(h.split(".")[3]) > 5),
     ].map((host) => ({ host, port: 6379 }));
-    const out: ProbeResult[] = [];
+    const out: ProbeOutcome[] = [];
     for await (const r of probeAdaptive(targets, { ...FAST, initialWindow: 10, launchesPerTick: 10 }, {}, sim.probe))
       out.push(r);
     const firstTimeouts = (subnet: string) =>
@@ -284,32 +293,80 @@ describe("adaptive scheduler", () => {
     expect(stats.confirmations).toBe(1);
   });
 
-  it("still reports a target whose probe throws", async () => {
+  it("still reports a target whose probe throws, as a probe error (the prober failed, not the target)", async () => {
     const probe: ProbeFunction = async (target) => {
       if (target.host === "198.18.60.2") throw new Error("boom");
       return result(target, "closed", 1);
     };
-    const out: ProbeResult[] = [];
+    const out: ProbeOutcome[] = [];
     const targets = ["198.18.60.1", "198.18.60.2"].map((host) => ({ host, port: 6379 }));
     for await (const r of probeAdaptive(targets, FAST, {}, probe)) out.push(r);
-    expect(out.map((r) => [r.ip, r.state]).sort()).toEqual([
-      ["198.18.60.1", "closed"],
-      ["198.18.60.2", "error"],
+    expect(out.map((r) => [r.ip, r.state, r.exposure]).sort()).toEqual([
+      ["198.18.60.1", "closed", "none"],
+      ["198.18.60.2", "probe-error", null],
     ]);
     expect(out.find((r) => r.ip === "198.18.60.2")?.reply).toContain("boom");
   });
 
-  it("builds a failed probe's result like every other, an IPv6 endpoint in brackets", async () => {
+  it("builds a failed probe's result with the endpoint named as everywhere, an IPv6 endpoint in brackets", async () => {
     const probe: ProbeFunction = async () => {
       throw new Error("boom");
     };
-    const out: ProbeResult[] = [];
+    const out: ProbeOutcome[] = [];
     for await (const r of probeAdaptive([{ host: "2001:db8::7", port: 6380 }], FAST, {}, probe)) out.push(r);
     expect(out).toHaveLength(1);
-    expect(out[0]).toMatchObject({ target: "[2001:db8::7]:6380", ip: "2001:db8::7", port: 6380, state: "error" });
-    expect(Object.keys(out[0] as ProbeResult)).toEqual(
-      Object.keys(result({ host: "2001:db8::7", port: 6380 }, "error", 0)),
-    );
+    expect(out[0]).toMatchObject({
+      target: "[2001:db8::7]:6380",
+      ip: "2001:db8::7",
+      port: 6380,
+      state: "probe-error",
+      exposure: null,
+      probeError: { code: "EPROBE" },
+    });
+  });
+
+  it("finishes a probe error at once: no retry, no round-trip sample", async () => {
+    let calls = 0;
+    const probe: ProbeFunction = async (target) => {
+      calls++;
+      if (target.host === "198.18.61.1") {
+        return {
+          target: `${target.host}:6379`,
+          ip: target.host,
+          port: 6379,
+          state: "probe-error",
+          exposure: null,
+          probeError: { code: "EMFILE", reason: "out of file descriptors" },
+          reply: "(probe error: out of file descriptors)",
+          durationMs: 0,
+          observedAt: new Date().toISOString(),
+        };
+      }
+      return result(target, "closed", 1);
+    };
+    const stats = emptyStats();
+    const out: ProbeOutcome[] = [];
+    const targets = ["198.18.61.1", "198.18.61.2"].map((host) => ({ host, port: 6379 }));
+    for await (const r of probeAdaptive(targets, FAST, {}, probe, stats)) out.push(r);
+    expect(out.map((r) => [r.ip, r.state]).sort()).toEqual([
+      ["198.18.61.1", "probe-error"],
+      ["198.18.61.2", "closed"],
+    ]);
+    expect(calls).toBe(2);
+  });
+
+  it("gives each probe the long timeout for a TLS handshake, whatever its connect timeout", async () => {
+    const seen: Array<{ connect?: number; handshake?: number }> = [];
+    const probe: ProbeFunction = async (target, options) => {
+      seen.push({ connect: options.connectTimeoutMs, handshake: options.handshakeTimeoutMs });
+      return result(target, "closed", 1);
+    };
+    const single = [{ host: "198.18.62.1", port: 6379 }];
+    for await (const _ of probeAdaptive(single, { ...FAST, ceilingMs: 2_500 }, {}, probe)) {
+      // drain
+    }
+    expect(seen[0]?.handshake).toBe(2_500);
+    expect(seen[0]?.connect).toBeLessThan(2_500);
   });
 
   it("rejects settings that cannot work", async () => {
