@@ -2,9 +2,10 @@
 // main job. On the default fleet (10,000 endpoints: 6,000 filtered, 3,000 closed, 1,000 open) it times,
 // each as the user runs it (a fresh process, the CLI in the scanner namespace):
 //   probing alone   bench/engine-runner.ts, the same engine and sockets, no store
+//   probe           `exposure probe --targets FLEET`: the same through the CLI, no store either
 //   first scan      `exposure scan --targets FLEET --store-dir DIR`: every endpoint new, 1,000 events and
 //                   their alerts (console, alerts.jsonl, delivery ledger)
-//   steady scans    the same command twice more: nothing changed, nothing written
+//   steady scans    the same command three more times: nothing changed, nothing written
 //   exposed         `exposure exposed --store-dir DIR` (1,000 endpoints listed), and `history IP`
 // and checks the target: a steady cycle takes at most 1.5x the probing time; read commands well under a
 // second. Each scan's counts by state are compared with the fleet's ground truth, so a fast but wrong
@@ -75,7 +76,7 @@ export async function runStoreScenario(
   try {
     const storeDir = join(fleet.workDir, DEFAULT_STORE_DIR);
     const truth = truthCounts(fleet.endpoints);
-    process.stderr.write(`[store] fleet ${fleet.run} ready; probing alone, then scan x3 and the read commands\n`);
+    process.stderr.write(`[store] fleet ${fleet.run} ready; probing alone, then scan x4 and the read commands\n`);
     const probe = await tools.runEngine(fleet, sockets, ["--engine", "adaptive"]);
 
     const steps: StoreStep[] = [];
@@ -107,7 +108,13 @@ export async function runStoreScenario(
       String(sockets),
       "--json",
     ];
-    for (const name of ["first scan", "steady scan 1", "steady scan 2"]) {
+    // The same probing through the CLI, without a store: separates the command's own start-up from the store.
+    await cli(
+      "probe (no store)",
+      ["probe", "--targets", fleet.targetsFile, "--concurrency", String(sockets), "--json"],
+      true,
+    );
+    for (const name of ["first scan", "steady scan 1", "steady scan 2", "steady scan 3"]) {
       process.stderr.write(`[store] ${name}\n`);
       const result = await cli(name, scanArgs, true);
       const report = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as {
@@ -125,8 +132,9 @@ export async function runStoreScenario(
     const storeBytes = statSync(localStorePath(storeDir)).size;
     const scans = steps.filter((step) => step.countsByState);
     const steady = scans.slice(1);
-    const worstSteady = Math.max(...steady.map((step) => step.wallMs));
-    const reads = steps.filter((step) => !step.countsByState);
+    // The median of three: on a machine shared with other work one cycle can be held up by a neighbour.
+    const medianSteady = steady.map((step) => step.wallMs).sort((a, b) => a - b)[Math.floor(steady.length / 2)] ?? 0;
+    const reads = steps.filter((step) => step.name === "exposed" || step.name === "history");
     const checks: StoreReport["checks"] = [
       {
         name: "every scan's counts match the fleet",
@@ -140,8 +148,8 @@ export async function runStoreScenario(
       },
       {
         name: `steady scan cycle <= ${STEADY_SCAN_FACTOR}x probing`,
-        pass: worstSteady <= STEADY_SCAN_FACTOR * probe.wallMs,
-        detail: `${secs(worstSteady)} (slower of the two) vs probing ${secs(probe.wallMs)}: ${(worstSteady / probe.wallMs).toFixed(2)}x`,
+        pass: medianSteady <= STEADY_SCAN_FACTOR * probe.wallMs,
+        detail: `${secs(medianSteady)} (median of ${steady.length}) vs probing ${secs(probe.wallMs)}: ${(medianSteady / probe.wallMs).toFixed(2)}x`,
       },
       {
         name: `read commands < ${READ_COMMAND_MS} ms`,

@@ -2,7 +2,15 @@
 // page sizes and opaque cursors, the order of the exposed-now listing, the UTC day arithmetic of
 // time-range listings, and the checks and initial value of scan records.
 import { summariseGaps } from "../exposure/gaps.ts";
-import { exposureRank, PROBE_ERROR, PROBE_STATES, type ScanRecord, type Severity } from "../exposure/model.ts";
+import {
+  EXPOSURES,
+  type Exposure,
+  exposureRank,
+  PROBE_ERROR,
+  PROBE_STATES,
+  type ScanRecord,
+  type Severity,
+} from "../exposure/model.ts";
 import { canonicalTime, type EndpointState } from "../exposure/transitions.ts";
 import type { PageOptions, ScanStart, ShardReport } from "./store.ts";
 
@@ -19,6 +27,13 @@ export function exposedSortKey(state: EndpointState): string {
   const exposureCode = 3 - exposureRank(state.exposure); // unauthenticated 1, reachable 2
   const worst = Math.min(SEVERITY_ORDER.length, ...state.findings.map((f) => SEVERITY_ORDER.indexOf(f.severity)));
   return `${exposureCode}#${worst}#${state.since}#${state.endpoint}`;
+}
+
+/** The exposure an exposedSortKey() was made for (its first field is 3 - exposureRank). */
+export function exposureOfSortKey(key: string): Exposure {
+  const exposure = EXPOSURES.find((level) => 3 - exposureRank(level) === Number(key.split("#", 1)[0]));
+  if (exposure === undefined || exposure === "none") throw new Error(`not an exposed-now sort key: "${key}"`);
+  return exposure;
 }
 
 export function encodeCursor(value: unknown): string {

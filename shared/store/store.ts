@@ -143,30 +143,3 @@ export async function* allItems<T>(fetchPage: (cursor: string | undefined) => Pr
     cursor = page.cursor;
   } while (cursor !== undefined);
 }
-
-/**
- * A ShardRecorder for a store where a read costs nothing (an embedded database): each observation goes
- * through recordObservation, and the recorded exposures are read endpoint by endpoint.
- */
-export async function recorderByObservation(
-  store: Pick<ExposureStore, "getEndpoint" | "recordObservation">,
-  endpoints: readonly string[],
-  options: ShardRecordOptions = {},
-): Promise<ShardRecorder> {
-  const exposures = new Map<string, Exposure>();
-  for (const endpoint of endpoints) {
-    const state = await store.getEndpoint(endpoint);
-    if (state !== null) exposures.set(endpoint, state.exposure);
-  }
-  return {
-    recordedExposure: (endpoint) => exposures.get(endpoint),
-    async record(results) {
-      const outcomes: ShardRecordResult[] = [];
-      for (const result of results) {
-        const { outcome, event } = await store.recordObservation(result, options);
-        outcomes.push({ outcome, ...(event ? { event } : {}) });
-      }
-      return outcomes;
-    },
-  };
-}

@@ -465,6 +465,27 @@ export function storeContract<S extends ExposureStore>(fixture: StoreFixture<S>)
   }
 
   describe("beginShard", () => {
+    it("gives each endpoint's exposure at its last recorded observation, and none for one never seen", async () => {
+      const store = await fixture.newStore();
+      const ips = ["203.0.113.31", "203.0.113.32", "203.0.113.33", "203.0.113.34"];
+      const states: ProbeState[] = ["open-unauthenticated", "auth-required", "closed", "filtered"];
+      await recordShardResults(
+        store,
+        states.map((state, i) => observation(state, minutes(0), { ip: ips[i] as string })),
+        "scan-1",
+      );
+      // A second sweep: the third endpoint stays closed, the first is closed once (still exposed, pending).
+      await recordShardResults(store, [observation("closed", minutes(15), { ip: ips[0] as string })], "scan-2");
+      const recorder = await store.beginShard([...ips.map((ip) => `${ip}:6379`), "203.0.113.99:6379"]);
+      expect(ips.map((ip) => recorder.recordedExposure(`${ip}:6379`))).toEqual([
+        "unauthenticated",
+        "reachable",
+        "none",
+        "none",
+      ]);
+      expect(recorder.recordedExposure("203.0.113.99:6379")).toBeUndefined();
+    });
+
     it("records what the pure rules decide, with shards redelivered and racing each other", async () => {
       const store = await fixture.newStore();
       let run = 0;

@@ -7,9 +7,23 @@
 //   writes nothing, so redeliveries and out-of-order results yield at most one event;
 // - a shard is counted only if its id was not yet in scan_shards, in the transaction that adds its counts.
 // Listings walk the same orders as the DynamoDB indexes (contract.ts), with keyset cursors.
-import { formatEndpoint, type ProbeResult, type ScanRecord, type StateChangeEvent } from "../../exposure/model.ts";
+import {
+  type Exposure,
+  formatEndpoint,
+  type ProbeResult,
+  type ScanRecord,
+  type StateChangeEvent,
+} from "../../exposure/model.ts";
 import { canonicalTime, decideTransition, type EndpointState } from "../../exposure/transitions.ts";
-import { decodeCursor, encodeCursor, exposedSortKey, newScanRecord, pageSize, shardCounts } from "../contract.ts";
+import {
+  decodeCursor,
+  encodeCursor,
+  exposedSortKey,
+  exposureOfSortKey,
+  newScanRecord,
+  pageSize,
+  shardCounts,
+} from "../contract.ts";
 import type {
   ExposureStore,
   Page,
@@ -19,11 +33,11 @@ import type {
   ScanStart,
   ShardRecorder,
   ShardRecordOptions,
+  ShardRecordResult,
   ShardReport,
   ShardResult,
   TimeRange,
 } from "../store.ts";
-import { recorderByObservation } from "../store.ts";
 import type { Row, SqliteDatabase } from "./database.ts";
 
 export interface SqliteStoreOptions {
@@ -66,9 +80,28 @@ export class SqliteExposureStore implements ExposureStore {
     });
   }
 
-  /** A read costs nothing here: each observation goes through recordObservation (no digests needed). */
+  /**
+   * Reads here cost no request, so the shard's observations go through recordObservation one by one;
+   * the recorded exposures come from the exposed-now sort key, without parsing the records.
+   */
   async beginShard(endpoints: readonly string[], options: ShardRecordOptions = {}): Promise<ShardRecorder> {
-    return recorderByObservation(this, endpoints, options);
+    const exposures = new Map<string, Exposure>();
+    for (const endpoint of endpoints) {
+      const row = this.db.get("SELECT exposed_key FROM endpoints WHERE endpoint = ?", endpoint);
+      if (row !== undefined)
+        exposures.set(endpoint, row.exposed_key === null ? "none" : exposureOfSortKey(String(row.exposed_key)));
+    }
+    return {
+      recordedExposure: (endpoint) => exposures.get(endpoint),
+      record: async (results) => {
+        const outcomes: ShardRecordResult[] = [];
+        for (const result of results) {
+          const { outcome, event } = await this.recordObservation(result, options);
+          outcomes.push({ outcome, ...(event ? { event } : {}) });
+        }
+        return outcomes;
+      },
+    };
   }
 
   #writeState(state: EndpointState): void {
