@@ -1,5 +1,5 @@
 // The fleet simulator: thousands of Redis endpoints in 198.18.0.0/15 with a known state each, built
-// in network namespaces as shared/design/lab.md lays out (nothing in the root namespace, the scanner
+// in network namespaces as docs/readme-lab.md lays out (nothing in the root namespace, the scanner
 // in a namespace of its own, only 198.18.0.0/15 and 198.51.100.0/24, torn down always).
 //
 //   xs (scanner) --198.51.100.0/30-- xt (router, AnyIP 198.18.0.0/15) --/30 each-- xu, xa, xp, xb, xo

@@ -1,7 +1,7 @@
 // A small server that plays a different Redis per address, so every address of the fleet has a known
 // ground truth: it runs inside its own namespace of the fleet, listens on 0.0.0.0:6379 (AnyIP) and
 // decides what to be from `socket.localAddress`. Usage: own-redis.ts <personas.json>; prints "ready".
-// The replies are the texts captured from redis-server 7.0.15 (shared/design/redis-probe.md).
+// The replies are the texts captured from redis-server 7.0.15 (docs/readme-probe.md).
 import { readFileSync } from "node:fs";
 import { createServer, type Socket } from "node:net";
 

@@ -28,7 +28,7 @@ export const SCENARIOS: Record<string, Scenario> = {
   lossy: { name: "lossy", fleet: { loss: 0.01, slow: 100, dropped: 50 } },
 };
 
-/** The engine's targets (issue 7). */
+/** The engine's targets (docs/readme-bench.md). */
 export const TARGETS = {
   default: { accuracy: 1, speedup: 5, rssMb: 256, sockets: 1_000 },
   lossy: { accuracy: 0.999, speedup: 3, rssMb: 256, sockets: 1_000 },

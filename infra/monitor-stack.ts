@@ -1,5 +1,5 @@
 // The monitor: schedule -> enumerate -> shard queue -> probe -> table -> stream -> notify -> alert topic,
-// with the alarms and dashboard that tell operators whether scans still complete (architecture.md).
+// with the alarms and dashboard that tell operators whether scans still complete (docs/architecture.md, docs/readme-deploy.md).
 import {
   Arn,
   type CfnElement,

@@ -10,3 +10,18 @@ export function printable(text: string, maxLength = Number.POSITIVE_INFINITY): s
   const clean = text.replace(CONTROL, "");
   return clean.length > maxLength ? `${clean.slice(0, Math.max(0, maxLength - 3))}...` : clean;
 }
+
+/** Removes control characters and collapses whitespace, so a value stays on one line. */
+export function oneLine(text: string): string {
+  return text
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ")
+    .replace(/ {2,}/g, " ")
+    .trim();
+}
+
+/** Cuts to at most `max` characters (code points), marking the cut with "...". */
+export function truncate(text: string, max: number): string {
+  const chars = Array.from(text);
+  if (chars.length <= max) return text;
+  return `${chars.slice(0, Math.max(0, max - 3)).join("")}...`;
+}

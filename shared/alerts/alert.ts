@@ -4,23 +4,16 @@
 import { createHash } from "node:crypto";
 import type {
   AlertKind,
-  Asset,
   EndpointSnapshot,
   ExposureLevel,
   Finding,
   Severity,
   StateChangeEvent,
 } from "../exposure/model.ts";
-import { remediationFor } from "./remediation.ts";
+import { type OwnerRef, ownerRef, remediationFor } from "../remediation/remediation.ts";
 
 /** Who owns the address, in the alert's own vocabulary (docs/readme-alerts.md). */
-export interface AlertAsset {
-  account: string;
-  region: string;
-  resourceType: string;
-  resourceId: string;
-  name: string | null;
-}
+export type AlertAsset = OwnerRef;
 
 export interface Alert {
   /** Deterministic: derived from the state-change event id and the alert kind. */
@@ -50,16 +43,8 @@ export function alertId(eventId: string, kind: AlertKind): string {
   return createHash("sha256").update(`${eventId}\n${kind}`).digest("hex").slice(0, 32);
 }
 
-export function alertAsset(asset: Asset | null | undefined): AlertAsset | null {
-  if (!asset) return null;
-  return {
-    account: asset.accountId,
-    region: asset.region,
-    resourceType: asset.resourceType,
-    resourceId: asset.resourceId,
-    name: asset.name ?? null,
-  };
-}
+/** The owner as alerts name it. */
+export const alertAsset = ownerRef;
 
 /** A new finding alerts critical when any new finding is critical (critical CVE, compromise), else high. */
 export function findingSeverity(findings: readonly Finding[]): Severity {

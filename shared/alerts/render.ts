@@ -3,7 +3,9 @@
 // Server facts and finding evidence come from hostile peers: every rendering strips control
 // characters and bounds lengths.
 import type { AlertKind, ServerFacts } from "../exposure/model.ts";
-import type { Alert, AlertAsset } from "./alert.ts";
+import { oneLine, truncate } from "../printable.ts";
+import type { OwnerRef as AlertAsset } from "../remediation/remediation.ts";
+import type { Alert } from "./alert.ts";
 
 export const KIND_HEADLINES: Record<AlertKind, string> = {
   "newly-unauthenticated": "Redis open without authentication",
@@ -17,20 +19,7 @@ export function alertJson(alert: Alert): string {
   return JSON.stringify(alert);
 }
 
-/** Removes control characters and collapses whitespace, so a value stays on one line. */
-export function oneLine(text: string): string {
-  return text
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ")
-    .replace(/ {2,}/g, " ")
-    .trim();
-}
-
-/** Cuts to at most `max` characters (code points), marking the cut with "...". */
-export function truncate(text: string, max: number): string {
-  const chars = Array.from(text);
-  if (chars.length <= max) return text;
-  return `${chars.slice(0, Math.max(0, max - 3)).join("")}...`;
-}
+export { oneLine, truncate };
 
 /** "123456789012/eu-west-1 i-0abc (web-1)", or "owner unknown". */
 export function ownerLabel(asset: AlertAsset | null): string {

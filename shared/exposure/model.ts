@@ -1,7 +1,7 @@
 // The vocabulary every part of the monitor shares: what a probe observed, how exposed that is,
 // and who owns the address. Nothing here knows about Lambda, DynamoDB or sockets.
 
-/** What one probe of one host:port concluded (architecture.md, "States and exposure"). */
+/** What one probe of one host:port concluded (README.md, the state table; docs/readme-probe.md). */
 export const PROBE_STATES = [
   "closed", // connection refused (RST to our SYN)
   "filtered", // no answer to SYN before the connect timeout
@@ -217,7 +217,7 @@ export function formatEndpoint(host: string, port: number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/** Why an alert goes out (architecture.md, "Alert rules"). */
+/** Why an alert goes out (docs/architecture.md, "One notification per change"). */
 export type AlertKind = "newly-unauthenticated" | "newly-internet-facing" | "new-finding" | "resolved";
 
 /**

@@ -1,4 +1,4 @@
-// The transition and alert rules (architecture.md, "Alert rules") as one pure function: given what is
+// The transition and alert rules (docs/architecture.md, "One notification per change") as one pure function: given what is
 // recorded for an endpoint and a new observation, decide what to record and which alerts that raises.
 // The store (shared/store) only persists the decision; it never decides anything itself, so every rule
 // is testable here without a database.

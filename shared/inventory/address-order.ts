@@ -1,7 +1,6 @@
 // One spelling and one order for addresses, so that the same address reported by two
 // listings is one target and the inventory's output does not depend on timing.
-import { ipFamily } from "../net/ip.ts";
-import { canonicalIpv6 } from "../probe/targets.ts";
+import { canonicalIpv6, ipFamily } from "../net/ip.ts";
 
 /** IPv4 as is, IPv6 in canonical (RFC 5952) form. */
 export function canonicalAddress(ip: string): string {

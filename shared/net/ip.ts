@@ -2,6 +2,11 @@
 // Built on node:net (isIP, BlockList) so there is no hand-rolled address arithmetic to get wrong.
 import { BlockList, isIP } from "node:net";
 
+/** Canonical (RFC 5952, compressed, lowercase) text of an IPv6 address. */
+export function canonicalIpv6(address: string): string {
+  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+}
+
 export type IpFamily = "ipv4" | "ipv6";
 
 export function ipFamily(address: string): IpFamily | null {

@@ -3,7 +3,7 @@
 // and CIDR blocks "198.51.100.0/24" (IPv4 /16 at most) or "2001:db8::/120" (IPv6 /112 at most), optionally ":port".
 // All specifications of one run together expand to MAX_TARGETS at most (docs/readme-probe.md, "Targets").
 import type { Target } from "../exposure/model.ts";
-import { ipFamily } from "../net/ip.ts";
+import { canonicalIpv6, ipFamily } from "../net/ip.ts";
 import { printable } from "../printable.ts";
 import { DEFAULT_PORT } from "./protocols.ts";
 
@@ -75,10 +75,7 @@ function ipv6Groups(address: string): number[] {
   return [...headGroups, ...Array<string>(zeros).fill("0"), ...tailGroups].map((group) => Number.parseInt(group, 16));
 }
 
-/** Canonical (RFC 5952, compressed, lowercase) text of an IPv6 address. */
-export function canonicalIpv6(address: string): string {
-  return new URL(`http://[${address}]/`).hostname.slice(1, -1);
-}
+export { canonicalIpv6 };
 
 function expandCidr(block: string, port: number, spec: string): Target[] {
   const [network = "", prefixText = ""] = block.split("/");

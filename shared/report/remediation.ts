@@ -1,8 +1,7 @@
 // Remediation lines for report rows and ASFF findings, from the same rules the alerts use
-// (shared/alerts/remediation.ts), so an auditor reads what the on-call engineer was told.
-import { alertAsset } from "../alerts/alert.ts";
-import { remediationFor } from "../alerts/remediation.ts";
+// (shared/remediation/remediation.ts), so an auditor reads what the on-call engineer was told.
 import type { Asset, Finding, StateChangeEvent } from "../exposure/model.ts";
+import { ownerRef, remediationFor } from "../remediation/remediation.ts";
 
 export interface RemediationSubject {
   port: number;
@@ -24,7 +23,7 @@ function lines(subject: RemediationSubject, findings: readonly Finding[]): strin
     previous: null,
     current: { state, exposure, tls, server },
     findings,
-    asset: alertAsset(subject.asset),
+    asset: ownerRef(subject.asset),
   });
 }
 

@@ -1,7 +1,7 @@
 // CI check that the fleet simulator and the bench runner still work: a 500-endpoint fleet in
 // network namespaces (real redis-server in four states, the per-address server, first-SYN drops,
 // slow replies, accept-and-close), probed by the engine from the scanner namespace, must be
-// classified 100% right. Needs root; without it this fails loudly (lab.md, rule 5), never skips.
+// classified 100% right. Needs root; without it this fails loudly (docs/readme-lab.md), never skips.
 import { execFileSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet, truthCounts } from "../../bench/fleet.ts";

@@ -1,4 +1,4 @@
-// What the monitor stack must contain (issue 5, "Infrastructure"), asserted on the synthesized template.
+// What the monitor stack must contain (docs/readme-deploy.md, docs/architecture.md), asserted on the synthesized template.
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import {

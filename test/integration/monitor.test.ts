@@ -1,4 +1,4 @@
-// Issue 3's end-to-end sequence against real parts: redis-server processes on loopback, DynamoDB Local,
+// The laptop monitor's end-to-end sequence against real parts: redis-server processes on loopback, DynamoDB Local,
 // the monitor cycle and local alert delivery. A server goes auth required -> unauthenticated ->
 // auth required -> stopped (twice) -> started; exactly the expected events and alerts come out, once.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";

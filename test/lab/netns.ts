@@ -1,4 +1,4 @@
-// A two-namespace network lab (shared/design/lab.md): the scanner lives in `xs-<run>`, the
+// A two-namespace network lab (docs/readme-lab.md): the scanner lives in `xs-<run>`, the
 // targets in `xt-<run>`, joined by one veth pair. Named target hosts are 203.0.113.N/32 on the
 // target side. Neither namespace has a route out, so nothing a test does can reach a real
 // network, and the root namespace is never changed.
@@ -38,7 +38,7 @@ export async function stopProcesses(children: Iterable<ChildProcess>, graceMs = 
   await Promise.all(exits);
 }
 
-/** Thrown when the lab cannot be built; never turned into a skip (lab.md, rule 5). */
+/** Thrown when the lab cannot be built; never turned into a skip (docs/readme-lab.md: without its tools the test fails, it never skips). */
 export class LabUnavailableError extends Error {
   override name = "LabUnavailableError";
 }

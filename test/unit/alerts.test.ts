@@ -1,11 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { alertId, alertsFromEvent } from "../../shared/alerts/alert.ts";
-import { remediationFor } from "../../shared/alerts/remediation.ts";
 import { consoleLines, emailBody, emailSubject } from "../../shared/alerts/render.ts";
 import { type SlackBlock, type SlackMessage, slackMessage } from "../../shared/alerts/slack.ts";
 import type { Finding, ProbeState } from "../../shared/exposure/model.ts";
 import { compromiseFindings, cveFindings } from "../../shared/probe/redis/findings.ts";
+import { remediationFor } from "../../shared/remediation/remediation.ts";
 import { alertOf, REDIS_7_2_4, stateChangeEvent, WEB_1 } from "./alerts-fixtures.ts";
 
 const ROGUE_MASTER: Finding = {

@@ -13,7 +13,7 @@ function heard(text: string | Buffer) {
 const INFO = "# Server\r\nredis_version:7.0.15\r\nredis_mode:standalone\r\n# Replication\r\nrole:master\r\n";
 const bulk = (text: string) => `$${Buffer.byteLength(text)}\r\n${text}\r\n`;
 
-describe("classifyError: every reply form in redis-probe.md", () => {
+describe("classifyError: every reply form in docs/readme-probe.md and the README's state table", () => {
   it.each([
     ["NOAUTH Authentication required.", "auth-required"],
     ["ERR operation not permitted", "auth-required"],

@@ -27,7 +27,7 @@ function recordedIn(state: ProbeState, at = minutes(0)): EndpointState {
   return decision.next!;
 }
 
-// The alert rules written as a table on exposure levels (architecture.md), independent of the code under test.
+// The alert rules written as a table on exposure levels (docs/architecture.md), independent of the code under test.
 // Rows: previous exposure ("new" = never seen); columns: observed exposure.
 const EXPECTED_ALERTS: Record<Exposure | "new", Record<Exposure, AlertKind[]>> = {
   new: { none: [], reachable: ["newly-internet-facing"], unauthenticated: ["newly-unauthenticated"] },

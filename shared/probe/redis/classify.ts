@@ -1,4 +1,4 @@
-// Turns what a peer said into one state (redis-probe.md, "Replies and what they mean").
+// Turns what a peer said into one state (docs/readme-probe.md, "Protocol modules"; README.md, the state table).
 // Pure: no sockets here, so every reply form can be unit-tested without a server.
 import type { ProbeState } from "../../exposure/model.ts";
 import { isInfoText } from "./info.ts";

@@ -4,15 +4,37 @@
 
 import type {
   AlertKind,
+  Asset,
   EndpointSnapshot,
   ExposureLevel,
   Finding,
   ProbeState,
   ServerFacts,
 } from "../exposure/model.ts";
+import { oneLine, truncate } from "../printable.ts";
 import { compareVersions, parseVersion } from "../probe/redis/cves.ts";
-import type { AlertAsset } from "./alert.ts";
-import { oneLine, truncate } from "./render.ts";
+
+/** Who owns the address, in the words alerts and reports use. */
+export interface OwnerRef {
+  account: string;
+  region: string;
+  resourceType: string;
+  resourceId: string;
+  name: string | null;
+}
+
+export function ownerRef(asset: Asset | null | undefined): OwnerRef | null {
+  if (!asset) return null;
+  return {
+    account: asset.accountId,
+    region: asset.region,
+    resourceType: asset.resourceType,
+    resourceId: asset.resourceId,
+    name: asset.name ?? null,
+  };
+}
+
+type AlertAsset = OwnerRef;
 
 /** Values from the probed server (and tags) go into advice lines: one line, bounded. */
 function quoted(text: string, max = 120): string {
