@@ -1,7 +1,9 @@
 // Deployment settings read from CDK context (`cdk.json` or `npx cdk deploy -c key=value`), checked once so
 // a typo fails synthesis with a one-line message instead of deploying something half-configured.
 import type { Node } from "constructs";
+import { isSeverity, SEVERITY_ORDER } from "../shared/alerts/route.ts";
 import { closestName } from "../shared/did-you-mean.ts";
+import type { Severity } from "../shared/exposure/model.ts";
 import { DEFAULT_PORTS, DEFAULT_ROLE_NAME } from "../shared/inventory/config.ts";
 import { AddressSet } from "../shared/net/ip.ts";
 import { DEFAULT_PROBE_MAX_CONCURRENCY, DEFAULT_SCHEDULE_MINUTES } from "./sizing.ts";
@@ -53,6 +55,14 @@ export interface MonitorConfig {
   memberOrganizationalUnitIds: string[];
   /** How the monitor account creates the StackSet: SELF (management account) or DELEGATED_ADMIN. */
   stackSetCallAs: "SELF" | "DELEGATED_ADMIN";
+  /** The least severity alert emails get (an SNS filter policy on the subscriptions). */
+  emailMinSeverity: Severity;
+  /** The least severity the Slack webhook gets. */
+  slackMinSeverity: Severity;
+  /** The EventBridge bus every state change is put on. */
+  eventBusName: string;
+  /** Import findings into the monitor account's Security Hub. */
+  securityHubImport: boolean;
 }
 
 export const CONTEXT_KEYS = [
@@ -73,6 +83,10 @@ export const CONTEXT_KEYS = [
   "allowedMasters",
   "memberOrganizationalUnitIds",
   "stackSetCallAs",
+  "emailMinSeverity",
+  "slackMinSeverity",
+  "eventBusName",
+  "securityHubImport",
 ] as const;
 
 export class ConfigError extends Error {
@@ -145,6 +159,19 @@ export function monitorConfigFromContext(node: Node): MonitorConfig {
     throw new ConfigError(`context stackSetCallAs must be SELF or DELEGATED_ADMIN, got "${callAs}"`);
   }
 
+  const severity = (key: "emailMinSeverity" | "slackMinSeverity", fallback: Severity): Severity => {
+    const value = optionalString(get(key), key) ?? fallback;
+    if (!isSeverity(value))
+      throw new ConfigError(`context ${key} must be one of ${SEVERITY_ORDER.join(", ")}, got "${value}"`);
+    return value;
+  };
+  const eventBusName = optionalString(get("eventBusName"), "eventBusName") ?? "default";
+  if (!/^[\w.\-/]{1,256}$/.test(eventBusName)) throw new ConfigError("context eventBusName is not an event bus name");
+  const securityHubImport = get("securityHubImport");
+  if (![undefined, null, "", true, false, "true", "false"].includes(securityHubImport as string)) {
+    throw new ConfigError("context securityHubImport must be true or false");
+  }
+
   return {
     scheduleMinutes: integerIn(get("scheduleMinutes"), "scheduleMinutes", 1, 720) ?? DEFAULT_SCHEDULE_MINUTES,
     probeMaxConcurrency:
@@ -166,6 +193,10 @@ export function monitorConfigFromContext(node: Node): MonitorConfig {
     allowedMasters,
     memberOrganizationalUnitIds,
     stackSetCallAs: callAs,
+    emailMinSeverity: severity("emailMinSeverity", "critical"),
+    slackMinSeverity: severity("slackMinSeverity", "info"),
+    eventBusName,
+    securityHubImport: securityHubImport === true || securityHubImport === "true",
   };
 }
 

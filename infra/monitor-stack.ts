@@ -31,6 +31,7 @@ import {
   Table,
   TableEncryption,
 } from "aws-cdk-lib/aws-dynamodb";
+import { EventBus } from "aws-cdk-lib/aws-events";
 import { Effect, Policy, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Key } from "aws-cdk-lib/aws-kms";
 import {
@@ -45,10 +46,11 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import { ContextAttribute, Schedule, ScheduleExpression, ScheduleTargetInput } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
-import { Topic } from "aws-cdk-lib/aws-sns";
+import { SubscriptionFilter, Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
+import { severitiesAtLeast } from "../shared/alerts/route.ts";
 import { EXPOSURES } from "../shared/exposure/model.ts";
 import { enumerateEnvironment, notifyEnvironment, probeEnvironment } from "../shared/function-env.ts";
 import { ALERT_KINDS, DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../shared/metrics-names.ts";
@@ -173,7 +175,13 @@ export class MonitorStack extends Stack {
       masterKey: this.topicKey,
       enforceSSL: true,
     });
-    for (const address of config.alertEmails) this.alertTopic.addSubscription(new EmailSubscription(address));
+    // Email takes only alerts at or above its floor (critical by default): a filter policy on `severity`.
+    const emailFilter = {
+      severity: SubscriptionFilter.stringFilter({ allowlist: severitiesAtLeast(config.emailMinSeverity) }),
+    };
+    for (const address of config.alertEmails) {
+      this.alertTopic.addSubscription(new EmailSubscription(address, { filterPolicy: emailFilter }));
+    }
     for (const address of config.opsEmails) this.opsTopic.addSubscription(new EmailSubscription(address));
     if (config.slack !== undefined) {
       new SlackChannelConfiguration(this, "SlackChannel", {
@@ -263,6 +271,7 @@ export class MonitorStack extends Stack {
       config.slackWebhookSecretArn === undefined
         ? undefined
         : Secret.fromSecretCompleteArn(this, "SlackWebhookSecret", config.slackWebhookSecretArn);
+    const securityHubProductArn = `arn:${this.partition}:securityhub:${this.region}:${this.account}:product/${this.account}/default`;
     this.notify = new MonitorFunction(this, "Notify", {
       handler: "notify",
       description: "Turns recorded state-change events into alerts on the alert topic",
@@ -272,6 +281,9 @@ export class MonitorStack extends Stack {
       environment: notifyEnvironment({
         alertTopicArn: this.alertTopic.topicArn,
         ...(webhookSecret !== undefined ? { slackWebhookSecretArn: webhookSecret.secretArn } : {}),
+        slackMinSeverity: config.slackMinSeverity,
+        eventBusName: config.eventBusName,
+        ...(config.securityHubImport ? { securityHubProductArn } : {}),
       }),
       // The extension serves the webhook secret over localhost with caching, without another SDK client.
       paramsAndSecrets:
@@ -281,6 +293,13 @@ export class MonitorStack extends Stack {
     });
     this.notify.bindTable(this.table, "readWrite");
     this.alertTopic.grantPublish(this.notify.role);
+    // Every state change on the event bus; findings into the monitor account's own Security Hub product.
+    EventBus.fromEventBusName(this, "StateChangeBus", config.eventBusName).grantPutEventsTo(this.notify.role);
+    if (config.securityHubImport) {
+      this.notify.role.addToPolicy(
+        new PolicyStatement({ actions: ["securityhub:BatchImportFindings"], resources: [securityHubProductArn] }),
+      );
+    }
     if (webhookSecret !== undefined) {
       webhookSecret.grantRead(this.notify.role);
     }

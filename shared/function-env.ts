@@ -32,6 +32,12 @@ export const ENV = {
   fastProbeQueueUrl: "FAST_PROBE_QUEUE_URL",
   /** armed: endpoints probed per run at most. */
   armedMaxTargets: "ARMED_MAX_TARGETS",
+  /** notify: the least severity the Slack webhook gets (optional; all when unset). */
+  slackMinSeverity: "SLACK_MIN_SEVERITY",
+  /** notify: the EventBridge bus every state change is put on. */
+  eventBusName: "EVENT_BUS_NAME",
+  /** notify: the monitor account's Security Hub default product ARN; set = import findings there (optional). */
+  securityHubProductArn: "SECURITY_HUB_PRODUCT_ARN",
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
@@ -80,12 +86,18 @@ export function probeEnvironment(env: ProbeEnvironment): Record<string, string> 
 export interface NotifyEnvironment {
   alertTopicArn: string;
   slackWebhookSecretArn?: string;
+  slackMinSeverity?: string;
+  eventBusName: string;
+  securityHubProductArn?: string;
 }
 
 export function notifyEnvironment(env: NotifyEnvironment): Record<string, string> {
   return {
     [ENV.alertTopicArn]: env.alertTopicArn,
     ...(env.slackWebhookSecretArn !== undefined ? { [ENV.slackWebhookSecretArn]: env.slackWebhookSecretArn } : {}),
+    ...(env.slackMinSeverity !== undefined ? { [ENV.slackMinSeverity]: env.slackMinSeverity } : {}),
+    [ENV.eventBusName]: env.eventBusName,
+    ...(env.securityHubProductArn !== undefined ? { [ENV.securityHubProductArn]: env.securityHubProductArn } : {}),
   };
 }
 

@@ -21,6 +21,8 @@ export interface OwnerRef {
   resourceType: string;
   resourceId: string;
   name: string | null;
+  /** Owner tags found on the resource (configured keys such as `team`), when any. */
+  owners?: Record<string, string>;
 }
 
 export function ownerRef(asset: Asset | null | undefined): OwnerRef | null {
@@ -31,6 +33,7 @@ export function ownerRef(asset: Asset | null | undefined): OwnerRef | null {
     resourceType: asset.resourceType,
     resourceId: asset.resourceId,
     name: asset.name ?? null,
+    ...(asset.owners && Object.keys(asset.owners).length > 0 ? { owners: { ...asset.owners } } : {}),
   };
 }
 

@@ -13,6 +13,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from "@aws-sdk/client-sqs";
 import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
@@ -71,6 +72,7 @@ let restoreWorld: () => void;
 let streamFilter: (record: DynamoDBRecord) => boolean;
 const sqs = mockClient(SQSClient);
 const sns = mockClient(SNSClient);
+const eventBridge = mockClient(EventBridgeClient);
 const stdout: string[] = [];
 const QUEUE_URL = `https://sqs.us-east-1.amazonaws.com/${org.MANAGEMENT}/ExposureMonitor-ShardQueue`;
 const TOPIC_ARN = `arn:aws:sns:us-east-1:${org.MANAGEMENT}:ExposureMonitor-AlertTopic`;
@@ -189,6 +191,9 @@ beforeAll(async () => {
       accountId === org.MANAGEMENT && region === "us-east-1" ? org.managementAddresses : org.empty.addresses,
   }).restore;
   sns.on(PublishCommand).callsFake(async () => ({ MessageId: randomUUID() }));
+  eventBridge
+    .on(PutEventsCommand)
+    .callsFake(async () => ({ FailedEntryCount: 0, Entries: [{ EventId: randomUUID() }] }));
 
   const synthesized = synthesizeApp({ probePorts: PORTS, accounts: "organization", regions: ["us-east-1"] });
   const template = synthesized.monitorTemplate;
@@ -229,6 +234,7 @@ afterAll(async () => {
   restoreWorld?.();
   sqs.restore();
   sns.restore();
+  eventBridge.restore();
   await lab?.close();
 });
 
@@ -514,6 +520,10 @@ describe("a scan cycle through the Lambda handlers", () => {
       });
     }
     expect(sns.commandCalls(PublishCommand)).toHaveLength(published.length);
+    // Every state change is also on the event bus, once, whatever the redeliveries.
+    const put = eventBridge.commandCalls(PutEventsCommand).flatMap((call) => call.args[0].input.Entries ?? []);
+    expect(put.map((entry) => JSON.parse(entry.Detail!).endpoint).sort()).toEqual([OPEN, PROTECTED].sort());
+    expect(put.every((entry) => entry.Source === "exposure-monitor" && entry.EventBusName === "default")).toBe(true);
   });
 
   it("notify ignores a record that is not an inserted event (a modified state item, new and old images)", async () => {

@@ -24,6 +24,7 @@ const FUNCTION_ENV = {
   ACCOUNTS: "organization",
   PROBE_SOCKET_CONCURRENCY: "500",
   ALERT_TOPIC_ARN: "arn:aws:sns:us-east-1:111122223333:alerts",
+  EVENT_BUS_NAME: "default",
 };
 
 async function loadHandler(file: string, env: Record<string, string>): Promise<string> {

@@ -28,6 +28,10 @@ describe("monitorConfigFromContext", () => {
       allowedMasters: [],
       memberOrganizationalUnitIds: [],
       stackSetCallAs: "SELF",
+      emailMinSeverity: "critical",
+      slackMinSeverity: "info",
+      eventBusName: "default",
+      securityHubImport: false,
     });
   });
 

@@ -10,6 +10,7 @@ import {
 } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { chatbotNotification } from "../../shared/alerts/chatbot.ts";
 import { deliverAll } from "../../shared/alerts/deliver.ts";
 import { SnsDeliverer, snsPublishInput } from "../../shared/alerts/deliver-sns.ts";
 import { FileLedger, FileWatermark } from "../../shared/alerts/ledger-file.ts";
@@ -49,7 +50,12 @@ describe("SNS deliverer", () => {
       TopicArn: TOPIC,
       Subject: "[CRITICAL] newly-unauthenticated 203.0.113.10:6379 - 111122223333 i-0abc1234def567890 (web-1)",
       MessageStructure: "json",
-      Message: JSON.stringify({ default: alertJson(alert), email: emailBody(alert), sms: emailSubject(alert) }),
+      Message: JSON.stringify({
+        default: alertJson(alert),
+        https: JSON.stringify(chatbotNotification(alert)),
+        email: emailBody(alert),
+        sms: emailSubject(alert),
+      }),
       MessageAttributes: {
         kind: { DataType: "String", StringValue: "newly-unauthenticated" },
         severity: { DataType: "String", StringValue: "critical" },
