@@ -140,7 +140,14 @@ export async function runEngine(fleet: Fleet, sockets: number, extra: string[]):
   const out = join(fleet.workDir, "engine.jsonl");
   const runner = join(BENCH_DIR, "engine-runner.ts");
   const args = ["--targets", fleet.targetsFile, "--out", out, "--sockets", String(sockets), ...extra];
-  const result = await run("ip", fleet.execArgs(fleet.scannerNs, process.execPath, [runner, ...args]), 240_000);
+  // EXPOSURE_BENCH_CPU_PROF=DIR writes a V8 CPU profile of the engine run there (docs/readme-bench.md).
+  const profile = process.env.EXPOSURE_BENCH_CPU_PROF;
+  const nodeArgs = profile ? ["--cpu-prof", `--cpu-prof-dir=${profile}`] : [];
+  const result = await run(
+    "ip",
+    fleet.execArgs(fleet.scannerNs, process.execPath, [...nodeArgs, runner, ...args]),
+    240_000,
+  );
   if (result.code !== 0)
     throw new Error(`engine run failed (exit ${result.code}): ${result.stderr.trim().slice(-500)}`);
   const summary = JSON.parse(result.stdout.trim().split("\n").pop() ?? "{}") as EngineSummary;

@@ -165,28 +165,21 @@ export async function probeTarget(
   const socketAddress = context.connectTo?.(ip, target.port) ?? { host: ip, port: target.port };
 
   const attempt = (useTls: boolean) => {
-    const conversation = protocol.converse(settings.maxBytes);
     // The TLS retry follows a plaintext connection that was accepted: the path answers, so its TCP
     // handshake gets the long timeout too, never the engine's short silent-SYN one.
     const transport = useTls
       ? { ...settings, connectTimeoutMs: Math.max(settings.connectTimeoutMs, settings.handshakeTimeoutMs) }
       : settings;
-    return connectOnce(
-      socketAddress.host,
-      socketAddress.port,
-      servername,
-      useTls,
-      deadlineAt,
-      transport,
-      conversation,
-    ).then((result) => ({ ...result, conversation }));
+    return connectOnce(socketAddress.host, socketAddress.port, servername, useTls, deadlineAt, transport, () =>
+      protocol.converse(settings.maxBytes),
+    );
   };
   const fromExchange = (
     address: string,
-    result: Attempt & { conversation: Conversation },
+    result: Attempt & { conversation?: Conversation },
     tls: boolean,
   ): ProbeResult => {
-    const verdict = protocol.verdict(result.conversation, settings);
+    const verdict = protocol.verdict(result.conversation as Conversation, settings);
     return finishResult(address, verdict.state, {
       tls,
       server: verdict.server,

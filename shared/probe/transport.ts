@@ -4,6 +4,7 @@ import { Socket } from "node:net";
 import { type PeerCertificate, type TLSSocket, connect as tlsConnect } from "node:tls";
 import type { CertificateFacts } from "../exposure/model.ts";
 import type { Conversation } from "./protocol.ts";
+import { TimerWheel } from "./timer-wheel.ts";
 
 export interface TransportOptions {
   /** How long to wait for the TCP handshake (the SYN's answer). */
@@ -102,24 +103,34 @@ function peerCertificate(socket: TLSSocket): CertificateFacts | undefined {
   return peer && Object.keys(peer).length > 0 ? certificateFacts(peer) : undefined;
 }
 
-/** One connection: handshake, the conversation and the reading, all bounded. */
-export function connectOnce(
+/** The one timer every connection's deadlines share. */
+const timers = new TimerWheel();
+
+/**
+ * One connection: handshake, the conversation and the reading, all bounded. The conversation is
+ * started only once the handshake completes (most attempts never get there); it comes back with
+ * the attempt, for the protocol's verdict.
+ */
+export function connectOnce<C extends Conversation>(
   ip: string,
   port: number,
   servername: string | undefined,
   useTls: boolean,
   deadlineAt: number,
   options: TransportOptions,
-  conversation: Conversation,
-): Promise<Attempt> {
+  converse: () => C,
+): Promise<Attempt & { conversation?: C }> {
   return new Promise((resolve) => {
+    let conversation: C | undefined;
     let connected = false;
+    let tcpUp = false;
     let finished = false;
     let certificate: CertificateFacts | undefined;
     let silent = false;
     let bytes = 0;
-    const timers: NodeJS.Timeout[] = [];
-    let silenceTimer: NodeJS.Timeout | undefined;
+    let lastDataAt = 0;
+    const remaining = Math.max(0, deadlineAt - Date.now());
+    const deadline = performance.now() + remaining;
 
     const socket: Socket | TLSSocket = useTls
       ? tlsConnect({ host: ip, port, servername, rejectUnauthorized: false, ALPNProtocols: [] })
@@ -128,62 +139,78 @@ export function connectOnce(
     const finish = (connectError?: Attempt["connectError"], errorCode?: string) => {
       if (finished) return;
       finished = true;
-      for (const timer of timers) clearTimeout(timer);
-      if (silenceTimer) clearTimeout(silenceTimer);
+      timers.cancel(timer);
       socket.removeAllListeners("data");
       socket.destroy();
-      const result: Attempt = { bytes, silent };
+      const result: Attempt & { conversation?: C } = { bytes, silent };
       if (connectError) result.connectError = connectError;
       if (errorCode) result.errorCode = errorCode;
       if (certificate) result.certificate = certificate;
+      if (conversation) result.conversation = conversation;
       resolve(result);
     };
 
-    const armSilence = () => {
-      if (silenceTimer) clearTimeout(silenceTimer);
-      silenceTimer = setTimeout(() => {
+    // One timer per phase. Before the handshake completes: its timeout, or the deadline when that
+    // comes first (then it is final at once).
+    const handshakeDue = (late: () => void) => () => {
+      if (connected) return;
+      if (performance.now() >= deadline - 1) {
+        finish(tcpUp ? "tls-timeout" : "timeout");
+        return;
+      }
+      // Timers run before I/O in a loop turn: on a busy event loop a handshake that completed in
+      // time may still be waiting to be read. Let this turn's I/O run before calling it silent.
+      setImmediate(() => !connected && late());
+    };
+    // After it: the reply timeout since the last byte (checked when due rather than re-armed for
+    // every chunk), or the deadline.
+    const replyDue = () => {
+      const now = performance.now();
+      if (now >= deadline - 1) {
+        finish();
+        return;
+      }
+      const quietMs = now - lastDataAt;
+      if (quietMs >= options.replyTimeoutMs - 1) {
         silent = true;
         finish();
-      }, options.replyTimeoutMs);
+        return;
+      }
+      timer = timers.schedule(Math.min(options.replyTimeoutMs - quietMs, deadline - now), replyDue);
     };
-
-    let tcpUp = false;
-    const remaining = Math.max(0, deadlineAt - Date.now());
-    timers.push(setTimeout(() => finish(connected ? undefined : tcpUp ? "tls-timeout" : "timeout"), remaining));
-    /** A timer that looks at this loop turn's I/O before it calls a handshake late. */
-    const handshakeTimer = (ms: number, late: () => void) =>
-      setTimeout(
-        () => {
-          // Timers run before I/O in a loop turn: on a busy event loop a handshake that completed in
-          // time may still be waiting to be read. Let this turn's I/O run before calling it silent.
-          if (!connected) setImmediate(() => !connected && late());
-        },
-        Math.min(ms, Math.max(0, deadlineAt - Date.now())),
-      );
-    let connectTimer: NodeJS.Timeout | undefined = handshakeTimer(options.connectTimeoutMs, () => finish("timeout"));
-    timers.push(connectTimer);
+    const phase = (ms: number, due: () => void) => {
+      timers.cancel(timer);
+      timer = timers.schedule(Math.min(ms, Math.max(0, deadline - performance.now())), due);
+    };
+    let timer = timers.schedule(
+      Math.min(options.connectTimeoutMs, remaining),
+      handshakeDue(() => finish("timeout")),
+    );
     if (useTls) {
       // The TLS handshake gets its own, long timeout once TCP is up (TransportOptions.handshakeTimeoutMs).
       socket.once("connect", () => {
         tcpUp = true;
-        if (connectTimer) clearTimeout(connectTimer);
-        connectTimer = undefined;
-        timers.push(handshakeTimer(options.handshakeTimeoutMs, () => finish("tls-timeout")));
+        phase(
+          options.handshakeTimeoutMs,
+          handshakeDue(() => finish("tls-timeout")),
+        );
       });
     }
 
     const onConnected = () => {
       connected = true;
       if (useTls) certificate = peerCertificate(socket as TLSSocket);
+      conversation = converse();
       socket.write(conversation.opening);
-      armSilence();
+      lastDataAt = performance.now();
+      phase(options.replyTimeoutMs, replyDue);
     };
     socket.once(useTls ? "secureConnect" : "connect", onConnected);
 
     socket.on("data", (chunk: Buffer) => {
-      armSilence();
+      lastDataAt = performance.now();
       bytes += chunk.length;
-      const next = conversation.receive(chunk);
+      const next = (conversation as C).receive(chunk);
       if (next.send !== undefined) socket.write(next.send);
       // The byte cap holds whatever the protocol module does with the bytes.
       if (next.done || bytes > options.maxBytes) finish();
