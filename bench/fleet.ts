@@ -25,9 +25,14 @@ import { baseConfig, REDIS_SERVER } from "../test/lab/redis.ts";
 import type { Persona } from "./own-redis.ts";
 
 export const FLEET_CIDR = "198.18.0.0/15";
+/** The IPv6 fleet: a documentation /64 (RFC 3849), with its links in another documentation /48. */
+export const FLEET_CIDR6 = "2001:db8:0:1::/64";
+const LINKS6 = "2001:db8:ff::/48";
 export const REDIS_PORT = 6379;
 const SCANNER_ADDRESS = "198.51.100.1";
 const ROUTER_ADDRESS = "198.51.100.2";
+const SCANNER_ADDRESS6 = "2001:db8:ff::1";
+const ROUTER_ADDRESS6 = "2001:db8:ff::2";
 const BENCH_DIR = new URL(".", import.meta.url).pathname;
 const HOLD_CONNECTION = new URL("../test/lab/hold-connection.ts", import.meta.url).pathname;
 const READY_TIMEOUT_MS = 30_000;
@@ -61,6 +66,8 @@ export interface FleetOptions {
   /** Slow answerers: half reply late (200-1,500 ms), half drop the first SYN. */
   slow: number;
   seed: number;
+  /** Address family of the fleet: 198.18.0.0/15, or a documentation /64. */
+  family?: "ipv4" | "ipv6";
 }
 
 export const DEFAULT_FLEET: FleetOptions = {
@@ -71,6 +78,7 @@ export const DEFAULT_FLEET: FleetOptions = {
   loss: 0,
   slow: 0,
   seed: 7,
+  family: "ipv4",
 };
 
 /** How the open share is split between servers; real redis-server processes serve most of it. */
@@ -118,14 +126,20 @@ function shuffle<T>(items: T[], random: () => number): T[] {
   return items;
 }
 
-/** Distinct random host addresses in 198.18.0.0/15 (no .0 or .255), in random order. */
-function fleetAddresses(count: number, random: () => number): string[] {
+/** Distinct random host addresses in 198.18.0.0/15 (no .0 or .255), or in the IPv6 /64, in random order. */
+function fleetAddresses(count: number, random: () => number, family: FleetOptions["family"]): string[] {
   if (count > 120_000) throw new RangeError("a fleet has at most 120,000 endpoints");
   const chosen = new Set<number>();
   while (chosen.size < count) {
     const offset = Math.floor(random() * 131_072);
     const last = offset & 0xff;
     if (last !== 0 && last !== 255) chosen.add(offset);
+  }
+  if (family === "ipv6") {
+    // 2001:db8:0:1::g:h with g and h never zero: already the canonical text (RFC 5952) results carry.
+    return [...chosen].map(
+      (offset) => `2001:db8:0:1::${(1 + (offset >> 8)).toString(16)}:${(offset & 0xff).toString(16)}`,
+    );
   }
   return [...chosen].map((offset) => `198.${18 + (offset >> 16)}.${(offset >> 8) & 0xff}.${offset & 0xff}`);
 }
@@ -149,7 +163,7 @@ export function planFleet(options: FleetOptions, realVersion = "7.0.15"): Endpoi
   const filtered = size - open - closed - dropped;
   if (filtered < 0 || open < 0 || closed < 0 || dropped < 0)
     throw new RangeError("fleet shares add up to more than the fleet");
-  const addresses = fleetAddresses(size, random);
+  const addresses = fleetAddresses(size, random, options.family ?? "ipv4");
   const endpoints: Endpoint[] = [];
   let next = 0;
   const take = () => addresses[next++] as string;
@@ -200,9 +214,10 @@ export function truthCounts(endpoints: Endpoint[]): Partial<Record<ProbeState, n
 }
 
 function assertFleetAddress(ip: string): void {
+  if (/^2001:db8:0:1::[0-9a-f]{1,4}:[0-9a-f]{1,2}$/.test(ip)) return;
   const match = /^198\.(18|19)\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
   if (!match || Number(match[2]) > 255 || Number(match[3]) > 255)
-    throw new Error(`fleet addresses must be in ${FLEET_CIDR}, got "${ip}"`);
+    throw new Error(`fleet addresses must be in ${FLEET_CIDR} or ${FLEET_CIDR6}, got "${ip}"`);
 }
 
 async function mustRun(command: string, args: string[], input?: string): Promise<string> {
@@ -353,10 +368,23 @@ export class Fleet {
   }
 
   /** A veth pair created directly inside both namespaces (never in the root namespace). */
-  async #link(a: string, aDev: string, aAddress: string, b: string, bDev: string, bAddress: string): Promise<void> {
+  async #link(
+    a: string,
+    aDev: string,
+    aAddress: string,
+    b: string,
+    bDev: string,
+    bAddress: string,
+    v6?: [string, string],
+  ): Promise<void> {
     await mustRun("ip", ["link", "add", aDev, "netns", a, "type", "veth", "peer", "name", bDev, "netns", b]);
     await mustRun("ip", ["-n", a, "addr", "add", `${aAddress}/30`, "dev", aDev]);
     await mustRun("ip", ["-n", b, "addr", "add", `${bAddress}/30`, "dev", bDev]);
+    if (v6) {
+      // nodad: usable at once, rather than after duplicate address detection.
+      await mustRun("ip", ["-n", a, "-6", "addr", "add", `${v6[0]}/64`, "dev", aDev, "nodad"]);
+      await mustRun("ip", ["-n", b, "-6", "addr", "add", `${v6[1]}/64`, "dev", bDev, "nodad"]);
+    }
     await mustRun("ip", ["-n", a, "link", "set", aDev, "up"]);
     await mustRun("ip", ["-n", b, "link", "set", bDev, "up"]);
   }
@@ -366,10 +394,24 @@ export class Fleet {
     const xt = this.routerNs;
     await this.#addNamespace(xs);
     await this.#addNamespace(xt);
-    await this.#link(xs, "s0", SCANNER_ADDRESS, xt, "t0", ROUTER_ADDRESS);
+    const v6 = this.options.family === "ipv6";
+    await this.#link(
+      xs,
+      "s0",
+      SCANNER_ADDRESS,
+      xt,
+      "t0",
+      ROUTER_ADDRESS,
+      v6 ? [SCANNER_ADDRESS6, ROUTER_ADDRESS6] : undefined,
+    );
     await mustRun("ip", ["-n", xs, "route", "add", FLEET_CIDR, "via", ROUTER_ADDRESS]);
     await mustRun("ip", ["-n", xt, "route", "add", "local", FLEET_CIDR, "dev", "lo"]);
     await mustRun("ip", ["netns", "exec", xt, "sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+    if (v6) {
+      await mustRun("ip", ["-n", xs, "-6", "route", "add", FLEET_CIDR6, "via", ROUTER_ADDRESS6]);
+      await mustRun("ip", ["-n", xt, "-6", "route", "add", "local", FLEET_CIDR6, "dev", "lo"]);
+      await mustRun("ip", ["netns", "exec", xt, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
+    }
     // Room for a thousand half-open connections at once without SYN cookies or backlog drops.
     for (const ns of [xs, xt]) {
       await mustRun("ip", ["netns", "exec", ns, "sysctl", "-qw", "net.ipv4.tcp_max_syn_backlog=8192"]);
@@ -377,7 +419,7 @@ export class Fleet {
 
     const routes: string[] = [];
     for (const endpoint of this.endpoints) {
-      if (endpoint.truth === "filtered") routes.push(`route add blackhole ${endpoint.ip}/32 table local`);
+      if (endpoint.truth === "filtered") routes.push(`route add blackhole ${hostRoute(endpoint.ip)} table local`);
     }
     const servers = new Set(this.endpoints.map((endpoint) => endpoint.server));
     let linkIndex = 1;
@@ -387,17 +429,25 @@ export class Fleet {
       const near = `198.51.100.${4 * linkIndex + 1}`;
       const far = `198.51.100.${4 * linkIndex + 2}`;
       await this.#addNamespace(ns);
-      await this.#link(xt, `g${linkIndex}`, near, ns, "h0", far);
+      const near6 = `2001:db8:ff:${linkIndex.toString(16)}::1`;
+      const far6 = `2001:db8:ff:${linkIndex.toString(16)}::2`;
+      await this.#link(xt, `g${linkIndex}`, near, ns, "h0", far, v6 ? [near6, far6] : undefined);
       await mustRun("ip", ["-n", ns, "route", "add", "local", FLEET_CIDR, "dev", "lo"]);
       await mustRun("ip", ["-n", ns, "route", "add", "198.51.100.0/24", "via", near]);
+      if (v6) {
+        await mustRun("ip", ["-n", ns, "-6", "route", "add", "local", FLEET_CIDR6, "dev", "lo"]);
+        await mustRun("ip", ["-n", ns, "-6", "route", "add", LINKS6, "via", near6]);
+      }
       await mustRun("ip", ["netns", "exec", ns, "sysctl", "-qw", "net.ipv4.tcp_max_syn_backlog=8192"]);
       for (const endpoint of this.endpoints) {
-        if (endpoint.server === server) routes.push(`route add ${endpoint.ip}/32 via ${far} table local`);
+        if (endpoint.server === server) {
+          routes.push(`route add ${hostRoute(endpoint.ip)} via ${v6 ? far6 : far} table local`);
+        }
       }
       linkIndex++;
       await this.#startServer(server, ns);
     }
-    await mustRun("ip", ["-n", xt, "-batch", "-"], `${routes.join("\n")}\n`);
+    await mustRun("ip", ["-n", xt, ...(v6 ? ["-6"] : []), "-batch", "-"], `${routes.join("\n")}\n`);
     await this.#installFirewall();
   }
 
@@ -408,15 +458,21 @@ export class Fleet {
         if (endpoint.server === "own" && endpoint.persona) personas[endpoint.ip] = endpoint.persona;
       const file = join(this.workDir, "personas.json");
       writeFileSync(file, JSON.stringify(personas));
-      const child = this.#spawn(ns, process.execPath, [join(BENCH_DIR, "own-redis.ts"), file]);
+      const child = this.#spawn(ns, process.execPath, [join(BENCH_DIR, "own-redis.ts"), file], {
+        OWN_REDIS_HOST: this.options.family === "ipv6" ? "::" : "0.0.0.0",
+      });
       await waitForLine(child, "ready", "own-redis.ts");
       return;
     }
     const dir = join(this.workDir, ns);
     mkdirSync(dir, { recursive: true });
     const logFile = join(dir, "redis.log");
-    // Bound to 0.0.0.0: the namespace's AnyIP route hands it every fleet address routed there.
-    const config = [...baseConfig("0.0.0.0", dir, logFile), "tcp-backlog 4096", "maxclients 10000"];
+    // Bound to 0.0.0.0 (or ::): the namespace's AnyIP route hands it every fleet address routed there.
+    const config = [
+      ...baseConfig(this.options.family === "ipv6" ? "0.0.0.0 ::" : "0.0.0.0", dir, logFile),
+      "tcp-backlog 4096",
+      "maxclients 10000",
+    ];
     if (server === "real-auth") config.push(`requirepass ${randomBytes(12).toString("hex")}`);
     if (server === "real-protected") config.push("protected-mode yes");
     if (server === "real-busy") config.push("maxclients 1");
@@ -440,10 +496,11 @@ export class Fleet {
     }
   }
 
-  #spawn(ns: string, command: string, args: string[]): ChildProcess {
+  #spawn(ns: string, command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
     // setpriv --pdeathsig: a server dies with this process, even when it is killed with SIGKILL.
     const child = spawn("ip", this.execArgs(ns, "setpriv", ["--pdeathsig", "KILL", "--", command, ...args]), {
       stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, ...env },
     });
     this.#children.add(child);
     child.on("exit", () => this.#children.delete(child));
@@ -502,6 +559,11 @@ export class Fleet {
     rmSync(this.workDir, { recursive: true, force: true });
     liveFleets.delete(this);
   }
+}
+
+/** The route to one host: /32 or /128. */
+function hostRoute(ip: string): string {
+  return ip.includes(":") ? `${ip}/128` : `${ip}/32`;
 }
 
 async function redisVersion(): Promise<string> {

@@ -156,8 +156,9 @@ if (import.meta.main) {
     process.stderr.write(`own-redis: ${error.message}\n`);
     process.exit(1);
   });
-  server.listen({ host: "0.0.0.0", port: Number(process.env.OWN_REDIS_PORT ?? 6379), backlog: 4096 }, () =>
-    process.stdout.write("ready\n"),
+  server.listen(
+    { host: process.env.OWN_REDIS_HOST ?? "0.0.0.0", port: Number(process.env.OWN_REDIS_PORT ?? 6379), backlog: 4096 },
+    () => process.stdout.write("ready\n"),
   );
   process.on("SIGTERM", () => process.exit(0));
   process.stdin.on("end", () => process.exit(0)).resume();

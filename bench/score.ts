@@ -94,7 +94,7 @@ function unescapeXml(text: string): string {
 export function parseNmapXml(xml: string, classifyError: (message: string) => ProbeState): Map<string, Verdict> {
   const verdicts = new Map<string, Verdict>();
   for (const host of xml.split("<host ").slice(1)) {
-    const address = /<address addr="([^"]+)" addrtype="ipv4"/.exec(host)?.[1];
+    const address = /<address addr="([^"]+)" addrtype="ipv[46]"/.exec(host)?.[1];
     if (!address) continue;
     const portState = /<port protocol="tcp" portid="\d+"><state state="([a-z|]+)"/.exec(host)?.[1];
     if (portState === "closed") verdicts.set(address, { state: "closed", exposure: "none" });

@@ -153,15 +153,19 @@ export async function probeTarget(
     return probeError(target.host, "EPROTONOSUPPORT", `unknown protocol "${String(target.protocol).slice(0, 40)}"`);
   }
 
-  let ip: string;
-  try {
-    ip = await callWithDeadline(Math.max(0, deadlineAt - Date.now()), () => resolveHost(target.host, context));
-  } catch (error) {
-    // The name did not resolve (or the resolver failed): nothing was learnt about any address.
-    const code = (error as NodeJS.ErrnoException).code ?? "ERESOLVE";
-    return probeError(target.host, code, `name not resolved: ${(error as Error).message}`.slice(0, 160));
+  // An address needs no lookup (nor the timer and abort signal of one): most targets are addresses.
+  const literal = isIP(target.host) !== 0;
+  let ip = target.host;
+  if (!literal) {
+    try {
+      ip = await callWithDeadline(Math.max(0, deadlineAt - Date.now()), () => resolveHost(target.host, context));
+    } catch (error) {
+      // The name did not resolve (or the resolver failed): nothing was learnt about any address.
+      const code = (error as NodeJS.ErrnoException).code ?? "ERESOLVE";
+      return probeError(target.host, code, `name not resolved: ${(error as Error).message}`.slice(0, 160));
+    }
   }
-  const servername = isIP(target.host) ? undefined : target.host;
+  const servername = literal ? undefined : target.host;
   const socketAddress = context.connectTo?.(ip, target.port) ?? { host: ip, port: target.port };
 
   const attempt = (useTls: boolean) => {

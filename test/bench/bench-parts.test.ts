@@ -8,6 +8,7 @@ import { greetingOf, PROTECTED_MODE_REPLY, replyTo, splitCommands } from "../../
 import { parseNmapXml, score, type Verdict } from "../../bench/score.ts";
 import { classifyError, classifyExchange } from "../../shared/probe/redis/classify.ts";
 import { RespReader } from "../../shared/probe/redis/resp.ts";
+import { canonicalIpv6 } from "../../shared/probe/targets.ts";
 
 const base = { size: 1_000, openShare: 0.1, closedShare: 0.3, dropped: 20, loss: 0, slow: 30, seed: 3 };
 
@@ -29,6 +30,17 @@ describe("fleet plan", () => {
     }
     expect(planFleet(base)).toEqual(endpoints);
     expect(planFleet({ ...base, seed: 4 })).not.toEqual(endpoints);
+  });
+
+  it("puts an IPv6 fleet in the documentation /64, each address in the canonical text results carry", () => {
+    const endpoints = planFleet({ ...base, family: "ipv6" });
+    expect(endpoints).toHaveLength(base.size);
+    expect(new Set(endpoints.map((e) => e.ip)).size).toBe(base.size);
+    for (const { ip } of endpoints) {
+      expect(ip.startsWith("2001:db8:0:1::")).toBe(true);
+      expect(canonicalIpv6(ip)).toBe(ip);
+    }
+    expect(truthCounts(endpoints)).toEqual(truthCounts(planFleet(base)));
   });
 
   it("knows the version of every unauthenticated endpoint and gives slow answerers a delay or a SYN drop", () => {
@@ -112,6 +124,12 @@ describe("scoring and nmap's output", () => {
       '$1<script id="redis-info" output="ERROR: Script execution failed (use -d to debug)&#xa;ERROR: -DENIED Redis is running in protected mode because ..."/>',
     );
     expect(parseNmapXml(withError, classifyError).get("198.18.32.65")?.state).toBe("protected-mode");
+  });
+
+  it("reads IPv6 hosts (nmap -6) by their address", () => {
+    const v6 = xml.replace('addr="198.19.6.15" addrtype="ipv4"', 'addr="2001:db8:0:1::2:7" addrtype="ipv6"');
+    expect(v6).not.toBe(xml);
+    expect(parseNmapXml(v6, classifyError).get("2001:db8:0:1::2:7")).toEqual({ state: "closed", exposure: "none" });
   });
 
   it("scores per state, exposure and version, and counts what a tool did not report", () => {
