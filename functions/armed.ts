@@ -9,7 +9,7 @@ import middy from "@middy/core";
 import { probeArmed } from "../shared/fastpath/armed.ts";
 import { DynamoFastPathLedger } from "../shared/fastpath/ledger-dynamodb.ts";
 import { ENV } from "../shared/function-env.ts";
-import { METRIC } from "../shared/metrics-names.ts";
+import { FASTPATH_METRIC, METRIC } from "../shared/metrics-names.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { allowedMasters } from "./commons/allowed-masters.ts";
 import { documentClient } from "./commons/clients.ts";
@@ -42,7 +42,7 @@ async function run(event: ArmedScheduleEvent) {
     probe: { concurrency: config.socketConcurrency, probeOptions: { allowedMasters: config.allowedMasters } },
     context: probeContext,
   });
-  metrics.addMetric(METRIC.armedEndpoints, MetricUnit.Count, outcome.armed);
+  metrics.addMetric(FASTPATH_METRIC.armedEndpoints, MetricUnit.Count, outcome.armed);
   metrics.addMetric(METRIC.probesCompleted, MetricUnit.Count, outcome.probed);
   logger.info("armed endpoints probed", { ...outcome, events: outcome.events.length });
   return { probeId: outcome.probeId, armed: outcome.armed, probed: outcome.probed, events: outcome.events.length };

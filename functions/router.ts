@@ -17,7 +17,7 @@ import { routeEvents } from "../shared/fastpath/router.ts";
 import { SqsProbeQueue } from "../shared/fastpath/sqs-probe-queue.ts";
 import { ENV } from "../shared/function-env.ts";
 import { createAwsClientFactory } from "../shared/inventory/index.ts";
-import { METRIC } from "../shared/metrics-names.ts";
+import { FASTPATH_METRIC } from "../shared/metrics-names.ts";
 import { documentClient, sqsClient } from "./commons/clients.ts";
 import { requiredString } from "./commons/config.ts";
 import { inventoryConfig } from "./commons/inventory-config.ts";
@@ -52,10 +52,10 @@ async function routeRecord(record: SQSRecord): Promise<void> {
   for (const { eventId, reason } of outcome.irrelevant) logger.debug("event resolves to nothing", { eventId, reason });
   for (const eventId of outcome.duplicates) logger.info("event seen before; nothing scheduled", { eventId });
   for (const routed of outcome.routed) {
-    metrics.addMetric(METRIC.fastPathEvents, MetricUnit.Count, 1);
-    metrics.addMetric(METRIC.fastPathProbesScheduled, MetricUnit.Count, routed.probesScheduled);
+    metrics.addMetric(FASTPATH_METRIC.fastPathEvents, MetricUnit.Count, 1);
+    metrics.addMetric(FASTPATH_METRIC.fastPathProbesScheduled, MetricUnit.Count, routed.probesScheduled);
     if (routed.gaps.length > 0) {
-      metrics.addMetric(METRIC.fastPathUnreadable, MetricUnit.Count, 1);
+      metrics.addMetric(FASTPATH_METRIC.fastPathUnreadable, MetricUnit.Count, 1);
       logger.error("event's account or region could not be read: its addresses wait for the sweep", {
         eventId: routed.eventId,
         event: routed.name,

@@ -2,8 +2,17 @@
 // is deployed to all accounts with a service-managed CloudFormation StackSet (docs/readme-deploy.md), so it
 // takes its inputs as parameters and needs no CDK bootstrap in the member accounts. It has no Organizations
 // permission: the account list is read by the monitor account itself (shared/inventory).
-import { CfnParameter, DefaultStackSynthesizer, Stack, type StackProps, Validations } from "aws-cdk-lib";
-import { ArnPrincipal, Policy, PolicyStatement, Role } from "aws-cdk-lib/aws-iam";
+import {
+  Aws,
+  CfnCondition,
+  CfnParameter,
+  DefaultStackSynthesizer,
+  Fn,
+  Stack,
+  type StackProps,
+  Validations,
+} from "aws-cdk-lib";
+import { ArnPrincipal, type CfnRole, Policy, PolicyStatement, Role } from "aws-cdk-lib/aws-iam";
 import type { Construct } from "constructs";
 import { FASTPATH_READ_ACTIONS, INVENTORY_READ_ACTIONS } from "./member-role-actions.ts";
 
@@ -37,7 +46,18 @@ export class MemberRoleStack extends Stack {
       maxLength: 1224,
       allowedPattern: "^[\\w+=,.@:/-]+$",
     });
-    // Trusts exactly one principal, and only with the external id.
+    // The fast path's router (docs/fastpath.md) reads the account of each event with this role too.
+    const fastPathRoleArn = new CfnParameter(this, "FastPathRoleArn", {
+      type: "String",
+      default: "",
+      description:
+        "ARN of the monitor's fast-path router role (output FastPathRouterRoleArn of the ExposureMonitor stack); empty: none",
+      allowedPattern: "^$|^arn:aws[a-z-]*:iam::\\d{12}:role/.+$",
+    });
+    const hasFastPath = new CfnCondition(this, "HasFastPathRole", {
+      expression: Fn.conditionNot(Fn.conditionEquals(fastPathRoleArn.valueAsString, "")),
+    });
+    // Trusts the monitor's enumerate role (and the router's, when given), and only with the external id.
     this.role = new Role(this, "ReadOnlyRole", {
       roleName: props.roleName,
       description:
@@ -46,6 +66,10 @@ export class MemberRoleStack extends Stack {
         StringEquals: { "sts:ExternalId": externalId.valueAsString },
       }),
     });
+    (this.role.node.defaultChild as CfnRole).addPropertyOverride("AssumeRolePolicyDocument.Statement.0.Principal.AWS", [
+      monitorRoleArn.valueAsString,
+      Fn.conditionIf(hasFastPath.logicalId, fastPathRoleArn.valueAsString, Aws.NO_VALUE),
+    ]);
     const inventoryRead = new Policy(this, "InventoryReadPolicy", {
       roles: [this.role],
       statements: [

@@ -1,20 +1,28 @@
 // Builds the app's stacks from CDK context and plugs cdk-nag in; shared by infra/app.ts and the tests.
-import { type App, Validations } from "aws-cdk-lib";
+import { type App, Arn, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { monitorConfigFromContext } from "./config.ts";
+import { FAST_PATH_ROUTER_ROLE_NAME } from "./constructs/fast-path.ts";
 import { MemberStackSet, templateBodyOf } from "./constructs/member-stack-set.ts";
+import { EventForwardingStack } from "./event-forwarding-stack.ts";
+import { FastPathStack, FORWARDING_STACK_NAME } from "./fast-path-stack.ts";
 import { MemberRoleStack, type MemberRoleStackProps } from "./member-role-stack.ts";
 import { MonitorStack } from "./monitor-stack.ts";
 
 export const MONITOR_STACK_NAME = "ExposureMonitor";
 export const MEMBER_ROLE_STACK_NAME = "ExposureMonitorMemberRole";
 export const MEMBER_STACK_SET_NAME = "exposure-monitor-member-role";
+export const FAST_PATH_STACK_NAME = "ExposureMonitorFastPath";
 
 export interface MonitorApp {
   monitor: MonitorStack;
   memberRole: MemberRoleStack;
   /** The StackSet deploying the member stack to the organization; only with memberOrganizationalUnitIds. */
   memberStackSet: MemberStackSet | null;
+  /** The fast path's monitor-account part and its forwarding StackSet (docs/fastpath.md). */
+  fastPath: FastPathStack;
+  /** The member-account event rules, as a stack of its own for the management account. */
+  eventForwarding: EventForwardingStack;
 }
 
 export function buildMonitorApp(app: App): MonitorApp {
@@ -23,6 +31,17 @@ export function buildMonitorApp(app: App): MonitorApp {
     description: "Exposure Monitor: continuous external Redis exposure scanning of an AWS organization",
     config,
   });
+  const fastPath = new FastPathStack(app, FAST_PATH_STACK_NAME, {
+    description: "Exposure Monitor fast path: AWS changes to probes within a minute, and the armed tier",
+    config,
+    table: monitor.table,
+    opsTopic: monitor.opsTopic,
+  });
+  // Built from the fixed role name, so the monitor stack does not depend on the fast-path stack.
+  const routerRoleArn = Arn.format(
+    { service: "iam", region: "", resource: "role", resourceName: FAST_PATH_ROUTER_ROLE_NAME },
+    monitor,
+  );
   const memberProps: MemberRoleStackProps = {
     description: "Exposure Monitor read-only role for member accounts (deploy with a StackSet)",
     roleName: config.memberRoleName,
@@ -36,11 +55,19 @@ export function buildMonitorApp(app: App): MonitorApp {
           stackSetName: MEMBER_STACK_SET_NAME,
           description: "Exposure Monitor member-account stack (read-only role), deployed by the monitor stack",
           templateBody: templateBodyOf((own) => new MemberRoleStack(own, MEMBER_ROLE_STACK_NAME, memberProps)),
-          parameters: { MonitorRoleArn: monitor.enumerate.role.roleArn, ExternalId: config.externalId },
+          parameters: {
+            MonitorRoleArn: monitor.enumerate.role.roleArn,
+            FastPathRoleArn: routerRoleArn,
+            ExternalId: config.externalId,
+          },
           organizationalUnitIds: config.memberOrganizationalUnitIds,
           callAs: config.stackSetCallAs,
           regions: [monitor.region],
         });
+  // As a stack of its own for the management account; a StackSet for every other account and region.
+  const eventForwarding = new EventForwardingStack(app, FORWARDING_STACK_NAME, {
+    description: "Exposure Monitor fast path: forward AWS changes to the monitor's central bus (management account)",
+  });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { monitor, memberRole, memberStackSet };
+  return { monitor, memberRole, memberStackSet, fastPath, eventForwarding };
 }

@@ -37,7 +37,13 @@ export const METRIC = {
   probesCompleted: "ProbesCompleted",
   /** Count of alerts published, emitted by notify: in total, and once more per alert kind (dimension `kind`). */
   alertsSent: "AlertsSent",
-  /** Fast path (docs/fastpath.md), router: events that resolved to something to probe or stop. */
+} as const;
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+/** The fast path's metrics (docs/fastpath.md): its own stack, its own cost. */
+export const FASTPATH_METRIC = {
+  /** Router: events that resolved to something to probe or stop. */
   fastPathEvents: "FastPathEvents",
   /** Router: probes scheduled (one per target message and delay). */
   fastPathProbesScheduled: "FastPathProbesScheduled",
@@ -48,8 +54,6 @@ export const METRIC = {
   /** Armed function: endpoints probed in one run. */
   armedEndpoints: "ArmedEndpoints",
 } as const;
-
-export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
 /** Every alert kind, for the per-kind AlertsSent metrics (a Record, so a new kind fails typechecking here). */
 const ALERT_KIND_SET: Record<AlertKind, true> = {

@@ -4,7 +4,7 @@
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { StateChangeEvent } from "../../shared/exposure/model.ts";
 import { eventTimeOfProbeId } from "../../shared/fastpath/schedule.ts";
-import { METRIC } from "../../shared/metrics-names.ts";
+import { FASTPATH_METRIC } from "../../shared/metrics-names.ts";
 import { metrics } from "./powertools.ts";
 
 export function emitFastPathLatency(
@@ -14,5 +14,5 @@ export function emitFastPathLatency(
 ): void {
   const eventTime = eventTimeOfProbeId(event.scanId);
   if (eventTime === null || delivered === 0) return;
-  metrics.addMetric(METRIC.fastPathEventToAlert, MetricUnit.Milliseconds, Math.max(0, now - eventTime));
+  metrics.addMetric(FASTPATH_METRIC.fastPathEventToAlert, MetricUnit.Milliseconds, Math.max(0, now - eventTime));
 }

@@ -21,7 +21,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from "../../shared/metrics-names.ts";
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The handlers the monitor deploys, one file each under functions/. */
-export type MonitorHandler = "enumerate" | "probe" | "notify";
+export type MonitorHandler = "enumerate" | "probe" | "notify" | "router" | "fast-probe" | "armed";
 
 export interface MonitorFunctionProps {
   handler: MonitorHandler;
@@ -33,6 +33,8 @@ export interface MonitorFunctionProps {
   logRetention?: RetentionDays;
   /** Powertools log level (LOG_LEVEL). */
   logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
+  /** A fixed role name, for a role other accounts' trust policies name before it exists (optional). */
+  roleName?: string;
   /** The AWS Parameters and Secrets extension, for functions that read a secret at run time. */
   paramsAndSecrets?: ParamsAndSecretsLayerVersion;
 }
@@ -54,6 +56,7 @@ export class MonitorFunction extends Construct {
     this.role = new Role(this, "Role", {
       assumedBy: new ServicePrincipal("lambda.amazonaws.com"),
       description: `Exposure Monitor ${props.handler} function`,
+      ...(props.roleName !== undefined ? { roleName: props.roleName } : {}),
     });
     this.logGroup.grantWrite(this.role);
 

@@ -22,7 +22,7 @@ describe("member-account role stack", () => {
     template = synth.memberTemplate;
   });
 
-  it("creates one role named ExposureMonitorReadOnly trusting only the monitor role with the external id", () => {
+  it("creates one role named ExposureMonitorReadOnly trusting only the monitor's roles with the external id", () => {
     template.resourceCountIs("AWS::IAM::Role", 1);
     template.hasResourceProperties("AWS::IAM::Role", {
       RoleName: "ExposureMonitorReadOnly",
@@ -31,7 +31,13 @@ describe("member-account role stack", () => {
           {
             Effect: "Allow",
             Action: "sts:AssumeRole",
-            Principal: { AWS: { Ref: "MonitorRoleArn" } },
+            // The enumerate role, and the fast-path router's when its parameter is set.
+            Principal: {
+              AWS: [
+                { Ref: "MonitorRoleArn" },
+                { "Fn::If": ["HasFastPathRole", { Ref: "FastPathRoleArn" }, { Ref: "AWS::NoValue" }] },
+              ],
+            },
             Condition: { StringEquals: { "sts:ExternalId": { Ref: "ExternalId" } } },
           },
         ],
@@ -74,7 +80,9 @@ describe("member-account role stack", () => {
     template.hasParameter("MonitorRoleArn", { Type: "String", AllowedPattern: Match.stringLikeRegexp("iam") });
     template.hasParameter("ExternalId", { Type: "String", MinLength: 2 });
     const json = template.toJSON();
-    expect(Object.keys(json.Parameters).sort()).toEqual(["ExternalId", "MonitorRoleArn"]);
+    expect(Object.keys(json.Parameters).sort()).toEqual(["ExternalId", "FastPathRoleArn", "MonitorRoleArn"]);
+    // Optional: a stack deployed before the fast path existed keeps working.
+    expect(json.Parameters.FastPathRoleArn.Default).toBe("");
     expect(json.Rules).toBeUndefined();
     // Nothing but IAM: no assets, no custom resources.
     const types = new Set(Object.values(json.Resources as Record<string, { Type: string }>).map((r) => r.Type));
