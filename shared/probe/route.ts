@@ -33,10 +33,12 @@ export function localRouteError(ip: string, port: number): Promise<string | null
       }
       resolve(code);
     };
-    socket.once("error", (error: NodeJS.ErrnoException) => {
+    const failed = (error: NodeJS.ErrnoException) => {
       const code = error.code ?? "EUNKNOWN";
       done(NO_LOCAL_ROUTE.has(code) || code === "EMFILE" || code === "ENFILE" || code === "ENOBUFS" ? code : null);
-    });
-    socket.connect(port, ip, () => done(null));
+    };
+    socket.once("error", failed);
+    // dgram hands a connect error to the callback (not to "error") when there is one.
+    socket.connect(port, ip, (error?: Error | null) => (error ? failed(error as NodeJS.ErrnoException) : done(null)));
   });
 }

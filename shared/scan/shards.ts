@@ -14,7 +14,7 @@ import type {
   StateChangeEvent,
   Target,
 } from "../exposure/model.ts";
-import { formatEndpoint, isProbeError, PROBE_ERROR } from "../exposure/model.ts";
+import { formatEndpoint, isProbeError } from "../exposure/model.ts";
 import type { InventoryResult } from "../inventory/enumerate.ts";
 import { isPublicAddress } from "../net/ip.ts";
 import type { AdaptiveOptions, ProbeFunction } from "../probe/adaptive.ts";
@@ -266,8 +266,14 @@ export interface ProbeShardOptions {
   maxProbeErrorShare?: number;
 }
 
-/** A shard fails when more than this share of its targets ends in probe errors (docs/readme-probe.md, "Probe errors"). */
+/**
+ * A shard fails when more than this share of its targets ends in probe errors other than a missing route
+ * (docs/readme-probe.md, "Probe errors").
+ */
 export const PROBE_ERROR_SHARE_LIMIT = 0.1;
+
+/** Probe errors of a missing route or address family: counted, never a reason to fail the shard. */
+const NO_ROUTE_CODES = new Set(["ENETUNREACH", "EHOSTUNREACH", "EAFNOSUPPORT", "EADDRNOTAVAIL"]);
 
 /** Thrown instead of recording a shard whose probe errors passed the limit: SQS retries it, then dead-letters it. */
 export class ProbeErrorLimitError extends Error {
@@ -382,11 +388,15 @@ export async function probeAndRecord(
       results.push(result);
     }
   }
-  const errors = outcome.countsByState[PROBE_ERROR] ?? 0;
+  // Missing routes for an address family (a runtime without IPv6) are counted gaps: retrying cannot help,
+  // and the rest of the shard is sound. Resource failures (descriptors, buffers) make everything suspect.
+  const systemic = Object.entries(outcome.probeErrors)
+    .filter(([code]) => !NO_ROUTE_CODES.has(code))
+    .reduce((sum, [, n]) => sum + n, 0);
   const limit = options.maxProbeErrorShare ?? PROBE_ERROR_SHARE_LIMIT;
-  if (errors > 0 && errors > limit * targets.length) {
+  if (systemic > 0 && systemic > limit * targets.length) {
     throw new ProbeErrorLimitError(
-      `${options.probeId}: ${errors} of ${targets.length} targets ended in probe errors (${JSON.stringify(outcome.probeErrors)}), over the limit of ${limit * 100}%: nothing recorded`,
+      `${options.probeId}: ${systemic} of ${targets.length} targets ended in probe errors of this machine (${JSON.stringify(outcome.probeErrors)}), over the limit of ${limit * 100}%: nothing recorded`,
     );
   }
   for (const recorded of await recorder.record(results)) if (recorded.event) outcome.events.push(recorded.event);

@@ -330,7 +330,7 @@ describe("starting a scan and probing a shard (DynamoDB Local)", () => {
   });
 
   /** A stand-in for the single-target probe: what each endpoint answers, and the timeouts it was given. */
-  function fakeProbe(states: Record<string, ProbeResult["state"] | "probe-error">) {
+  function fakeProbe(states: Record<string, ProbeResult["state"] | "probe-error">, errorCode = "EMFILE") {
     const timeouts = new Map<string, number[]>();
     const probe: ProbeFunction = async (t, options) => {
       const endpoint = formatEndpoint(t.host, t.port);
@@ -343,8 +343,8 @@ describe("starting a scan and probing a shard (DynamoDB Local)", () => {
           port: t.port,
           state,
           exposure: null,
-          probeError: { code: "EMFILE", reason: "out of file descriptors" },
-          reply: "(probe error: out of file descriptors)",
+          probeError: { code: errorCode, reason: `probe error ${errorCode}` },
+          reply: `(probe error: ${errorCode})`,
           durationMs: 0,
           observedAt: new Date().toISOString(),
         };
@@ -430,6 +430,18 @@ describe("starting a scan and probing a shard (DynamoDB Local)", () => {
     ).rejects.toThrow(ProbeErrorLimitError);
     expect(await store.getScan("scan-e3")).toMatchObject({ shardsDone: 0, completedAt: null });
     expect(await store.getEndpoint(formatEndpoint(targets[5]!.host, 6379))).toBeNull();
+
+    // No route for an address family (a runtime without IPv6) is a counted gap, never a failed shard.
+    const [routeless] = splitIntoShards("scan-e4", targets, { maxTargets: 10 });
+    await store.startScan({ scanId: "scan-e4", targets: targets.length, shards: 1 });
+    const outcome = await probeShard(routeless!, {
+      store,
+      probeTarget: fakeProbe(states, "ENETUNREACH").probe,
+      probe: { floorMs: 5, ceilingMs: 50 },
+    });
+    expect(outcome.countsByState).toEqual({ "probe-error": 2, closed: 8 });
+    expect(outcome.probeErrors).toEqual({ ENETUNREACH: 2 });
+    expect(await store.getEndpoint(formatEndpoint(targets[5]!.host, 6379))).toMatchObject({ state: "closed" });
   });
 
   it("refuses a shard of an unknown scan and skips one of a finished scan", async () => {

@@ -1,7 +1,8 @@
 // `exposure probe` against the real lab (test/lab/): real redis-server processes in every state,
 // hostile peers and firewall rules inside a target namespace, the CLI run from a scanner
 // namespace of its own. Needs root; without it the lab throws and this file fails (never skips).
-import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { closeSync, ftruncateSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Finding, ProbeResult, ServerFacts } from "../../shared/exposure/model.ts";
@@ -9,10 +10,12 @@ import { DEFAULT_ADAPTIVE_OPTIONS } from "../../shared/probe/adaptive.ts";
 import {
   LAB_CASES,
   type LabCase,
+  NETWORK_CASES,
   type ProbeLab,
   REDIS_CASES,
   REPO_ROOT,
   ROGUE_MASTER,
+  SLOW_TLS_DELAY_MS,
   startProbeLab,
 } from "../lab/lab.ts";
 import type { CommandResult } from "../lab/netns.ts";
@@ -205,6 +208,16 @@ const EXPECTED: Record<LabCase, Expected> = {
     server: { ...REDIS_7_0_15, role: "replica" },
     cves: ["CVE-2025-49844"],
   },
+  // The TLS retry's handshake takes 250 ms and more: it gets the long timeout, never the short one.
+  "tls-slow-handshake": {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    tls: true,
+    reply: "+PONG",
+    server: { ...REDIS_7_0_15, role: "master" },
+    cves: ["CVE-2025-49844"],
+    certificate: SELF_SIGNED,
+  },
   "tls12-client-cert": { state: "auth-required", exposure: "reachable", tls: true, certificate: CA_SIGNED },
   "icmp-net-unreachable": { state: "filtered", exposure: "none", tls: false, reply: "(no answer: ENETUNREACH" },
   "icmp-host-unreachable": { state: "filtered", exposure: "none", tls: false, reply: "(no answer: EHOSTUNREACH" },
@@ -243,6 +256,19 @@ function exposure(args: string[], preload = false): Promise<CommandResult> {
     cwd: REPO_ROOT,
   });
 }
+
+/** The same under a file-descriptor limit (prlimit), as on a laptop with a low `ulimit -n`. */
+function exposureWithFiles(files: number, args: string[]): Promise<CommandResult> {
+  return lab.net.exec(
+    lab.net.scannerNs,
+    "prlimit",
+    [`--nofile=${files}:${files}`, process.execPath, join(REPO_ROOT, "cli/exposure.ts"), ...args],
+    { timeoutMs: 60_000, cwd: REPO_ROOT },
+  );
+}
+
+/** An address the scanner namespace has no route to: it has no IPv6 address or route at all. */
+const IPV6_TARGET = "[2001:db8::10]:6379";
 
 function parseLines(stdout: string): ProbeResult[] {
   return stdout
@@ -306,6 +332,7 @@ describe("exposure probe against the namespace lab", () => {
 
   it("prints exactly one JSON line per target and exits 0", () => {
     expect(run.stderr.replace(/^lab-max-rss-kb \d+\n?/m, "")).toBe("");
+    expect(parseLines(run.stdout).filter((result) => result.state === ("probe-error" as never))).toEqual([]);
     expect(run.code).toBe(0);
     const results = parseLines(run.stdout);
     expect(results).toHaveLength(Object.keys(LAB_CASES).length);
@@ -413,10 +440,19 @@ describe("exposure probe against the namespace lab", () => {
   });
 
   it.each([
-    ["an impossible address", ["999.1.1.1"]],
-    ["a block too large", ["10.0.0.0/8"]],
-    ["a bad target next to a good one", [REDIS_CASES.open, "999.1.1.1"]],
-  ])("rejects %s with one line on stderr, exit 2, nothing probed", async (_, targets) => {
+    ["an impossible address", () => ["999.1.1.1"]],
+    ["a block too large", () => ["10.0.0.0/8"]],
+    ["a bad target next to a good one", () => [REDIS_CASES.open, "999.1.1.1"]],
+    ["an IPv6 zone id", () => [REDIS_CASES.open, "fe80::1%eth0"]],
+    [
+      "more than 262,144 addresses in all",
+      () => [REDIS_CASES.open, ...[18, 19, 20, 21, 22].map((b) => `198.${b}.0.0/16`)],
+    ],
+    ["a directory as the targets file", () => [REDIS_CASES.open, "--targets", lab.net.workDir]],
+    ["a FIFO as the targets file", () => [REDIS_CASES.open, "--targets", special("fifo")]],
+    ["a targets file over 16 MiB", () => [REDIS_CASES.open, "--targets", special("huge")]],
+  ])("rejects %s with one line on stderr, exit 2, nothing probed", async (_, targetsOf) => {
+    const targets = targetsOf();
     const before = await connectionsReceived(REDIS_CASES.open);
     const result = await exposure(["probe", "--json", ...targets]);
     expect(result.code).toBe(2);
@@ -425,7 +461,128 @@ describe("exposure probe against the namespace lab", () => {
     expect(result.stderr).not.toMatch(/\bat .*\.ts:\d+/);
     expect(await connectionsReceived(REDIS_CASES.open)).toBe(before + 1); // our own INFO stats call only
   });
+  it("reports an IPv6 target without an IPv6 route in the scanner namespace as a probe error, not filtered", async () => {
+    const result = await exposure(["probe", "--json", IPV6_TARGET]);
+    expect(result.code).toBe(0);
+    const [line] = result.stdout
+      .trim()
+      .split("\n")
+      .map((text) => JSON.parse(text));
+    expect(line).toMatchObject({
+      target: IPV6_TARGET,
+      ip: "2001:db8::10",
+      state: "probe-error",
+      exposure: null,
+      probeError: { code: "ENETUNREACH" },
+    });
+    expect(line.probeError.reason).toMatch(/no route to IPv6 address 2001:db8::10 on this machine/);
+    expect(result.stderr).toMatch(
+      /^exposure: 1 of 1 targets not probed: probe errors of this machine \(ENETUNREACH x1\)/,
+    );
+    // With --fail-on, a target that could not be probed is not a pass.
+    const failOn = await exposure(["probe", "--json", "--fail-on", "unauthenticated", IPV6_TARGET]);
+    expect(failOn.code).toBe(4);
+  });
+
+  it("scan records the IPv4 endpoint, counts the IPv6 one as a probe error and records nothing for it", async () => {
+    const storeDir = join(lab.net.workDir, "store-ipv6");
+    const scan = await exposure(["scan", "--json", "--store-dir", storeDir, IPV6_TARGET, lab.targets.open]);
+    expect(scan.stderr).not.toMatch(/\bat .*\.ts:\d+/);
+    expect(scan.code, scan.stderr).toBe(0);
+    const { scan: record } = JSON.parse(scan.stdout.trim().split("\n").at(-1) as string);
+    expect(record.countsByState).toEqual({ "open-unauthenticated": 1, "probe-error": 1 });
+    const exposed = await exposure(["exposed", "--json", "--store-dir", storeDir]);
+    const endpoints = exposed.stdout
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((text) => JSON.parse(text).endpoint);
+    expect(endpoints).toEqual([lab.targets.open]);
+    const history = await exposure(["history", "--json", "--store-dir", storeDir, IPV6_TARGET]);
+    expect(history.stdout.trim()).toBe("");
+  });
+
+  it("reports probe errors, never filtered or closed, when the descriptor limit is lower than the concurrency", async () => {
+    // Every port of the filtered host drops, so its probes hold their sockets while the closed host's run.
+    await lab.net.targetFirewall(["-I", "INPUT", "-d", NETWORK_CASES.filtered, "-p", "tcp", "-j", "DROP"]);
+    const lines = [lab.targets.open];
+    for (let port = 20_001; port <= 20_150; port++) {
+      lines.push(`${NETWORK_CASES.filtered}:${port}`, `${NETWORK_CASES.closed}:${port}`);
+    }
+    const file = join(lab.net.workDir, "descriptors.txt");
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    const result = await exposureWithFiles(40, [
+      "probe",
+      "--json",
+      "--concurrency",
+      "300",
+      "--timeout-ms",
+      "1000",
+      "--targets",
+      file,
+    ]);
+    expect(result.code, result.stderr).toBe(0);
+    const results = parseLines(result.stdout) as Array<
+      ProbeResult | { state: "probe-error"; ip: string; probeError: { code: string } }
+    >;
+    expect(results).toHaveLength(lines.length);
+    const errors = results.filter((r) => r.state === "probe-error");
+    expect(errors.length).toBeGreaterThan(0);
+    for (const error of errors)
+      expect(["EMFILE", "ENFILE"]).toContain((error as { probeError: { code: string } }).probeError.code);
+    expect(result.stderr).toMatch(/targets not probed: probe errors of this machine \(EMFILE x\d+/);
+    // Whatever was probed is right: the closed host closed, the open Redis open; no closed port called filtered.
+    for (const r of results) {
+      if (r.state === "probe-error") continue;
+      if (r.ip === NETWORK_CASES.closed) expect(r.state).toBe("closed");
+      else if (r.ip === NETWORK_CASES.filtered) expect(r.state).toBe("filtered");
+      else expect(r.state).toBe("open-unauthenticated");
+    }
+  });
+
+  it("finds a TLS-only open Redis behind a slow handshake on every scan: no flip, one event", async () => {
+    // Many fast answers first, so the engine's connect timeouts shrink to a few round trips of this link.
+    const lines = Array.from({ length: 300 }, (_, i) => `${NETWORK_CASES.closed}:${21_001 + i}`);
+    lines.push(lab.targets["tls-slow-handshake"]);
+    const file = join(lab.net.workDir, "slow-tls.txt");
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    const storeDir = join(lab.net.workDir, "store-slow-tls");
+    for (let cycle = 1; cycle <= 5; cycle++) {
+      const scan = await exposure(["scan", "--json", "--store-dir", storeDir, "--targets", file]);
+      expect(scan.code, scan.stderr).toBe(0);
+      const { scan: record } = JSON.parse(scan.stdout.trim().split("\n").at(-1) as string);
+      expect(record.countsByState, `cycle ${cycle}`).toEqual({ closed: 300, "open-unauthenticated": 1 });
+    }
+    const history = await exposure(["history", "--json", "--store-dir", storeDir, lab.targets["tls-slow-handshake"]]);
+    const events = history.stdout
+      .trim()
+      .split("\n")
+      .filter(Boolean)
+      .map((text) => JSON.parse(text));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ previous: null, current: { state: "open-unauthenticated", tls: true } });
+    // The same through `probe`, whose engine is the same.
+    const probe = await exposure(["probe", "--json", "--targets", file]);
+    const slow = parseLines(probe.stdout).find((r) => r.target === lab.targets["tls-slow-handshake"]);
+    expect(slow).toMatchObject({ state: "open-unauthenticated", tls: true });
+    expect(slow?.durationMs).toBeGreaterThanOrEqual(2 * SLOW_TLS_DELAY_MS);
+  }, 180_000);
 });
+
+/** A FIFO (nobody writes to it: reading would block forever) or a sparse 17 MiB file, in the lab's directory. */
+function special(kind: "fifo" | "huge"): string {
+  const dir = join(lab.net.workDir, "special");
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, kind);
+  if (kind === "fifo") {
+    execFileSync("mkfifo", [path]);
+  } else {
+    const fd = openSync(path, "w");
+    ftruncateSync(fd, 17 * 1024 * 1024);
+    closeSync(fd);
+  }
+  return path;
+}
 
 function checkFinding(finding: Finding): void {
   expect(finding.title.length).toBeGreaterThan(0);

@@ -74,9 +74,27 @@ export const PEER_CASES = {
   dragonfly: "203.0.113.56",
 } as const;
 
-export type LabCase = keyof typeof REDIS_CASES | keyof typeof NETWORK_CASES | keyof typeof PEER_CASES;
+/** A slow path: a relay in the target namespace that holds the server's bytes back (delay-proxy.ts). */
+export const SLOW_CASES = {
+  // The TLS-only open Redis (tls-open) behind a handshake that takes SLOW_TLS_DELAY_MS and more.
+  "tls-slow-handshake": "203.0.113.57",
+} as const;
 
-export const LAB_CASES: Record<LabCase, string> = { ...REDIS_CASES, ...NETWORK_CASES, ...PEER_CASES };
+/** The delay of the slow path: longer than the engine's short connect timeouts, shorter than its ceiling. */
+export const SLOW_TLS_DELAY_MS = 250;
+
+export type LabCase =
+  | keyof typeof REDIS_CASES
+  | keyof typeof NETWORK_CASES
+  | keyof typeof PEER_CASES
+  | keyof typeof SLOW_CASES;
+
+export const LAB_CASES: Record<LabCase, string> = {
+  ...REDIS_CASES,
+  ...NETWORK_CASES,
+  ...PEER_CASES,
+  ...SLOW_CASES,
+};
 
 /** The outside master the rogue replica points at: public, and unreachable (no route out of xt). */
 export const ROGUE_MASTER = "203.0.113.250";
@@ -226,6 +244,16 @@ export async function startProbeLab(): Promise<ProbeLab> {
       startRedisCases(net, tls),
       startNodeHelper(net, "hostile-peer.ts", [JSON.stringify(peerConfig)], "ready"),
     ]);
+    await startNodeHelper(
+      net,
+      "delay-proxy.ts",
+      [
+        `${SLOW_CASES["tls-slow-handshake"]}:${REDIS_PORT}`,
+        `${REDIS_CASES["tls-open"]}:${REDIS_PORT}`,
+        String(SLOW_TLS_DELAY_MS),
+      ],
+      "ready",
+    );
     const targets = Object.fromEntries(
       Object.entries(LAB_CASES).map(([name, ip]) => [name, `${ip}:${REDIS_PORT}`]),
     ) as Record<LabCase, string>;
