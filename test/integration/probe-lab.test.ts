@@ -219,8 +219,10 @@ const EXPECTED: Record<LabCase, Expected> = {
     certificate: SELF_SIGNED,
   },
   "tls12-client-cert": { state: "auth-required", exposure: "reachable", tls: true, certificate: CA_SIGNED },
-  "icmp-net-unreachable": { state: "filtered", exposure: "none", tls: false, reply: "(no answer: ENETUNREACH" },
-  "icmp-host-unreachable": { state: "filtered", exposure: "none", tls: false, reply: "(no answer: EHOSTUNREACH" },
+  // The engine's retries may be met by the kernel's ICMP rate limit (silence): filtered either way,
+  // never a probe error, since this machine has a route there.
+  "icmp-net-unreachable": { state: "filtered", exposure: "none", tls: false },
+  "icmp-host-unreachable": { state: "filtered", exposure: "none", tls: false },
 };
 
 /** The INFO line each compromise indicator must cite as evidence. */
