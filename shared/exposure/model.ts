@@ -153,6 +153,11 @@ export interface Target {
   /** The protocol module that speaks to it (shared/probe/protocols.ts); absent means "redis". */
   protocol?: string;
   asset?: Asset;
+  /**
+   * The DNS name `host` (an IP) was resolved from, kept as a label: an endpoint is keyed by its IP, so a
+   * name that moves leaves its old address to be confirmed like any other (docs/architecture.md).
+   */
+  name?: string;
 }
 
 /** The outcome of probing one target. This is the JSON line `exposure probe --json` prints. */
@@ -171,6 +176,8 @@ export interface ProbeResult {
   durationMs: number;
   observedAt: string;
   asset?: Asset;
+  /** The DNS name the address was resolved from (Target.name), when the target was named. */
+  name?: string;
 }
 
 /**

@@ -54,6 +54,8 @@ export interface EndpointState extends EndpointSnapshot {
   findings: Finding[];
   /** The owner; kept from earlier observations when a new one carries none (e.g. a plain target list). */
   asset: Asset | null;
+  /** The DNS name this address was last reached by, a label only (the key is the IP). */
+  name?: string;
   /** When the recorded state began (the `at` of the event that set it, or the first sighting). */
   since: string;
   firstSeenAt: string;
@@ -170,6 +172,7 @@ export function decideTransition(
     ...(observation.certificate ? { certificate: observation.certificate } : {}),
     findings: observation.findings,
     asset: observation.asset ?? recorded?.asset ?? null,
+    ...((observation.name ?? recorded?.name) !== undefined ? { name: observation.name ?? recorded?.name } : {}),
     lastObservedAt: at,
     ...(options.scanId !== undefined ? { lastScanId: options.scanId } : {}),
   };

@@ -3,11 +3,14 @@
 // shards on a queue -> here an in-process queue instead of SQS -> probeShard for each shard -> recorded
 // observations and state-change events. Delivery is the notify function's path too (shared/alerts/notify.ts).
 
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
 import type { Alert } from "../alerts/alert.ts";
 import { notificationFor } from "../alerts/alert.ts";
-import type { ScanRecord, StateChangeEvent, Target } from "../exposure/model.ts";
+import { callWithDeadline } from "../deadline.ts";
+import { formatEndpoint, type ScanRecord, type StateChangeEvent, type Target } from "../exposure/model.ts";
 import type { AdaptiveOptions } from "../probe/adaptive.ts";
-import type { ExposureStore } from "../store/store.ts";
+import { allItems, type ExposureStore } from "../store/store.ts";
 import { newScanId } from "./cycle.ts";
 import { probeShard, type ShardMessage, type ShardQueue, startScanCycle } from "./shards.ts";
 
@@ -39,6 +42,8 @@ export interface CycleOptions {
   coverage?: Pick<ScanRecord, "accountsRead" | "regionsRead" | "gaps">;
   /** Default LOCAL_SHARD_TARGETS. */
   shardTargets?: number;
+  /** Resolves a host name to an address (default: the system resolver, with a deadline). */
+  resolve?: (name: string) => Promise<string>;
 }
 
 export interface CycleResult {
@@ -54,7 +59,7 @@ export async function runScanCycle(options: CycleOptions): Promise<CycleResult> 
   const started = await startScanCycle({
     scanId: options.scanId ?? newScanId(),
     readInventory: async () => ({
-      targets: options.targets,
+      targets: await addressedTargets(store, options.targets, options.resolve ?? systemResolve),
       summary: { accountsRead: [], regionsRead: [], gaps: [], ...(options.coverage ?? {}) },
     }),
     store,
@@ -75,4 +80,51 @@ export async function runScanCycle(options: CycleOptions): Promise<CycleResult> 
     }
   }
   return { scan, events, alerts: events.flatMap((event) => notificationFor(event) ?? []) };
+}
+
+/** How long one name may take to resolve before its target is left to the probe (a probe error). */
+const RESOLVE_DEADLINE_MS = 5_000;
+
+async function systemResolve(name: string): Promise<string> {
+  return callWithDeadline(RESOLVE_DEADLINE_MS, async () => (await lookup(name)).address);
+}
+
+/**
+ * Targets keyed by IP (docs/architecture.md, "One shape per concept"): each named target becomes its
+ * address, with the name kept as a label; an address a name pointed to before (an exposed record with that
+ * label) is added too, so a name that moves leaves its old address to be confirmed like any other, not
+ * exposed forever. A name that does not resolve stays a name: the probe reports it as a probe error, never a
+ * state of anything.
+ */
+export async function addressedTargets(
+  store: Pick<ExposureStore, "listExposed">,
+  targets: readonly Target[],
+  resolve: (name: string) => Promise<string>,
+): Promise<Target[]> {
+  const named = targets.filter((target) => isIP(target.host) === 0);
+  if (named.length === 0) return [...targets];
+  const addressOf = new Map<string, string | null>();
+  for (const name of new Set(named.map((target) => target.host))) {
+    addressOf.set(name, await resolve(name).catch(() => null));
+  }
+  const result: Target[] = [];
+  const seen = new Set<string>();
+  const add = (target: Target) => {
+    const key = formatEndpoint(target.host, target.port);
+    if (seen.has(key)) return;
+    seen.add(key);
+    result.push(target);
+  };
+  for (const target of targets) {
+    const address = isIP(target.host) === 0 ? addressOf.get(target.host) : undefined;
+    add(address ? { ...target, host: address, name: target.host } : target);
+  }
+  const ports = new Map<string, Set<number>>();
+  for (const target of named) ports.set(target.host, (ports.get(target.host) ?? new Set()).add(target.port));
+  for await (const state of allItems((cursor) => store.listExposed({ limit: 1000, ...(cursor ? { cursor } : {}) }))) {
+    if (state.name !== undefined && ports.get(state.name)?.has(state.port)) {
+      add({ host: state.ip, port: state.port, name: state.name, ...(state.asset ? { asset: state.asset } : {}) });
+    }
+  }
+  return result;
 }

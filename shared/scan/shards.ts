@@ -371,6 +371,10 @@ export async function probeAndRecord(
   );
   const results: ProbeResult[] = [];
   const outcome: ProbeAndRecordOutcome = { countsByState: {}, probeErrors: {}, events: [], results };
+  // Names the addresses were resolved from travel with the observation, as a label of the IP-keyed record.
+  const names = new Map(
+    targets.flatMap((target) => (target.name ? [[formatEndpoint(target.host, target.port), target.name]] : [])),
+  );
   for await (const result of probeAdaptive(
     targets,
     {
@@ -385,7 +389,8 @@ export async function probeAndRecord(
     if (isProbeError(result)) {
       outcome.probeErrors[result.probeError.code] = (outcome.probeErrors[result.probeError.code] ?? 0) + 1;
     } else {
-      results.push(result);
+      const name = names.get(formatEndpoint(result.ip, result.port));
+      results.push(name === undefined ? result : { ...result, name });
     }
   }
   // Missing routes for an address family (a runtime without IPv6) are counted gaps: retrying cannot help,

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRedisServer, freePort, type LabServer, LocalLab, labCommands } from "../../cli/local-lab.ts";
 import { type MonitorSettings, monitorCycle } from "../../cli/monitor.ts";
 import { AddressSet } from "../../shared/net/ip.ts";
+import { runScanCycle } from "../../shared/scan/local-cycle.ts";
 import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
 import { allItems } from "../../shared/store/store.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
@@ -172,4 +173,59 @@ describe("the monitor over a changing server", () => {
       rmSync(crashDir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe("named targets", () => {
+  it("are keyed by IP with the name as a label; a moved name's old address is confirmed and resolves; a name that does not resolve records nothing", async () => {
+    const named = await lab.add("named", "pw-named");
+    const name = "redis.example.test";
+    let address = "127.0.0.1";
+    const cycle = () =>
+      runScanCycle({
+        store,
+        targets: [{ host: name, port: named.port }],
+        probe: { concurrency: 8 },
+        resolve: async (host) => {
+          if (host !== name) throw new Error(`unexpected lookup of ${host}`);
+          return address;
+        },
+      });
+    const old = `127.0.0.1:${named.port}`;
+
+    const first = await cycle();
+    expect(first.events.map((event) => `${event.endpoint} ${event.alerts.join("+")}`)).toEqual([
+      `${old} newly-internet-facing`,
+    ]);
+    expect(await store.getEndpoint(old)).toMatchObject({ name, exposure: "reachable" });
+    expect(await store.getEndpoint(`${name}:${named.port}`)).toBeNull();
+
+    // The name moves to an address where nothing listens; the old address still answers and stays exposed.
+    address = "127.0.0.3";
+    const second = await cycle();
+    expect(second.scan.targets).toBe(2);
+    expect(second.events).toEqual([]);
+    expect(await store.getEndpoint(old)).toMatchObject({ exposure: "reachable" });
+    expect(await store.getEndpoint(`127.0.0.3:${named.port}`)).toMatchObject({ name, exposure: "none" });
+
+    // Once the old address stops answering, it resolves like any other endpoint (two observations).
+    await named.stop();
+    await cycle();
+    const fourth = await cycle();
+    expect(fourth.events.map((event) => `${event.endpoint} ${event.alerts.join("+")}`)).toEqual([`${old} resolved`]);
+    const fifth = await cycle();
+    expect(fifth.scan.targets).toBe(1); // no longer exposed: nothing keeps the old address in the list
+
+    // A name that does not resolve: a probe error (the shard fails rather than record), no state under the name.
+    await expect(
+      runScanCycle({
+        store,
+        targets: [{ host: "missing.invalid", port: named.port }],
+        probe: { concurrency: 8 },
+        resolve: async () => {
+          throw new Error("ENOTFOUND missing.invalid");
+        },
+      }),
+    ).rejects.toThrow(/probe errors/);
+    expect(await store.getEndpoint(`missing.invalid:${named.port}`)).toBeNull();
+  }, 120_000);
 });
