@@ -14,6 +14,8 @@ const COMMANDS: Record<string, string> = {
   report: "the auditor's report for a period (html, md, csv, json) with a tamper-evident manifest",
   verify: "check a report against its manifest (SHA-256)",
   findings: "open findings now, as a table or as AWS Security Finding Format for Security Hub",
+  ack: "accept a known exposure until a date, with a reason: recorded and shown, not paged",
+  unack: "end an acknowledgement now",
   demo: "the monitor end to end on a lab of real Redis servers on loopback (what `npm start` runs)",
 };
 

@@ -1,7 +1,9 @@
 // What `exposure scan` and `exposure watch` share: options, target sources, one cycle with alerting.
 import { mkdirSync } from "node:fs";
+import { deliverExpiryAlerts } from "../shared/alerts/acknowledged.ts";
 import { localAlerting } from "../shared/alerts/local.ts";
 import { deliverRecordedEvents } from "../shared/alerts/notify.ts";
+import { describeAcknowledgement } from "../shared/exposure/acknowledgement.ts";
 import { exposureOf, type ProbeState, type Target } from "../shared/exposure/model.ts";
 import type { InventoryConfig } from "../shared/inventory/config.ts";
 import { type CycleResult, runScanCycle } from "../shared/scan/local-cycle.ts";
@@ -134,12 +136,21 @@ export async function monitorCycle(opened: OpenedStore, settings: MonitorSetting
     out: settings.json ? process.stderr : process.stdout,
   });
   const delivery = await deliverRecordedEvents({ store: opened.store, ...alerting });
-  for (const failure of delivery.failed) {
+  for (const { alert, ack } of delivery.held) {
+    process.stderr.write(`exposure: ${alert.kind} ${alert.target} not paged: ${describeAcknowledgement(ack)}\n`);
+  }
+  // An acknowledgement that expired with its endpoint still exposed alerts once.
+  const expiry = await deliverExpiryAlerts({ store: opened.store, ...alerting, now: new Date() });
+  for (const failure of [...delivery.failed, ...expiry.failed]) {
     process.stderr.write(
       `exposure: alert ${failure.alertId} not delivered to ${failure.deliverer} (retried next cycle): ${failure.error}\n`,
     );
   }
-  return { ...cycle, delivered: delivery.delivered.length, pendingDeliveries: delivery.failed.length };
+  return {
+    ...cycle,
+    delivered: delivery.delivered.length + expiry.delivered.length,
+    pendingDeliveries: delivery.failed.length + expiry.failed.length,
+  };
 }
 
 export function printCycle(report: CycleReport, json: boolean): void {

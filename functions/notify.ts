@@ -20,6 +20,7 @@ import { ENV, NOTIFY_DELIVERY_BUDGET_MS } from "../shared/function-env.ts";
 import { EventBridgePublisher } from "../shared/outputs/eventbridge.ts";
 import { type EventPublisher, publishEvent } from "../shared/outputs/publish.ts";
 import { SecurityHubPublisher } from "../shared/outputs/securityhub.ts";
+import { DynamoAcknowledgements } from "../shared/store/dynamo-acks.ts";
 import { emitAlertsSent } from "./commons/alert-metrics.ts";
 import { documentClient, eventBridgeClient, securityHubClient, snsClient } from "./commons/clients.ts";
 import { FunctionConfigError, optionalString, requiredString } from "./commons/config.ts";
@@ -63,6 +64,8 @@ function securityHubPublisher(productArn: string): SecurityHubPublisher {
   return new SecurityHubPublisher({ client: securityHubClient, region: match[1]!, accountId: match[2]! });
 }
 const ledger = new DynamoDeliveryLedger({ client: documentClient, tableName: config.tableName });
+// An acknowledged endpoint's notifications are held back, not paged (shared/alerts/acknowledged.ts).
+const acknowledgements = new DynamoAcknowledgements({ client: documentClient, tableName: config.tableName });
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
 /** Deliveries of one invocation end this long before its timeout at the latest. */
@@ -88,7 +91,10 @@ async function notifyEvent(record: DynamoDBRecord): Promise<void> {
     throw new Error(`event ${event.eventId} held behind an earlier undelivered event of ${event.endpoint}`);
   }
   const [report, published] = await Promise.all([
-    deliverEventAlerts([event], deliverers, ledger, { deadline }),
+    deliverEventAlerts([event], deliverers, ledger, {
+      deadline,
+      acknowledgements: await acknowledgements.list(event.endpoint),
+    }),
     publishEvent(event, publishers, ledger),
   ]);
   emitAlertsSent(event, report);

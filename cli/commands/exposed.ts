@@ -1,5 +1,7 @@
 // `exposure exposed`: every endpoint whose current exposure is not `none`, most severe first.
 
+import { type Acknowledgement, activeAcknowledgement } from "../../shared/exposure/acknowledgement.ts";
+import { oneLine } from "../../shared/printable.ts";
 import { exposureLevelSince } from "../../shared/report/current.ts";
 import type { EndpointState } from "../../shared/store/store.ts";
 import { allItems } from "../../shared/store/store.ts";
@@ -39,29 +41,45 @@ export async function run(argv: string[]): Promise<number> {
   const opened = await openStore(values, { access: "read" });
   const exposed: EndpointState[] = [];
   const levelSince = new Map<string, string>();
+  let acks: Acknowledgement[] = [];
   try {
     for await (const state of allItems((cursor) => opened.store.listExposed(cursor ? { cursor } : {})))
       exposed.push(state);
     for (const state of exposed) levelSince.set(state.endpoint, await exposureLevelSince(opened.store, state));
+    if (exposed.length > 0) acks = await opened.store.listAcknowledgements();
   } finally {
     await opened.close();
   }
   const exposures = exposed.map((state) => state.exposure);
   const code = failsOn(failOn, exposures) ? EXIT_EXPOSED : EXIT_OK;
+  const now = new Date().toISOString();
+  const acknowledged = new Map(
+    exposed.flatMap((state) => {
+      const ack = activeAcknowledgement(acks, state.endpoint, now);
+      return ack ? [[state.endpoint, ack] as const] : [];
+    }),
+  );
   if (values.json) {
-    for (const state of exposed) process.stdout.write(`${JSON.stringify(state)}\n`);
+    for (const state of exposed) {
+      const ack = acknowledged.get(state.endpoint);
+      process.stdout.write(`${JSON.stringify(ack ? { ...state, acknowledgement: ack } : state)}\n`);
+    }
     return code;
   }
   if (exposed.length === 0) {
     process.stdout.write("nothing exposed\n");
     return code;
   }
-  process.stdout.write(`${exposedTable(exposed, levelSince)}\n`);
+  process.stdout.write(`${exposedTable(exposed, levelSince, acknowledged)}\n`);
   return code;
 }
 
 /** SINCE is when the current level began (from `levelSince` when given; the record's `since` moves on any change). */
-export function exposedTable(exposed: EndpointState[], levelSince?: ReadonlyMap<string, string>): string {
+export function exposedTable(
+  exposed: EndpointState[],
+  levelSince?: ReadonlyMap<string, string>,
+  acknowledged?: ReadonlyMap<string, Acknowledgement>,
+): string {
   const rows = exposed.map((state) => [
     state.endpoint,
     state.exposure,
@@ -71,6 +89,12 @@ export function exposedTable(exposed: EndpointState[], levelSince?: ReadonlyMap<
       ? `${state.findings.length} (${state.findings.filter((f) => f.severity === "critical").length} critical)`
       : "",
     owner(state),
+    ...(acknowledged && acknowledged.size > 0 ? [ackCell(acknowledged.get(state.endpoint))] : []),
   ]);
-  return formatTable(["ENDPOINT", "EXPOSURE", "STATE", "SINCE", "FINDINGS", "OWNER"], rows);
+  const ackColumn = acknowledged && acknowledged.size > 0 ? ["ACKNOWLEDGED"] : [];
+  return formatTable(["ENDPOINT", "EXPOSURE", "STATE", "SINCE", "FINDINGS", "OWNER", ...ackColumn], rows);
+}
+
+function ackCell(ack: Acknowledgement | undefined): string {
+  return ack ? `until ${ack.until} by ${oneLine(ack.author)}: ${oneLine(ack.reason)}` : "";
 }

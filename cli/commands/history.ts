@@ -1,7 +1,13 @@
 // `exposure history TARGET`: an endpoint's state-change events, oldest first, and its exposure windows.
 import { isIP } from "node:net";
+import {
+  type Acknowledgement,
+  acknowledgementsOverlapping,
+  activeAcknowledgement,
+} from "../../shared/exposure/acknowledgement.ts";
 import type { StateChangeEvent } from "../../shared/exposure/model.ts";
 import { formatEndpoint } from "../../shared/exposure/model.ts";
+import { oneLine } from "../../shared/printable.ts";
 import { parseTarget, TargetError } from "../../shared/probe/targets.ts";
 import { type HistorySubject, queryHistory } from "../../shared/report/queries.ts";
 import { formatDuration } from "../../shared/report/time.ts";
@@ -100,15 +106,28 @@ export async function run(argv: string[]): Promise<number> {
 
   const opened = await openStore(values, { access: "read" });
   let result: Awaited<ReturnType<typeof queryHistory>>;
+  let acks: Acknowledgement[] = [];
   try {
     result = await queryHistory(opened.store, subject, range, now);
+    const endpoints = new Set([...result.events.map((e) => e.endpoint), ...result.windows.map((w) => w.endpoint)]);
+    if (subject.kind === "endpoint") endpoints.add(subject.endpoint);
+    if (endpoints.size > 0) {
+      acks = acknowledgementsOverlapping(
+        await opened.store.listAcknowledgements(),
+        range.from ?? "0000",
+        range.to ?? "9999",
+      ).filter((ack) => endpoints.has(ack.endpoint));
+    }
   } finally {
     await opened.close();
   }
   const { events, windows } = result;
   events.sort((a, b) => a.at.localeCompare(b.at) || a.endpoint.localeCompare(b.endpoint));
   if (values.json) {
-    for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
+    for (const event of events) {
+      const ack = activeAcknowledgement(acks, event.endpoint, event.at);
+      process.stdout.write(`${JSON.stringify(ack ? { ...event, acknowledgement: ack } : event)}\n`);
+    }
   } else if (events.length === 0) {
     process.stdout.write(`no recorded changes for ${spec}\n`);
   } else {
@@ -125,6 +144,19 @@ export async function run(argv: string[]): Promise<number> {
     ]);
     process.stdout.write(
       `\nexposure windows in the range:\n${formatTable(["ENDPOINT", "LEVEL", "START", "END", "DURATION IN RANGE", "OWNER"], rows)}\n`,
+    );
+  }
+  if (!values.json && acks.length > 0) {
+    const rows = acks.map((ack) => [
+      ack.endpoint,
+      ack.createdAt,
+      ack.until,
+      ack.revokedAt ? `${ack.revokedAt} by ${oneLine(ack.revokedBy ?? "")}` : "",
+      oneLine(ack.author),
+      oneLine(ack.reason),
+    ]);
+    process.stdout.write(
+      `\nacknowledgements in the range (changes while one is in force page no one):\n${formatTable(["ENDPOINT", "FROM", "UNTIL", "ENDED", "BY", "REASON"], rows)}\n`,
     );
   }
   return EXIT_OK;

@@ -4,9 +4,11 @@
 // budget. What failed is reported back by event (and handed whole to a retry queue in AWS); the laptop
 // keeps a watermark instead, so the next run reads the events again from the first one still missing a
 // delivery, and the ledger skips every delivery that already succeeded.
+import type { Acknowledgement } from "../exposure/acknowledgement.ts";
 import type { StateChangeEvent } from "../exposure/model.ts";
 import type { ExposureStore } from "../store/store.ts";
 import { allItems } from "../store/store.ts";
+import { holdAcknowledged } from "./acknowledged.ts";
 import { type Alert, notificationFor } from "./alert.ts";
 import {
   type AlertDeliverer,
@@ -19,15 +21,22 @@ import {
 export interface EventDeliveryReport extends DeliveryReport {
   /** The notifications of the events given, in order (one per event at most). */
   notifications: Alert[];
+  /** Notifications an acknowledgement in force held back: recorded, not paged (acknowledged.ts). */
+  held: { alert: Alert; ack: Acknowledgement }[];
   /** Events with a notification some channel still lacks, in the order given. */
   failedEventIds: string[];
+}
+
+export interface EventDeliverOptions extends DeliverOptions {
+  /** Acknowledgements to honour (all of the store's, or those of the events' endpoints). */
+  acknowledgements?: readonly Acknowledgement[];
 }
 
 export async function deliverEventAlerts(
   events: readonly StateChangeEvent[],
   deliverers: readonly AlertDeliverer[],
   ledger: DeliveryLedger,
-  options: DeliverOptions = {},
+  options: EventDeliverOptions = {},
 ): Promise<EventDeliveryReport> {
   const eventOfAlert = new Map<string, string>();
   const notifications: Alert[] = [];
@@ -37,11 +46,13 @@ export async function deliverEventAlerts(
     eventOfAlert.set(alert.id, event.eventId);
     notifications.push(alert);
   }
-  const report = await deliverAll(notifications, deliverers, ledger, options);
+  const { page, held } = holdAcknowledged(notifications, options.acknowledgements ?? []);
+  const report = await deliverAll(page, deliverers, ledger, options);
   const failed = new Set(report.failed.map((failure) => eventOfAlert.get(failure.alertId)));
   return {
     ...report,
     notifications,
+    held,
     failedEventIds: events.map((event) => event.eventId).filter((id) => failed.has(id)),
   };
 }
@@ -53,7 +64,7 @@ export interface DeliveryWatermark {
 }
 
 export interface RecordedDeliveryOptions extends DeliverOptions {
-  store: Pick<ExposureStore, "eventsBetween">;
+  store: Pick<ExposureStore, "eventsBetween" | "listAcknowledgements">;
   deliverers: readonly AlertDeliverer[];
   ledger: DeliveryLedger;
   watermark: DeliveryWatermark;
@@ -83,7 +94,11 @@ export async function deliverRecordedEvents(options: RecordedDeliveryOptions): P
   for await (const event of allItems((cursor) => options.store.eventsBetween(range, cursor ? { cursor } : {}))) {
     events.push(event);
   }
-  const report = await deliverEventAlerts(events, options.deliverers, options.ledger, options);
+  const acknowledgements = events.length > 0 ? await options.store.listAcknowledgements() : [];
+  const report = await deliverEventAlerts(events, options.deliverers, options.ledger, {
+    ...options,
+    acknowledgements,
+  });
   const failed = new Set(report.failedEventIds);
   const firstFailed = events.find((event) => failed.has(event.eventId));
   // Everything delivered: just past the newest event, so the next run starts with what is new.

@@ -108,6 +108,7 @@ export async function loadReportInput(store: ExposureStore, options: LoadReportO
     scheduleIntervalMs: options.scheduleIntervalMs,
     generatedAt: toIso(nowMs),
     table: options.table,
+    acknowledgements: await store.listAcknowledgements(),
   };
 }
 

@@ -1,5 +1,6 @@
 // Builds the auditor's report from history: a pure function of its input, so the same history and
 // period always give the same report (and, rendered, the same bytes and the same SHA-256).
+import { acknowledgementsOverlapping } from "../exposure/acknowledgement.ts";
 import type { Severity } from "../exposure/model.ts";
 import { computeCoverage } from "./coverage.ts";
 import { exposureRemediation, findingRemediation } from "./remediation.ts";
@@ -66,6 +67,7 @@ export function buildReport(input: ReportInput): AuditReport {
     windows,
     openFindings,
     timeline,
+    acknowledgements: acknowledgementsOverlapping(input.acknowledgements ?? [], toIso(fromMs), toIso(toMs_)),
   };
 }
 

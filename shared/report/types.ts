@@ -1,5 +1,6 @@
 // The auditor's report as data: what every renderer (JSON, Markdown, CSV, HTML) prints.
 // Times are ISO-8601 UTC strings, durations whole milliseconds. The period is half-open: [from, to).
+import type { Acknowledgement } from "../exposure/acknowledgement.ts";
 import type {
   AlertKind,
   Asset,
@@ -35,6 +36,8 @@ export interface ReportInput {
   generatedAt: string;
   /** The table (or local store) the report was read from, named in the report and its manifest. */
   table: string;
+  /** Acknowledgements (shared/exposure/acknowledgement.ts); those in force during the period are listed. */
+  acknowledgements?: Acknowledgement[];
 }
 
 export type ExposedLevel = Exclude<Exposure, "none">;
@@ -149,4 +152,6 @@ export interface AuditReport {
   windows: ExposureWindow[];
   openFindings: OpenFinding[];
   timeline: TimelinePoint[];
+  /** Every acknowledgement in force at some time of the period, oldest first: for the auditor. */
+  acknowledgements: Acknowledgement[];
 }

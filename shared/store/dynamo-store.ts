@@ -16,6 +16,7 @@ import {
   type QueryCommandInput,
   TransactWriteCommand,
 } from "@aws-sdk/lib-dynamodb";
+import type { Acknowledgement } from "../exposure/acknowledgement.ts";
 import { formatEndpoint, type ProbeResult, type ScanRecord, type StateChangeEvent } from "../exposure/model.ts";
 import { canonicalTime, decideTransition, type EndpointState } from "../exposure/transitions.ts";
 import {
@@ -29,6 +30,7 @@ import {
   utcDay,
 } from "./contract.ts";
 import { openShardRecording } from "./digest.ts";
+import { DynamoAcknowledgements } from "./dynamo-acks.ts";
 import { DynamoDigestBackend, markInDigest } from "./dynamo-digest.ts";
 import { DynamoScans } from "./dynamo-scans.ts";
 import { eventFromItem, eventItem, type Item, stateFromItem, stateItem } from "./items.ts";
@@ -277,6 +279,25 @@ export class DynamoExposureStore implements ExposureStore {
   async listScans(range: TimeRange, options: PageOptions = {}): Promise<Page<ScanRecord>> {
     const page = await this.#queryDays(scansDayPk, range, options, (item) => item);
     return { ...page, items: await this.#scans.withProgress(page.items) };
+  }
+  #acks(): DynamoAcknowledgements {
+    return new DynamoAcknowledgements({ client: this.#client, tableName: this.tableName });
+  }
+
+  async putAcknowledgement(ack: Acknowledgement): Promise<void> {
+    await this.#acks().put(ack);
+  }
+
+  async listAcknowledgements(endpoint?: string): Promise<Acknowledgement[]> {
+    return this.#acks().list(endpoint);
+  }
+
+  async revokeAcknowledgements(endpoint: string, at: string, by: string): Promise<Acknowledgement[]> {
+    return this.#acks().revoke(endpoint, at, by);
+  }
+
+  async markExpiryAlerted(ack: Acknowledgement, at: string): Promise<boolean> {
+    return this.#acks().markExpiryAlerted(ack, at);
   }
 
   // ---- paging -------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // anything that uses this interface) knows about DynamoDB or SQLite. Two implementations: dynamo-store.ts
 // (the deployed table) and sqlite/ (the laptop's embedded store); one contract test suite runs against
 // both (test/integration/store-contract.ts), and what they must agree on beyond the rules is in contract.ts.
+import type { Acknowledgement } from "../exposure/acknowledgement.ts";
 import type {
   CoverageGap,
   Exposure,
@@ -132,6 +133,15 @@ export interface ExposureStore {
   getScan(scanId: string): Promise<ScanRecord | null>;
   /** Scans started in a time range, oldest first. */
   listScans(range: TimeRange, options?: PageOptions): Promise<Page<ScanRecord>>;
+
+  /** Records an acknowledgement (shared/exposure/acknowledgement.ts); its id is unique. */
+  putAcknowledgement(ack: Acknowledgement): Promise<void>;
+  /** Every acknowledgement ever made, of one endpoint or of all, oldest first (revoked and expired too). */
+  listAcknowledgements(endpoint?: string): Promise<Acknowledgement[]>;
+  /** Revokes the endpoint's acknowledgements still in force at `at`; returns those it revoked. */
+  revokeAcknowledgements(endpoint: string, at: string, by: string): Promise<Acknowledgement[]>;
+  /** Marks the expiry alert of one acknowledgement as raised; false if it already was (exactly once). */
+  markExpiryAlerted(ack: Acknowledgement, at: string): Promise<boolean>;
 }
 
 /** Walks every page of a listing: `for await (const item of allItems((cursor) => store.listExposed({ cursor })))`. */

@@ -3,6 +3,7 @@
 // their behaviour cannot diverge.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { type Acknowledgement, acknowledgementId } from "../../shared/exposure/acknowledgement.ts";
 import {
   formatEndpoint,
   PROBE_STATES,
@@ -542,6 +543,46 @@ export function storeContract<S extends ExposureStore>(fixture: StoreFixture<S>)
         ),
         { numRuns: 10 },
       );
+    });
+  });
+
+  describe("acknowledgements", () => {
+    const ack = (endpoint: string, createdAt: string, until: string): Acknowledgement => ({
+      id: acknowledgementId(endpoint, createdAt),
+      endpoint,
+      reason: "honeypot of the red team",
+      author: "alice",
+      createdAt,
+      until,
+      revokedAt: null,
+      revokedBy: null,
+      expiryAlertedAt: null,
+    });
+
+    it("keeps every acknowledgement, per endpoint and in all, oldest first, and refuses a duplicate id", async () => {
+      const store = await fixture.newStore();
+      const first = ack(ENDPOINT, "2026-03-01T00:00:00.000Z", "2026-04-01T00:00:00.000Z");
+      const second = ack(ENDPOINT, "2026-03-05T00:00:00.000Z", "2026-05-01T00:00:00.000Z");
+      const other = ack("203.0.113.10:63790", "2026-03-02T00:00:00.000Z", "2026-04-01T00:00:00.000Z");
+      for (const a of [second, other, first]) await store.putAcknowledgement(a);
+      expect(await store.listAcknowledgements(ENDPOINT)).toEqual([first, second]);
+      expect((await store.listAcknowledgements()).map((a) => a.id)).toEqual([first.id, other.id, second.id]);
+      await expect(store.putAcknowledgement(first)).rejects.toThrow();
+    });
+
+    it("revokes only what is in force, once; marks the expiry alert exactly once", async () => {
+      const store = await fixture.newStore();
+      const expired = ack(ENDPOINT, "2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z");
+      const active = ack(ENDPOINT, "2026-03-01T00:00:00.000Z", "2026-04-01T00:00:00.000Z");
+      await store.putAcknowledgement(expired);
+      await store.putAcknowledgement(active);
+      const revoked = await store.revokeAcknowledgements(ENDPOINT, "2026-03-10T00:00:00.000Z", "bob");
+      expect(revoked).toEqual([{ ...active, revokedAt: "2026-03-10T00:00:00.000Z", revokedBy: "bob" }]);
+      expect(await store.revokeAcknowledgements(ENDPOINT, "2026-03-11T00:00:00.000Z", "bob")).toEqual([]);
+      expect(await store.markExpiryAlerted(expired, "2026-02-01T00:15:00.000Z")).toBe(true);
+      expect(await store.markExpiryAlerted(expired, "2026-02-01T00:30:00.000Z")).toBe(false);
+      const [stored] = await store.listAcknowledgements(ENDPOINT);
+      expect(stored?.expiryAlertedAt).toBe("2026-02-01T00:15:00.000Z");
     });
   });
 }

@@ -79,6 +79,9 @@ export async function deliverAsLaptop(
         .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
       return { items };
     },
+    async listAcknowledgements() {
+      return [];
+    },
   };
   const last = recorded.reduce((latest, event) => (event.at > latest ? event.at : latest), "1970-01-01T00:00:00.000Z");
   const report = await deliverRecordedEvents({

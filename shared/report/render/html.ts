@@ -4,6 +4,8 @@
 import { formatDuration, toMs } from "../time.ts";
 import type { AuditReport } from "../types.ts";
 import {
+  ACK_COLUMNS,
+  ackCells,
   FINDING_COLUMNS,
   findingCells,
   SCAN_COLUMNS,
@@ -143,6 +145,13 @@ ${table(
   SCAN_COLUMNS,
   report.coverage.scans.map((s) => ({ className: s.status, cells: scanCells(s) })),
 )}</details></section>
+<section id="acknowledgements"><h2>Acknowledgements in force during the period (${report.acknowledgements.length})</h2>
+<p class="muted">Accepted exposures: their changes were recorded but paged no one until the acknowledgement ended.</p>
+${table(
+  "acknowledgements-table",
+  ACK_COLUMNS,
+  report.acknowledgements.map((a) => ({ className: "ack", cells: ackCells(a) })),
+)}</section>
 <footer class="muted"><p>Read from ${escapeHtml(report.table)}, generated ${escapeHtml(report.generatedAt)}. Check this file against its manifest with <code>exposure verify REPORT MANIFEST</code>.</p></footer>
 </body>
 </html>

@@ -123,3 +123,17 @@ export function scanCells(s: AuditReport["coverage"]["scans"][number]): Array<st
     s.gaps.map(gapText).join("; ") || "none",
   ];
 }
+
+export const ACK_COLUMNS = ["Endpoint", "From", "Until", "Ended early", "By", "Reason", "Expiry alert"];
+
+export function ackCells(a: AuditReport["acknowledgements"][number]): string[] {
+  return [
+    a.endpoint,
+    a.createdAt,
+    a.until,
+    a.revokedAt ? `${a.revokedAt} by ${a.revokedBy ?? "unknown"}` : "no",
+    a.author,
+    a.reason,
+    a.expiryAlertedAt ?? "none",
+  ];
+}

@@ -2,6 +2,8 @@
 // Every value from the history is escaped, so a server fact or tag cannot add markup or break a table.
 import type { AuditReport } from "../types.ts";
 import {
+  ACK_COLUMNS,
+  ackCells,
   FINDING_COLUMNS,
   findingCells,
   SCAN_COLUMNS,
@@ -45,6 +47,10 @@ export function renderMarkdown(report: AuditReport): string {
     "## Scans",
     "",
     ...table(SCAN_COLUMNS, report.coverage.scans.map(scanCells)),
+    "",
+    "## Acknowledgements in force during the period",
+    "",
+    ...table(ACK_COLUMNS, report.acknowledgements.map(ackCells)),
     "",
   ];
   return lines.join("\n");

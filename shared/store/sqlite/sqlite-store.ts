@@ -7,6 +7,7 @@
 //   writes nothing, so redeliveries and out-of-order results yield at most one event;
 // - a shard is counted only if its id was not yet in scan_shards, in the transaction that adds its counts.
 // Listings walk the same orders as the DynamoDB indexes (contract.ts), with keyset cursors.
+import type { Acknowledgement } from "../../exposure/acknowledgement.ts";
 import {
   type Exposure,
   formatEndpoint,
@@ -38,6 +39,7 @@ import type {
   ShardResult,
   TimeRange,
 } from "../store.ts";
+import { SqliteAcknowledgements } from "./acks.ts";
 import type { Row, SqliteDatabase } from "./database.ts";
 
 export interface SqliteStoreOptions {
@@ -244,6 +246,31 @@ export class SqliteExposureStore implements ExposureStore {
 
   async listScans(range: TimeRange, options: PageOptions = {}): Promise<Page<ScanRecord>> {
     return this.#pageInRange<ScanRecord>("SELECT time_key AS key, scan AS value FROM scans", range, options);
+  }
+  #acknowledgements = new Map<SqliteDatabase, SqliteAcknowledgements>();
+  #acks(): SqliteAcknowledgements {
+    let acks = this.#acknowledgements.get(this.db);
+    if (acks === undefined) {
+      acks = new SqliteAcknowledgements(this.db);
+      this.#acknowledgements.set(this.db, acks);
+    }
+    return acks;
+  }
+
+  async putAcknowledgement(ack: Acknowledgement): Promise<void> {
+    this.#acks().put(ack);
+  }
+
+  async listAcknowledgements(endpoint?: string): Promise<Acknowledgement[]> {
+    return this.#acks().list(endpoint);
+  }
+
+  async revokeAcknowledgements(endpoint: string, at: string, by: string): Promise<Acknowledgement[]> {
+    return this.#acks().revoke(endpoint, at, by);
+  }
+
+  async markExpiryAlerted(ack: Acknowledgement, at: string): Promise<boolean> {
+    return this.#acks().markExpiryAlerted(ack, at);
   }
 
   #readScan(scanId: string): ScanRecord | null {
