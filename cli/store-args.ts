@@ -14,7 +14,8 @@ export const STORE_OPTIONS = {
   region: { type: "string" },
 } as const;
 
-export const STORE_HELP = `  --store-dir DIR         local store directory (default ${DEFAULT_STORE_DIR}/ in the working directory)
+export const STORE_HELP = `  --store-dir DIR         local store directory (default ${DEFAULT_STORE_DIR}/ in the working directory):
+                          one SQLite file in this process, no server
   --table NAME            use a deployed DynamoDB table instead (standard AWS credentials)
   --region R              the deployed table's region (default: from the AWS configuration)`;
 

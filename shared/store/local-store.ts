@@ -36,8 +36,12 @@ export interface LocalStore {
 export class MissingStoreError extends Error {
   override name = "MissingStoreError";
   readonly storeDir: string;
-  constructor(storeDir: string) {
-    super(`no store in ${storeDir} (nothing recorded yet: run exposure scan first, or give --store-dir)`);
+  constructor(storeDir: string, earlierDynamoLocal = false) {
+    super(
+      earlierDynamoLocal
+        ? `no store in ${storeDir}: its dynamodb/ directory is the DynamoDB Local data of an earlier version, which is not read any more (run exposure scan to start the embedded store)`
+        : `no store in ${storeDir} (nothing recorded yet: run exposure scan first, or give --store-dir)`,
+    );
     this.storeDir = storeDir;
   }
 }
@@ -50,7 +54,9 @@ export async function openLocalStore(options: LocalStoreOptions = {}): Promise<L
   const started = performance.now();
   const storeDir = options.storeDir ?? DEFAULT_STORE_DIR;
   const path = options.inMemory ? ":memory:" : localStorePath(storeDir);
-  if (options.mustExist && !options.inMemory && !existsSync(path)) throw new MissingStoreError(storeDir);
+  if (options.mustExist && !options.inMemory && !existsSync(path)) {
+    throw new MissingStoreError(storeDir, existsSync(join(resolve(storeDir), "dynamodb")));
+  }
   const db = new SqliteDatabase({ path });
   let open = true;
   return {

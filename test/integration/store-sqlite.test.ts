@@ -1,7 +1,7 @@
 // The embedded SQLite store: the store contract (store-contract.ts), then what is its own: a file that
 // keeps its data, that two processes can write at once, and a missing store that is refused.
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -47,6 +47,12 @@ describe("the store file", () => {
     const storeDir = join(dir, "persist", ".exposure");
     await expect(openLocalStore({ storeDir, mustExist: true })).rejects.toThrow(MissingStoreError);
     expect(existsSync(storeDir)).toBe(false);
+    // A directory holding only an earlier version's DynamoDB Local data says so.
+    const oldDir = join(dir, "old", ".exposure");
+    mkdirSync(join(oldDir, "dynamodb"), { recursive: true });
+    await expect(openLocalStore({ storeDir: oldDir, mustExist: true })).rejects.toThrow(
+      /dynamodb\/ directory is the DynamoDB Local data of an earlier version/,
+    );
 
     const first = await openLocalStore({ storeDir });
     const recorded = await first.store.recordObservation(observation("open-unauthenticated", minutes(0)));
