@@ -56,6 +56,7 @@ import { enumerateEnvironment, notifyEnvironment, probeEnvironment } from "../sh
 import { ALERT_KINDS, DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../shared/metrics-names.ts";
 import { TABLE_SCHEMA } from "../shared/store/schema.ts";
 import type { MonitorConfig } from "./config.ts";
+import { allowAlarmPublishing } from "./constructs/alarm-publishing.ts";
 import { MonitorFunction } from "./constructs/monitor-function.ts";
 import { INVENTORY_READ_ACTIONS, ORGANIZATION_READ_ACTIONS } from "./member-role-actions.ts";
 import {
@@ -175,6 +176,8 @@ export class MonitorStack extends Stack {
       masterKey: this.topicKey,
       enforceSSL: true,
     });
+    // The topic policy replaces SNS's default one: CloudWatch alarms need an allow of their own.
+    allowAlarmPublishing(this.opsTopic);
     // Email takes only alerts at or above its floor (critical by default): a filter policy on `severity`.
     const emailFilter = {
       severity: SubscriptionFilter.stringFilter({ allowlist: severitiesAtLeast(config.emailMinSeverity) }),

@@ -3,6 +3,7 @@
 import { Socket } from "node:net";
 import { type PeerCertificate, type TLSSocket, connect as tlsConnect } from "node:tls";
 import type { CertificateFacts } from "../exposure/model.ts";
+import { printable } from "../printable.ts";
 import type { Conversation } from "./protocol.ts";
 import { TimerWheel } from "./timer-wheel.ts";
 
@@ -44,10 +45,14 @@ export interface Attempt {
 export function certificateFacts(
   certificate: PeerCertificate & { issuerCertificate?: PeerCertificate },
 ): CertificateFacts {
+  // Names are the peer's text: without control characters, and bounded (docs/readme-probe.md, "Text from targets").
   const name = (fields: Record<string, string | string[] | undefined> | undefined) =>
-    Object.entries(fields ?? {})
-      .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join("+") : value}`)
-      .join(", ");
+    printable(
+      Object.entries(fields ?? {})
+        .map(([key, value]) => `${key}=${Array.isArray(value) ? value.join("+") : value}`)
+        .join(", "),
+      512,
+    );
   const validTo = certificate.valid_to ? new Date(certificate.valid_to) : null;
   const issuer = certificate.issuerCertificate;
   const selfSigned =

@@ -242,6 +242,47 @@ describe("monitor stack with default context", () => {
     });
   });
 
+  it("lets this account's CloudWatch alarms publish to the operations topic (its policy replaces the default)", () => {
+    const policies = Object.values(template.findResources("AWS::SNS::TopicPolicy"));
+    const policyOf = (topic: Parameters<typeof ref>[0]) =>
+      policies.find((policy) => JSON.stringify(policy.Properties.Topics) === JSON.stringify([ref(topic)]));
+    const statements = (topic: Parameters<typeof ref>[0]) =>
+      (policyOf(topic)?.Properties.PolicyDocument.Statement ?? []) as Array<Record<string, unknown>>;
+    const allows = statements(synth.monitor.opsTopic).filter((statement) => statement.Effect === "Allow");
+    expect(allows).toHaveLength(1);
+    expect(allows[0]).toMatchObject({
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Action: "sns:Publish",
+      Resource: ref(synth.monitor.opsTopic),
+      Condition: {
+        StringEquals: { "aws:SourceAccount": { Ref: "AWS::AccountId" } },
+        ArnLike: {
+          "aws:SourceArn": {
+            "Fn::Join": [
+              "",
+              [
+                "arn:",
+                { Ref: "AWS::Partition" },
+                ":cloudwatch:",
+                { Ref: "AWS::Region" },
+                ":",
+                { Ref: "AWS::AccountId" },
+                ":alarm:*",
+              ],
+            ],
+          },
+        },
+      },
+    });
+    // The non-TLS deny stays; the alert topic, which only the notify function's role publishes to, allows no service.
+    expect(statements(synth.monitor.opsTopic).some((statement) => statement.Effect === "Deny")).toBe(true);
+    expect(statements(synth.monitor.alertTopic).filter((statement) => statement.Effect === "Allow")).toEqual([]);
+    // Every alarm of the stack acts on the operations topic, the one CloudWatch may publish to.
+    for (const alarm of Object.values(template.findResources("AWS::CloudWatch::Alarm"))) {
+      expect(alarm.Properties.AlarmActions).toEqual([ref(synth.monitor.opsTopic)]);
+    }
+  });
+
   it("alarms to the operations topic when no scan completes in two periods, missing data breaching", () => {
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: METRICS_NAMESPACE,

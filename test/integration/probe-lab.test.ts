@@ -176,6 +176,12 @@ const EXPECTED: Record<LabCase, Expected> = {
     server: { product: "keydb", version: "6.3.4" },
     cves: ["CVE-2025-49844"],
   },
+  // Escape sequences in INFO values are stripped before anything keeps or prints them.
+  escapes: {
+    state: "open-unauthenticated",
+    exposure: "unauthenticated",
+    server: { ...REDIS_7_0_15, os: "Linux]0;owned 6.1.0[2J", executable: "/usr/bin/redis-server31m" },
+  },
   // No CVE table for Dragonfly: no version-based finding.
   dragonfly: {
     state: "open-unauthenticated",
@@ -463,6 +469,50 @@ describe("exposure probe against the namespace lab", () => {
     expect(result.stderr).not.toMatch(/\bat .*\.ts:\d+/);
     expect(await connectionsReceived(REDIS_CASES.open)).toBe(before + 1); // our own INFO stats call only
   });
+  it("prints a table without a control character, whatever the targets sent", async () => {
+    const table = await exposure(["probe", lab.targets.escapes, lab.targets["tls-open"]]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain("redis 7.0.15");
+    expect(table.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+
+  it("records through scan the same verdicts probe prints, for every lab case", async () => {
+    const storeDir = join(lab.net.workDir, "store-all");
+    const file = join(lab.net.workDir, "targets.txt");
+    const scan = await exposure([
+      "scan",
+      "--json",
+      "--store-dir",
+      storeDir,
+      "--timeout-ms",
+      String(CONNECT_TIMEOUT_MS),
+      "--deadline-ms",
+      String(DEADLINE_MS),
+      "--targets",
+      file,
+    ]);
+    expect(scan.code, scan.stderr).toBe(0);
+    const { scan: record } = JSON.parse(scan.stdout.trim().split("\n").at(-1) as string);
+    const expectedCounts: Record<string, number> = {};
+    for (const expected of Object.values(EXPECTED)) {
+      expectedCounts[expected.state] = (expectedCounts[expected.state] ?? 0) + 1;
+    }
+    expect(record.countsByState).toEqual(expectedCounts);
+    const exposed = await exposure(["exposed", "--json", "--store-dir", storeDir]);
+    const states = new Map(
+      exposed.stdout
+        .trim()
+        .split("\n")
+        .filter(Boolean)
+        .map((text) => JSON.parse(text))
+        .map((state) => [state.endpoint, state.state]),
+    );
+    for (const [name, expected] of Object.entries(EXPECTED)) {
+      if (expected.exposure === "none") continue;
+      expect(states.get(lab.targets[name as LabCase]), name).toBe(expected.state);
+    }
+  }, 120_000);
+
   it("reports an IPv6 target without an IPv6 route in the scanner namespace as a probe error, not filtered", async () => {
     const result = await exposure(["probe", "--json", IPV6_TARGET]);
     expect(result.code).toBe(0);

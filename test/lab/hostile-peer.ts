@@ -99,6 +99,12 @@ const DRAGONFLY_INFO = redisInfo({
   config_file: "",
 });
 
+// INFO values carrying terminal escape sequences (clear screen, set the window title, a C1 CSI).
+const ESCAPES_INFO = redisInfo({
+  os: "Linux\u001b]0;owned\u0007 6.1.0\u001b[2J",
+  executable: "/usr/bin/redis-server\u009b31m",
+});
+
 /** A server that answers PING, INFO and INFO commandstats like an unauthenticated Redis. */
 function infoServer(info: string, commandstats = "# Commandstats\r\n", pingReply = "+PONG\r\n"): Answer {
   return ([name, section]) => {
@@ -132,6 +138,7 @@ const REPLAYS: Record<string, Answer> = {
   attempted: infoServer(redisInfo({}), ATTEMPTED_COMMANDSTATS),
   keydb: infoServer(KEYDB_INFO),
   dragonfly: infoServer(DRAGONFLY_INFO),
+  escapes: infoServer(ESCAPES_INFO),
 };
 
 // Sent as soon as the connection is accepted, then closed: Redis refuses these before reading.

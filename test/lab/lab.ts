@@ -72,6 +72,7 @@ export const PEER_CASES = {
   attempted: "203.0.113.54",
   keydb: "203.0.113.55",
   dragonfly: "203.0.113.56",
+  escapes: "203.0.113.58",
 } as const;
 
 /** A slow path: a relay in the target namespace that holds the server's bytes back (delay-proxy.ts). */
