@@ -1,224 +1,397 @@
-// Cost arithmetic from counted requests: runs whole scan cycles of the real code (startScanCycle,
-// probeShard with the adaptive scheduler, the DynamoDB store) against a lab fleet, inside the scanner
-// namespace, with DynamoDB Local started in that namespace too. It counts every DynamoDB request and
-// the capacity units DynamoDB reports, every shard message (bytes -> billed SQS requests) and every
-// alert (SNS publishes), times each shard and reads the peak RSS, then scales per address and cycle
-// to 100,000 addresses every 15 minutes. Usage (root): node bench/cost.ts [--size 5000] [--cycles 3]
-import { spawn } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+// `npm run -s bench -- cost` (as root): the monthly bill from counted requests. For each scenario it builds
+// a lab fleet (bench/fleet.ts) and runs whole scan cycles of the real code inside the scanner namespace:
+// startScanCycle, then the queued shards in invocations of PROBE_BATCH_SIZE run as the probe function runs
+// them (probeShard with the adaptive scheduler, sockets shared), against DynamoDB Local. It counts every
+// DynamoDB request and the read/write units DynamoDB reports for the table and each index, the shard
+// messages (SQS), the bytes the scanner sent (data transfer out), the log lines the functions write at
+// their levels, times every invocation, checks every recorded state against the fleet's ground truth,
+// and prices one steady-state cycle per scenario with bench/cost-model.ts. Last line: the issue's summary.
+//   npm run -s bench -- cost [--size 100000] [--small 1000]
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { intOption, parseCommandArgs } from "../cli/args.ts";
-import type { Target } from "../shared/exposure/model.ts";
-import { DEFAULT_SOCKETS } from "../shared/probe/adaptive.ts";
+import {
+  DEFAULT_PROBE_MAX_CONCURRENCY,
+  ENUMERATE_MEMORY_MB,
+  PROBE_BATCH_SIZE,
+  PROBE_MEMORY_MB,
+  PROBE_SOCKET_CONCURRENCY,
+  SHARD_SIZE,
+} from "../infra/sizing.ts";
+import type { CoverageGap, Target } from "../shared/exposure/model.ts";
 import { encodeShardMessage, probeShard, type ShardMessage, startScanCycle } from "../shared/scan/shards.ts";
 import { createLocalDocumentClient } from "../shared/store/client.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { startLocalDynamo } from "../shared/store/local-dynamo.ts";
 import { ensureTable } from "../shared/store/table.ts";
+import {
+  breakdownTable,
+  type CostResult,
+  type CycleMeasure,
+  type Deployment,
+  LOG_ENVELOPE_BYTES,
+  lastLine,
+  monthlyBill,
+  PRICES,
+  total,
+} from "./cost-model.ts";
 import { Fleet, teardownAllFleetsSync } from "./fleet.ts";
 
-const SHARD_SIZE = 500; // infra/sizing.ts SHARD_SIZE
-const SOCKETS = DEFAULT_SOCKETS; // the engine's default, the probe function's too (infra/sizing.ts)
-const PROBE_MEMORY_GB = 1; // infra/sizing.ts PROBE_MEMORY_MB / 1024
+/** The deployment as infra/ builds it (test/infra/cost-doc.test.ts checks these counts against the template). */
+export const DEPLOYMENT: Omit<Deployment, "initSeconds"> = {
+  probeMemoryGb: PROBE_MEMORY_MB / 1024,
+  enumerateMemoryGb: ENUMERATE_MEMORY_MB / 1024,
+  probeMaxConcurrency: DEFAULT_PROBE_MAX_CONCURRENCY,
+  customMetrics: 2,
+  alarms: 7,
+  dashboards: 0,
+  kmsKeys: 1,
+  // Enumerate is traced (one trace a sweep); the probe's tracing is off.
+  tracedInvocationsPerSweep: 1,
+  scanRetentionDays: 90,
+};
 
-export interface CycleCount {
-  cycle: number;
-  targets: number;
-  shards: number;
-  /** DynamoDB requests by command name. */
-  requests: Record<string, number>;
-  readUnits: number;
-  writeUnits: number;
-  shardMessageBytes: number[];
-  events: number;
-  alerts: number;
-  shardWallMs: number[];
-  peakRssMb: number;
-  /** What the probes said, summed over the cycle's shards. */
-  countsByState: Record<string, number>;
+interface CyclePlan {
+  name: string;
+  gaps: number;
 }
 
-/** The child: runs the cycles against the target list, from inside the scanner namespace. */
-async function child(targetsFile: string, cycles: number, out: string): Promise<void> {
-  const targets: Target[] = readFileSync(targetsFile, "utf8")
+interface ChildJob {
+  scenario: string;
+  targetsFile: string;
+  truthFile: string;
+  cycles: CyclePlan[];
+  out: string;
+}
+
+const EMF_LINE_BYTES = 520; // one embedded-metric-format line (ScansCompleted or CoverageGaps)
+
+function itemBytes(item: Record<string, unknown>): number {
+  let bytes = 0;
+  for (const [name, value] of Object.entries(item)) {
+    bytes +=
+      name.length + (typeof value === "string" ? Buffer.byteLength(value) : JSON.stringify(value ?? null).length);
+  }
+  return bytes;
+}
+
+/** IP bytes sent on every link but loopback (tx bytes less 14 bytes of Ethernet header a packet). */
+function txBytes(): number {
+  let bytes = 0;
+  for (const dev of readdirSync("/sys/class/net")) {
+    if (dev === "lo") continue;
+    const stat = (name: string) => Number(readFileSync(`/sys/class/net/${dev}/statistics/${name}`, "utf8"));
+    bytes += stat("tx_bytes") - 14 * stat("tx_packets");
+  }
+  return bytes;
+}
+
+/** Runs inside the scanner namespace: the cycles of one scenario against a fresh DynamoDB Local. */
+async function child(job: ChildJob): Promise<void> {
+  const targets: Target[] = readFileSync(job.targetsFile, "utf8")
     .split("\n")
     .filter(Boolean)
     .map((host) => ({ host, port: 6379 }));
+  const truth = new Map(Object.entries(JSON.parse(readFileSync(job.truthFile, "utf8")) as Record<string, string>));
   const dynamo = await startLocalDynamo({ inMemory: true });
   const client = createLocalDocumentClient(dynamo.endpoint);
-  let counting: CycleCount | undefined;
-  // Count every request and ask DynamoDB for the capacity each one consumed.
+  let m: CycleMeasure | undefined;
   client.middlewareStack.add(
     (next, context) => async (args) => {
+      const name = context.commandName ?? "?";
       const input = args.input as Record<string, unknown>;
-      if (counting) {
-        counting.requests[context.commandName ?? "?"] = (counting.requests[context.commandName ?? "?"] ?? 0) + 1;
-        input.ReturnConsumedCapacity = "TOTAL";
+      const read = /Get|Query|Scan/.test(name);
+      if (m) {
+        m.requests[name] = (m.requests[name] ?? 0) + 1;
+        input.ReturnConsumedCapacity = "INDEXES";
       }
-      const result = await next(args);
-      const consumed = (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
-      for (const entry of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
-        const capacity = entry as { ReadCapacityUnits?: number; WriteCapacityUnits?: number; CapacityUnits?: number };
-        if (!counting) continue;
-        if (capacity.ReadCapacityUnits !== undefined || capacity.WriteCapacityUnits !== undefined) {
-          counting.readUnits += capacity.ReadCapacityUnits ?? 0;
-          counting.writeUnits += capacity.WriteCapacityUnits ?? 0;
-        } else if (/Get|Query|Scan/.test(context.commandName ?? "")) counting.readUnits += capacity.CapacityUnits ?? 0;
-        else counting.writeUnits += capacity.CapacityUnits ?? 0;
+      const add = (target: string, n: number) => {
+        if (!m) return;
+        const into = read ? m.readUnits : m.writeUnits;
+        into[target] = (into[target] ?? 0) + n;
+      };
+      try {
+        const result = await next(args);
+        const consumed = (result.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
+        for (const entry of Array.isArray(consumed) ? consumed : consumed ? [consumed] : []) {
+          const c = entry as {
+            Table?: { CapacityUnits?: number };
+            GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
+          };
+          add("table", c.Table?.CapacityUnits ?? 0);
+          for (const [index, units] of Object.entries(c.GlobalSecondaryIndexes ?? {}))
+            add(index, units.CapacityUnits ?? 0);
+        }
+        return result;
+      } catch (error) {
+        // A failed conditional write is billed too: a unit per KB of each item it would have written.
+        const items = [
+          input.Item,
+          ...((input.TransactItems as { Put?: { Item?: unknown } }[] | undefined) ?? []).map((t) => t.Put?.Item),
+        ];
+        const factor = name.startsWith("Transact") ? 2 : 1;
+        for (const item of items)
+          if (item)
+            add("table (failed conditions)", factor * Math.ceil(itemBytes(item as Record<string, unknown>) / 1024));
+        throw error;
       }
-      return result;
     },
     { step: "initialize", name: "benchCountRequests" },
   );
   const tableName = "exposure-bench";
   await ensureTable(client, tableName);
-  const store = new DynamoExposureStore({ client, tableName });
-  const results: CycleCount[] = [];
+  const store = new DynamoExposureStore({
+    client,
+    tableName,
+    retentionDays: 400,
+    scanRetentionDays: DEPLOYMENT.scanRetentionDays,
+  });
+  const results: CycleMeasure[] = [];
   try {
-    for (let cycle = 1; cycle <= cycles; cycle++) {
-      const count: CycleCount = {
-        cycle,
+    for (const [i, plan] of job.cycles.entries()) {
+      const measure: CycleMeasure = {
+        scenario: plan.name,
+        cycle: i + 1,
         targets: targets.length,
         shards: 0,
+        invocations: 0,
         requests: {},
-        readUnits: 0,
-        writeUnits: 0,
+        readUnits: {},
+        writeUnits: {},
+        invocationMs: [],
+        enumerateMs: 0,
         shardMessageBytes: [],
+        probeBytesOut: 0,
         events: 0,
         alerts: 0,
-        shardWallMs: [],
-        peakRssMb: 0,
+        gaps: plan.gaps,
+        logBytes: 0,
+        storedBytesPerEndpoint: 0,
+        storedBytesPerScan: 0,
+        correct: 0,
         countsByState: {},
       };
-      counting = count;
+      m = measure;
+      const gaps: CoverageGap[] = Array.from({ length: plan.gaps }, (_, g) => ({
+        accountId: String(100_000_000_000 + (g % 500)),
+        region: ["me-south-1", "af-south-1"][g % 2] as string,
+        source: "ec2:DescribeNetworkInterfaces",
+        error:
+          "UnauthorizedOperation: You are not authorized to perform this operation. (explicit deny in a service control policy)",
+      }));
       const queued: ShardMessage[] = [];
-      const scanId = `bench-cycle-${cycle}-${Date.now()}`;
+      const scanId = `bench-${job.scenario}-${i + 1}-${Date.now()}`;
+      const started = performance.now();
       await startScanCycle({
         scanId,
         readInventory: async () => ({
           targets,
-          summary: { accountsRead: ["111122223333"], regionsRead: ["us-east-1"], gaps: [] },
+          summary: { accountsRead: ["111122223333"], regionsRead: ["us-east-1"], gaps },
         }),
         store,
-        queue: {
-          send: async (messages) => {
-            queued.push(...messages);
-          },
-        },
+        queue: { send: async (messages) => void queued.push(...messages) },
         shardLimits: { maxTargets: SHARD_SIZE },
       });
-      count.shards = queued.length;
-      for (const shard of queued) {
-        count.shardMessageBytes.push(Buffer.byteLength(encodeShardMessage(shard)));
-        const started = performance.now();
-        const outcome = await probeShard(shard, { store, probe: { concurrency: SOCKETS } });
-        count.shardWallMs.push(Math.round(performance.now() - started));
-        count.events += outcome.events.length;
-        for (const [state, n] of Object.entries(outcome.countsByState)) {
-          count.countsByState[state] = (count.countsByState[state] ?? 0) + (n ?? 0);
+      measure.enumerateMs = performance.now() - started;
+      // The enumerate function logs each gap once (WARN), and one metric line; the probe logs at WARN.
+      measure.logBytes =
+        gaps.reduce((sum, gap) => sum + LOG_ENVELOPE_BYTES + JSON.stringify({ gap }).length, 0) + 2 * EMF_LINE_BYTES;
+      measure.shards = queued.length;
+      const txBefore = txBytes();
+      for (let b = 0; b < queued.length; b += PROBE_BATCH_SIZE) {
+        const batch = queued.slice(b, b + PROBE_BATCH_SIZE);
+        const sockets = Math.max(1, Math.floor(PROBE_SOCKET_CONCURRENCY / batch.length));
+        const t0 = performance.now();
+        const outcomes = await Promise.all(
+          batch.map((shard) => probeShard(shard, { store, probe: { concurrency: sockets } })),
+        );
+        measure.invocationMs.push(Math.round(performance.now() - t0));
+        measure.invocations++;
+        for (const shard of batch) measure.shardMessageBytes.push(Buffer.byteLength(encodeShardMessage(shard)));
+        for (const outcome of outcomes) {
+          measure.events += outcome.events.length;
+          measure.alerts += outcome.events.filter((event) => event.alerts.length > 0).length;
+          for (const [state, n] of Object.entries(outcome.countsByState)) {
+            measure.countsByState[state] = (measure.countsByState[state] ?? 0) + (n ?? 0);
+          }
         }
-        count.alerts += outcome.events.reduce((sum, event) => sum + event.alerts.length, 0);
       }
-      count.peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-      results.push(count);
+      measure.probeBytesOut = txBytes() - txBefore;
+      m = undefined;
+      // Ground truth and stored bytes, read outside the count.
+      let endpointBytes = 0;
+      let scanBytes = 0;
+      let cursor: Record<string, unknown> | undefined;
+      do {
+        const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: cursor }));
+        for (const item of page.Items ?? []) {
+          const copies = 1 + ["GSI1PK", "GSI2PK", "GSI3PK", "GSI4PK"].filter((k) => item[k] !== undefined).length;
+          if (item.type === "state" || item.type === "digest") endpointBytes += copies * (itemBytes(item) + 100);
+          if (item.PK === `SCAN#${scanId}`) scanBytes += copies * (itemBytes(item) + 100);
+          if (item.type === "state" && truth.get(String(item.ip)) === item.state) measure.correct++;
+        }
+        cursor = page.LastEvaluatedKey;
+      } while (cursor);
+      measure.storedBytesPerEndpoint = endpointBytes / targets.length;
+      measure.storedBytesPerScan = scanBytes;
+      results.push(measure);
+      process.stderr.write(
+        `  ${job.scenario} cycle ${i + 1} (${plan.name}): ${measure.invocations} invocations, ${measure.correct}/${targets.length} right\n`,
+      );
     }
   } finally {
-    counting = undefined;
     client.destroy();
     await dynamo.stop();
   }
-  writeFileSync(out, JSON.stringify(results));
+  writeFileSync(job.out, JSON.stringify(results));
 }
 
-const sum = (values: number[]) => values.reduce((a, b) => a + b, 0);
-const money = (n: number) => `$${n.toFixed(2)}`;
-const int = (n: number) => Math.round(n).toLocaleString("en-US");
-
-/** Monthly arithmetic for `addresses` probed `cyclesPerMonth` times, from one steady-state cycle's counts. */
-export function monthlyCost(steady: CycleCount, addresses: number, cyclesPerMonth: number) {
-  const scale = addresses / steady.targets;
-  const shardsPerCycle = Math.ceil(addresses / SHARD_SIZE);
-  const meanShardSeconds = sum(steady.shardWallMs) / steady.shardWallMs.length / 1000;
-  // Lambda bills duration by the millisecond.
-  const gbSeconds = shardsPerCycle * cyclesPerMonth * meanShardSeconds * PROBE_MEMORY_GB;
-  const readUnits = steady.readUnits * scale * cyclesPerMonth;
-  const writeUnits = steady.writeUnits * scale * cyclesPerMonth;
-  const meanMessageBytes = sum(steady.shardMessageBytes) / steady.shardMessageBytes.length;
-  // SQS bills each 64 KB chunk of a message, on send and on receive, plus one delete per message.
-  const sqsRequests = shardsPerCycle * cyclesPerMonth * (2 * Math.ceil(meanMessageBytes / 65_536) + 1);
-  return {
-    shardsPerCycle,
-    meanShardSeconds,
-    lambdaGbSeconds: gbSeconds,
-    lambdaCost: gbSeconds * 0.0000133334 + shardsPerCycle * cyclesPerMonth * 0.2e-6,
-    readUnits,
-    readCost: (readUnits / 1e6) * 0.125,
-    writeUnits,
-    writeCost: (writeUnits / 1e6) * 0.625,
-    sqsRequests,
-    sqsCost: (sqsRequests / 1e6) * 0.4,
-  };
+/** Median import time of the probe function's bundle in a fresh process: the function's INIT (bench/probe-bundle.ts). */
+function measureInitSeconds(): number {
+  const run = spawnSync(process.execPath, [join(import.meta.dirname, "probe-bundle.ts"), "5"], { encoding: "utf8" });
+  const line = run.stdout.trim().split("\n").at(-1) ?? "{}";
+  const ms = (JSON.parse(line) as { importMsMedian?: number }).importMsMedian;
+  if (run.status !== 0 || ms === undefined)
+    throw new Error(`measuring the probe bundle failed: ${run.stderr.trim().split("\n").at(-1)}`);
+  return ms / 1000;
 }
 
-async function main(argv: string[]): Promise<void> {
-  if (argv[0] === "--child") {
-    await child(argv[1] as string, Number(argv[2]), argv[3] as string);
-    return;
+async function runScenario(
+  scenario: string,
+  size: number,
+  openShare: number,
+  cycles: CyclePlan[],
+): Promise<CycleMeasure[]> {
+  const fleet = await Fleet.create({ size, openShare, closedShare: 0.3 });
+  try {
+    const truthFile = join(fleet.workDir, "truth.json");
+    writeFileSync(truthFile, JSON.stringify(Object.fromEntries(fleet.endpoints.map((e) => [e.ip, e.truth]))));
+    const job: ChildJob = {
+      scenario,
+      targetsFile: fleet.targetsFile,
+      truthFile,
+      cycles,
+      out: join(fleet.workDir, "cost.json"),
+    };
+    const jobFile = join(fleet.workDir, "cost-job.json");
+    writeFileSync(jobFile, JSON.stringify(job));
+    const args = fleet.execArgs(fleet.scannerNs, process.execPath, [
+      new URL(import.meta.url).pathname,
+      "--child",
+      jobFile,
+    ]);
+    const code = await new Promise<number | null>((resolve) =>
+      spawn("ip", args, { stdio: ["ignore", "inherit", "inherit"] }).on("exit", resolve),
+    );
+    if (code !== 0) throw new Error(`the ${scenario} run failed (exit ${code})`);
+    return JSON.parse(readFileSync(job.out, "utf8")) as CycleMeasure[];
+  } finally {
+    await fleet.teardown();
   }
-  const { values } = parseCommandArgs(argv, { size: { type: "string" }, cycles: { type: "string" } }, false);
-  const size = intOption("size", values.size, 5_000, 500, 50_000);
-  const cycles = intOption("cycles", values.cycles, 3, 2, 10);
+}
+
+const money = (n: number) => `$${n.toFixed(2)}`;
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === "--child") {
+    await child(JSON.parse(readFileSync(argv[1] as string, "utf8")) as ChildJob);
+    return 0;
+  }
+  const { values } = parseCommandArgs(argv, { size: { type: "string" }, small: { type: "string" } }, false);
+  const size = intOption("size", values.size, 100_000, 1_000, 100_000);
+  const small = intOption("small", values.small, 1_000, 100, 10_000);
+  const initSeconds = measureInitSeconds();
+  const deployment: Deployment = { ...DEPLOYMENT, initSeconds };
+  process.stderr.write(`probe INIT (bundle import, median): ${(initSeconds * 1000).toFixed(0)} ms\n`);
+  const onePercent = await runScenario("1% exposed", size, 0.01, [
+    { name: "first sweep", gaps: 0 },
+    { name: "steady", gaps: 0 },
+    { name: "steady, 1,000 gaps", gaps: 1_000 },
+  ]);
+  const tenPercent = await runScenario("10% exposed", size, 0.1, [
+    { name: "first sweep", gaps: 0 },
+    { name: "steady", gaps: 0 },
+  ]);
+  const smallFleet = await runScenario("1,000 IPs", small, 0.01, [
+    { name: "first sweep", gaps: 0 },
+    { name: "steady", gaps: 0 },
+  ]);
+  const bill = (key: "A" | "B" | "C" | "D", label: string, addresses: number, cycle: CycleMeasure) => {
+    // Reading the inventory: ~500 accounts x 17 regions for 100,000 IPs, a handful of accounts for 1,000.
+    const enumerateSeconds = addresses >= 100_000 ? 60 : 10;
+    return {
+      key,
+      label,
+      addresses,
+      enumerateSeconds,
+      cycle,
+      items: monthlyBill(cycle, addresses, deployment, enumerateSeconds),
+    };
+  };
+  const result: CostResult = {
+    deployment,
+    bills: [
+      bill("A", "100k, 1% exposed", 100_000, onePercent[1]!),
+      bill("B", "100k, 10% exposed", 100_000, tenPercent[1]!),
+      bill("C", "100k, 1,000 gaps", 100_000, onePercent[2]!),
+      bill("D", "1,000 IPs", 1_000, smallFleet[1]!),
+    ],
+  };
+  const lines: string[] = [
+    `measured cycles (lab fleets; sizes ${size.toLocaleString("en-US")} and ${small.toLocaleString("en-US")}):`,
+  ];
+  for (const c of [...onePercent, ...tenPercent, ...smallFleet]) {
+    lines.push(
+      `  ${c.scenario}, cycle ${c.cycle}: ${c.targets} targets, ${c.shards} shards in ${c.invocations} invocations (mean ${Math.round(c.invocationMs.reduce((a, b) => a + b, 0) / Math.max(1, c.invocations))} ms); DynamoDB ${Object.entries(
+        c.requests,
+      )
+        .map(([k, v]) => `${k.replace("Command", "")} ${v}`)
+        .join(
+          ", ",
+        )}; read units ${JSON.stringify(c.readUnits)}, write units ${JSON.stringify(c.writeUnits)}; ${c.events} events, ${c.alerts} alerting; ${c.probeBytesOut} bytes out; right ${c.correct}/${c.targets}`,
+    );
+  }
+  lines.push("", "prices (us-east-1 list):");
+  for (const [name, price] of Object.entries(PRICES))
+    lines.push(`  ${name}: $${price.usd} per ${price.unit} (${price.source})`);
+  for (const b of result.bills) {
+    const scaled = b.cycle.targets === b.addresses ? "" : ` (scaled from ${b.cycle.targets} measured targets)`;
+    lines.push(
+      "",
+      `${b.label}: ${b.addresses.toLocaleString("en-US")} IPs every 15 minutes, 2,880 sweeps a month${scaled}:`,
+    );
+    for (const item of b.items) lines.push(`  ${item.name}: ${item.quantity} -> ${money(item.usd)}`);
+    lines.push(`  total: ${money(total(b.items))}`);
+  }
+  const accurate = result.bills.every((b) => b.cycle.correct === b.cycle.targets);
+  lines.push(
+    "",
+    breakdownTable(result),
+    "",
+    `accuracy: ${accurate ? "every recorded state matches the fleet's ground truth" : "SOME RECORDED STATES ARE WRONG"}`,
+  );
+  mkdirSync(join(import.meta.dirname, "results"), { recursive: true });
+  writeFileSync(join(import.meta.dirname, "results", "cost.json"), `${JSON.stringify(result, null, 1)}\n`);
+  process.stdout.write(`${lines.join("\n")}\n${lastLine(result)}\n`);
+  return accurate ? 0 : 1;
+}
+
+if (import.meta.main) {
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
     process.on(signal, () => {
       teardownAllFleetsSync();
       process.exit(130);
     });
   }
-  const fleet = await Fleet.create({ size });
-  try {
-    const out = join(fleet.workDir, "cost.json");
-    const args = fleet.execArgs(fleet.scannerNs, process.execPath, [
-      new URL(import.meta.url).pathname,
-      "--child",
-      fleet.targetsFile,
-      String(cycles),
-      out,
-    ]);
-    const code = await new Promise<number | null>((resolve) => {
-      const run = spawn("ip", args, { stdio: ["ignore", "inherit", "inherit"] });
-      run.on("exit", resolve);
-    });
-    if (code !== 0) throw new Error(`cost run failed (exit ${code})`);
-    const counts = JSON.parse(readFileSync(out, "utf8")) as CycleCount[];
-    const lines = [`scan cycles over a ${int(size)}-endpoint lab fleet (shards of ${SHARD_SIZE}, ${SOCKETS} sockets):`];
-    for (const c of counts) {
-      lines.push(
-        `  cycle ${c.cycle}: ${c.shards} shards, DynamoDB ${Object.entries(c.requests)
-          .map(([k, v]) => `${k} ${int(v)}`)
-          .join(
-            ", ",
-          )}; ${int(c.readUnits)} read units, ${int(c.writeUnits)} write units; ${c.events} events, ${c.alerts} alerts; shard wall mean ${int(sum(c.shardWallMs) / c.shardWallMs.length)} ms (max ${int(Math.max(...c.shardWallMs))}); shard message ${int(sum(c.shardMessageBytes) / c.shardMessageBytes.length)} bytes; peak RSS ${c.peakRssMb} MB; states ${JSON.stringify(c.countsByState)}`,
-      );
-    }
-    const steady = counts[counts.length - 1] as CycleCount;
-    const month = monthlyCost(steady, 100_000, 2_880);
-    lines.push(
-      "",
-      "100,000 addresses every 15 minutes (2,880 cycles a month), scaled from the last (steady-state) cycle:",
-      `  Lambda probe: ${int(month.shardsPerCycle)} shards x 2,880 x ${month.meanShardSeconds.toFixed(2)} s x 1 GB = ${int(month.lambdaGbSeconds)} GB-s -> ${money(month.lambdaCost)} (with requests)`,
-      `  DynamoDB reads: ${int(month.readUnits)} units -> ${money(month.readCost)}; writes: ${int(month.writeUnits)} units -> ${money(month.writeCost)} (changes come on top: cycle 1 wrote ${int(counts[0]?.writeUnits ?? 0)} units for ${int(size)} new endpoints)`,
-      `  SQS: ${int(month.sqsRequests)} billed requests -> ${money(month.sqsCost)} (plus the event source's idle polling)`,
-      `  SNS: one publish per alert; a steady fleet raises none (cycle 1: ${counts[0]?.alerts ?? 0} alerts for ${int(size)} new endpoints)`,
-    );
-    process.stdout.write(`${lines.join("\n")}\n${JSON.stringify({ size, counts, month })}\n`);
-  } finally {
-    await fleet.teardown();
-  }
-}
-
-if (import.meta.main) {
-  main(process.argv.slice(2)).catch((error: unknown) => {
-    process.stderr.write(`cost: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n`);
-    process.exitCode = 1;
-  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`cost: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -495,6 +495,7 @@ async function runScenario(
 }
 
 const USAGE = `usage: npm run bench -- [options]   (as root)
+       npm run -s bench -- cost [--size N] [--small N]   the monthly bill (bench/cost.ts)
   --scenario default|lossy|ipv6|both|store|all   which fleet (default: all = default, lossy, ipv6, then store)
   --runs N        rounds per scenario, each running every tool once (default 3)
   --no-cli        do not time \`exposure probe\` (the installed bundle, dist/exposure.js)
@@ -509,6 +510,8 @@ const USAGE = `usage: npm run bench -- [options]   (as root)
   --no-nmap       run neither nmap nor nmap -T5`;
 
 export async function main(argv: string[]): Promise<number> {
+  // `npm run -s bench -- cost`: the monthly bill from counted requests (bench/cost.ts).
+  if (argv[0] === "cost") return (await import("./cost.ts")).main(argv.slice(1));
   const { values } = parseCommandArgs(
     argv,
     {

@@ -13,7 +13,7 @@ import { scanIdForSchedule, startScanCycle } from "../shared/scan/shards.ts";
 import { SqsShardQueue } from "../shared/scan/sqs-shard-queue.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { documentClient, sqsClient } from "./commons/clients.ts";
-import { positiveInteger, requiredString } from "./commons/config.ts";
+import { optionalString, positiveInteger, requiredString } from "./commons/config.ts";
 import { inventoryConfig } from "./commons/inventory-config.ts";
 import { logger, metrics, tracer } from "./commons/powertools.ts";
 import { emitScanCompleted } from "./commons/scan-metrics.ts";
@@ -23,9 +23,16 @@ const config = {
   shardQueueUrl: requiredString(ENV.shardQueueUrl),
   shardSize: positiveInteger(ENV.shardSize),
   inventory: inventoryConfig(),
+  // The scan records' ttl (docs/readme-store.md, "Scan records"); unset keeps them.
+  scanRetentionDays:
+    optionalString(ENV.scanRetentionDays) === undefined ? undefined : positiveInteger(ENV.scanRetentionDays),
 };
 
-const store = new DynamoExposureStore({ client: documentClient, tableName: config.tableName });
+const store = new DynamoExposureStore({
+  client: documentClient,
+  tableName: config.tableName,
+  ...(config.scanRetentionDays !== undefined ? { scanRetentionDays: config.scanRetentionDays } : {}),
+});
 const queue = new SqsShardQueue({ client: sqsClient, queueUrl: config.shardQueueUrl });
 // Kept across invocations: assumed-role credentials are cached until shortly before they expire.
 const inventoryClients = createAwsClientFactory({ callTimeoutMs: config.inventory.callTimeoutMs });
@@ -57,8 +64,6 @@ async function queueScan(event: ScheduledScanEvent): Promise<ScanQueued> {
   });
   const { scan } = started;
   if (started.status !== "already-complete") {
-    metrics.addMetric(METRIC.targetsPerScan, MetricUnit.Count, scan.targets);
-    metrics.addMetric(METRIC.shardsPerScan, MetricUnit.Count, scan.shards);
     metrics.addMetric(METRIC.coverageGaps, MetricUnit.Count, gapCount(scan.gaps));
   }
   if (started.completed) emitScanCompleted(scan);

@@ -1,20 +1,19 @@
-// Probe: one SQS message = one shard of a scan (batch size 1). Probes its targets from outside (this
-// function is in no VPC), records each observation and counts the shard in the scan record
+// Probe: one SQS message = one shard of a scan; an invocation takes a batch of them (infra/sizing.ts
+// PROBE_BATCH_SIZE), probes them at once with the sockets shared between them, from outside (this
+// function is in no VPC), records each shard's observations and counts the shard in the scan record
 // (shared/scan/shards.ts probeShard); the call that counts the last shard emits the scan-completed metrics.
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { ENV, type EnvName } from "../shared/function-env.ts";
-import { METRIC } from "../shared/metrics-names.ts";
 import { AddressSet } from "../shared/net/ip.ts";
 import { parseShardMessage, probeShard } from "../shared/scan/shards.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { documentClient } from "./commons/clients.ts";
-import { FunctionConfigError, list, positiveInteger, requiredString } from "./commons/config.ts";
+import { FunctionConfigError, list, optionalString, positiveInteger, requiredString } from "./commons/config.ts";
 import { logger, metrics, tracer } from "./commons/powertools.ts";
 import { probeContext } from "./commons/probe-context.ts";
 import { emitScanCompleted } from "./commons/scan-metrics.ts";
@@ -25,24 +24,33 @@ const config = {
   socketConcurrency: positiveInteger(ENV.probeSocketConcurrency),
   // Masters a replica may follow without a rogue-master finding, besides private addresses (optional).
   allowedMasters: addressSet(ENV.allowedMasters),
+  // The events' ttl (optional): the history is audit evidence, kept unless the deployer sets a retention.
+  eventRetentionDays:
+    optionalString(ENV.eventRetentionDays) === undefined ? undefined : positiveInteger(ENV.eventRetentionDays),
 };
 
-const store = new DynamoExposureStore({ client: documentClient, tableName: config.tableName });
+const store = new DynamoExposureStore({
+  client: documentClient,
+  tableName: config.tableName,
+  ...(config.eventRetentionDays !== undefined ? { retentionDays: config.eventRetentionDays } : {}),
+});
 const processor = new BatchProcessor(EventType.SQS);
 
-async function probeRecord(record: SQSRecord): Promise<void> {
+async function probeRecord(record: SQSRecord, sockets: number): Promise<void> {
   const shard = parseShardMessage(record.body);
   logger.appendKeys({ scanId: shard.scanId, shardId: shard.shardId });
   const outcome = await probeShard(shard, {
     store,
-    probe: { concurrency: config.socketConcurrency, probeOptions: { allowedMasters: config.allowedMasters } },
+    probe: { concurrency: sockets, probeOptions: { allowedMasters: config.allowedMasters } },
     context: probeContext,
   });
-  metrics.addMetric(METRIC.probesCompleted, MetricUnit.Count, outcome.probes);
   if (outcome.completed) emitScanCompleted(outcome.scan);
-  logger.info("shard probed", {
+  // Debug: the function logs at WARN in the stack (docs/readme-deploy.md, "What it costs"); a line per shard
+  // would be ingested 200 times a sweep.
+  logger.debug("shard probed", {
     skipped: outcome.skipped,
     targets: shard.targets.length,
+    probes: outcome.probes,
     events: outcome.events.length,
     counted: outcome.counted,
     completed: outcome.completed,
@@ -65,5 +73,12 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(logMetrics(metrics))
   .handler(
     async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-      processPartialResponse(event, probeRecord, processor, { context }),
+      // The records of a batch run in parallel; together they keep at most socketConcurrency sockets open.
+      processPartialResponse(
+        event,
+        (record: SQSRecord) =>
+          probeRecord(record, Math.max(1, Math.floor(config.socketConcurrency / Math.max(1, event.Records.length)))),
+        processor,
+        { context },
+      ),
   );

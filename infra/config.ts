@@ -63,6 +63,12 @@ export interface MonitorConfig {
   eventBusName: string;
   /** Import findings into the monitor account's Security Hub. */
   securityHubImport: boolean;
+  /** A CloudWatch dashboard ($3 a month beyond an account's first three); off by default. */
+  dashboard: boolean;
+  /** Days DynamoDB keeps scan records (their ttl); default 90. */
+  scanRetentionDays: number;
+  /** Days DynamoDB keeps state-change events (their ttl); none = forever (the default: audit evidence). */
+  eventRetentionDays?: number;
 }
 
 export const CONTEXT_KEYS = [
@@ -87,6 +93,9 @@ export const CONTEXT_KEYS = [
   "slackMinSeverity",
   "eventBusName",
   "securityHubImport",
+  "dashboard",
+  "scanRetentionDays",
+  "eventRetentionDays",
 ] as const;
 
 export class ConfigError extends Error {
@@ -197,7 +206,17 @@ export function monitorConfigFromContext(node: Node): MonitorConfig {
     slackMinSeverity: severity("slackMinSeverity", "info"),
     eventBusName,
     securityHubImport: securityHubImport === true || securityHubImport === "true",
+    dashboard: booleanValue(get("dashboard"), "dashboard") ?? false,
+    scanRetentionDays: integerIn(get("scanRetentionDays"), "scanRetentionDays", 1, 36_500) ?? 90,
+    eventRetentionDays: integerIn(get("eventRetentionDays"), "eventRetentionDays", 1, 36_500),
   };
+}
+
+function booleanValue(value: unknown, key: string): boolean | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  if (value === true || value === "true") return true;
+  if (value === false || value === "false") return false;
+  throw new ConfigError(`context ${key} must be true or false, got ${JSON.stringify(value)}`);
 }
 
 /**

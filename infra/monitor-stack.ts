@@ -51,9 +51,8 @@ import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { severitiesAtLeast } from "../shared/alerts/route.ts";
-import { EXPOSURES } from "../shared/exposure/model.ts";
 import { enumerateEnvironment, notifyEnvironment, probeEnvironment } from "../shared/function-env.ts";
-import { ALERT_KINDS, DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../shared/metrics-names.ts";
+import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../shared/metrics-names.ts";
 import { TABLE_SCHEMA } from "../shared/store/schema.ts";
 import type { MonitorConfig } from "./config.ts";
 import { allowAlarmPublishing } from "./constructs/alarm-publishing.ts";
@@ -66,6 +65,8 @@ import {
   NOTIFY_MEMORY_MB,
   NOTIFY_RETRY_ATTEMPTS,
   NOTIFY_TIMEOUT_SECONDS,
+  PROBE_BATCH_SIZE,
+  PROBE_BATCHING_WINDOW_SECONDS,
   PROBE_MEMORY_MB,
   PROBE_SOCKET_CONCURRENCY,
   PROBE_TIMEOUT_SECONDS,
@@ -98,8 +99,9 @@ export class MonitorStack extends Stack {
     const logRetention = retentionDays(config.logRetentionDays);
 
     // ---- Data: one table, encrypted with a key the organization controls.
+    // One customer-managed key for the table, its stream and both topics ($1 a month per key).
     this.tableKey = new Key(this, "TableKey", {
-      description: "Exposure Monitor table and stream encryption",
+      description: "Exposure Monitor table, stream and SNS topics encryption",
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -151,11 +153,7 @@ export class MonitorStack extends Stack {
     });
 
     // ---- Notification topics: alerts for security teams, alarms for operators.
-    this.topicKey = new Key(this, "TopicKey", {
-      description: "Exposure Monitor SNS topics encryption",
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.topicKey = this.tableKey;
     // CloudWatch alarms publish to the encrypted operations topic, so the service needs the key.
     this.topicKey.addToResourcePolicy(
       new PolicyStatement({
@@ -211,9 +209,13 @@ export class MonitorStack extends Stack {
         externalId: config.externalId,
         accounts: config.accounts,
         regions: config.regions,
+        scanRetentionDays: config.scanRetentionDays,
       }),
     });
-    this.enumerate.bindTable(this.table, "readWrite");
+    // Only what each function calls (docs/readme-store.md, access patterns): no Scan, DeleteItem or
+    // BatchWriteItem anywhere, and only the probe may write endpoint items (records, events); no role may
+    // update one (UpdateItem is for scan progress only). Enumerate writes a scan's two items and reads them back.
+    this.enumerate.bindTable(this.table, [{ actions: ["dynamodb:PutItem"], leadingKeys: ["SCAN#"] }, "dynamodb:Query"]);
     this.shardQueue.grantSendMessages(this.enumerate.role);
     // Every other account is read through its read-only role; the name is the same everywhere.
     this.enumerate.role.addToPolicy(
@@ -252,19 +254,31 @@ export class MonitorStack extends Stack {
 
     this.probe = new MonitorFunction(this, "Probe", {
       handler: "probe",
-      description: "Probes one shard of public endpoints from outside (no VPC) and records what changed",
+      // Tracing a probe invocation shows only its DynamoDB calls; traces of ~25 invocations a sweep are not worth their price.
+      tracing: false,
+      description: "Probes a batch of shards of public endpoints from outside (no VPC) and records what changed",
       memoryMb: PROBE_MEMORY_MB,
       timeout: Duration.seconds(PROBE_TIMEOUT_SECONDS),
       logRetention,
       environment: probeEnvironment({
         socketConcurrency: PROBE_SOCKET_CONCURRENCY,
         allowedMasters: config.allowedMasters,
+        ...(config.eventRetentionDays !== undefined ? { eventRetentionDays: config.eventRetentionDays } : {}),
       }),
     });
-    this.probe.bindTable(this.table, "readWrite");
+    // Probe: digests and records (BatchGetItem), conditional puts of records, events and digests, the scan's
+    // progress (UpdateItem, GetItem) and record (Query).
+    this.probe.bindTable(this.table, [
+      "dynamodb:BatchGetItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      { actions: ["dynamodb:UpdateItem"], leadingKeys: ["SCAN#"] },
+    ]);
     this.probe.fn.addEventSource(
       new SqsEventSource(this.shardQueue, {
-        batchSize: 1,
+        batchSize: PROBE_BATCH_SIZE,
+        maxBatchingWindow: Duration.seconds(PROBE_BATCHING_WINDOW_SECONDS),
         maxConcurrency: config.probeMaxConcurrency,
         reportBatchItemFailures: true,
       }),
@@ -294,7 +308,10 @@ export class MonitorStack extends Stack {
           ? undefined
           : ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103),
     });
-    this.notify.bindTable(this.table, "readWrite");
+    // Notify reads events from the stream; in the table it keeps only its delivery ledger (get, put).
+    this.notify.bindTable(this.table, [
+      { actions: ["dynamodb:GetItem", "dynamodb:PutItem"], leadingKeys: ["DELIVERY#"] },
+    ]);
     this.alertTopic.grantPublish(this.notify.role);
     // Every state change on the event bus; findings into the monitor account's own Security Hub product.
     EventBus.fromEventBusName(this, "StateChangeBus", config.eventBusName).grantPutEventsTo(this.notify.role);
@@ -409,41 +426,13 @@ export class MonitorStack extends Stack {
       alarm.addOkAction(alarmAction);
     }
 
-    // ---- Dashboard.
+    // ---- Dashboard (optional, `dashboard` in the context): the alarmed metrics and the AWS metrics.
     const hour = Duration.hours(1);
-    const dashboard = new Dashboard(this, "Dashboard", { defaultInterval: Duration.days(7) });
-    dashboard.addWidgets(
+    const dashboard = config.dashboard
+      ? new Dashboard(this, "Dashboard", { defaultInterval: Duration.days(7) })
+      : undefined;
+    dashboard?.addWidgets(
       new TextWidget({ markdown: "# Exposure Monitor", width: 24, height: 1 }),
-      new GraphWidget({
-        title: "Endpoints by exposure (at each completed scan)",
-        width: 12,
-        left: EXPOSURES.map((exposure) =>
-          monitorMetric(METRIC.endpointsByExposure, "Maximum", schedulePeriod, { [DIMENSION.exposure]: exposure }).with(
-            {
-              label: exposure,
-            },
-          ),
-        ),
-      }),
-      new GraphWidget({
-        title: "Scan duration (seconds)",
-        width: 12,
-        left: [monitorMetric(METRIC.scanDuration, "Maximum", schedulePeriod)],
-      }),
-      new GraphWidget({
-        title: "Targets per scan",
-        width: 12,
-        left: [monitorMetric(METRIC.targetsPerScan, "Maximum", schedulePeriod)],
-        right: [monitorMetric(METRIC.shardsPerScan, "Maximum", schedulePeriod)],
-      }),
-      new GraphWidget({
-        title: "Alerts sent (per hour)",
-        width: 12,
-        left: [monitorMetric(METRIC.alertsSent, "Sum", hour).with({ label: "all" })],
-        right: ALERT_KINDS.map((kind) =>
-          monitorMetric(METRIC.alertsSent, "Sum", hour, { [DIMENSION.alertKind]: kind }).with({ label: kind }),
-        ),
-      }),
       new GraphWidget({
         title: "Scans completed and coverage gaps",
         width: 12,
@@ -457,9 +446,14 @@ export class MonitorStack extends Stack {
           f.fn.metricErrors({ period: Duration.minutes(5), label: f.node.id }),
         ),
       }),
+      new GraphWidget({
+        title: "Probe duration (ms)",
+        width: 12,
+        left: [this.probe.fn.metricDuration({ period: schedulePeriod, statistic: "Maximum" })],
+      }),
       new SingleValueWidget({
         title: "Dead-letter messages",
-        width: 24,
+        width: 12,
         metrics: [this.shardDeadLetterQueue, this.streamFailureQueue].map((q) =>
           q.metricApproximateNumberOfMessagesVisible({ label: q.node.id }),
         ),
@@ -473,7 +467,7 @@ export class MonitorStack extends Stack {
     new CfnOutput(this, "TableName", { value: this.table.tableName });
     new CfnOutput(this, "AlertTopicArn", { value: this.alertTopic.topicArn });
     new CfnOutput(this, "OpsTopicArn", { value: this.opsTopic.topicArn });
-    new CfnOutput(this, "DashboardName", { value: dashboard.dashboardName });
+    if (dashboard !== undefined) new CfnOutput(this, "DashboardName", { value: dashboard.dashboardName });
   }
 }
 

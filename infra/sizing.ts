@@ -29,12 +29,22 @@ export const PROBE_SOCKET_CONCURRENCY = DEFAULT_SOCKETS;
 export const PROBE_MEMORY_MB = 1024;
 
 /**
- * Probe timeout: one wave takes at most one per-target deadline (connect timeout + read deadline +
- * TLS retry, ~10 s worst case for a slow peer), plus recording each observation (one consistent read,
- * a write only on change or checkpoint: ~3 s for 500) and the scan progress update. 60 s is several
- * times that worst case; the cost estimate (docs/readme-deploy.md) assumes 5 s billed per shard.
+ * Shard messages one probe invocation takes (the SQS event source's batch size): their targets are
+ * probed at once, the sockets shared between them (functions/probe.ts), so one invocation probes up to
+ * PROBE_BATCH_SIZE x SHARD_SIZE = 4,000 targets and pays its start and its slowest answer once, not per
+ * 500. Chosen by measurement (`npm run -s bench -- cost`, docs/readme-deploy.md "What it costs").
  */
-export const PROBE_TIMEOUT_SECONDS = 60;
+export const PROBE_BATCH_SIZE = 8;
+
+/** How long the event source may wait to fill a batch (the shards of a scan are queued at once). */
+export const PROBE_BATCHING_WINDOW_SECONDS = 1;
+
+/**
+ * Probe timeout: a batch of PROBE_BATCH_SIZE shards probes ~4,000 targets with the shared sockets
+ * (~5 waves of a per-target deadline of at most ~10 s for a slow peer), then records them: the digests
+ * make an unchanged observation free (docs/readme-store.md). 120 s is a few times that worst case.
+ */
+export const PROBE_TIMEOUT_SECONDS = 120;
 
 /** SQS visibility timeout: AWS recommends six times the consumer's timeout for Lambda event sources. */
 export const SHARD_VISIBILITY_TIMEOUT_SECONDS = 6 * PROBE_TIMEOUT_SECONDS;
@@ -48,9 +58,10 @@ export const DEFAULT_PROBE_MAX_CONCURRENCY = 20;
 /**
  * Enumerate reads every account x enabled region (ENIs, Elastic IPs, Lightsail, Global Accelerator)
  * through assumed roles; for hundreds of accounts that is tens of thousands of paginated API calls.
- * 10 minutes stays inside the default 15-minute schedule; memory 512 MB for the target list and CPU.
+ * 10 minutes stays inside the default 15-minute schedule. The work is waiting on API calls: 256 MB holds
+ * the target list (~30 MB of JSON for 100,000 targets with owners) with room to spare.
  */
-export const ENUMERATE_MEMORY_MB = 512;
+export const ENUMERATE_MEMORY_MB = 256;
 export const ENUMERATE_TIMEOUT_SECONDS = 600;
 
 /** Notify renders and publishes a handful of alerts per batch of stream records. */

@@ -20,6 +20,10 @@ export const ENV = {
   accounts: "ACCOUNTS",
   /** enumerate: regions, comma-separated; unset means every enabled region. */
   regions: "REGIONS",
+  /** enumerate: days before DynamoDB may delete a scan record (its ttl). */
+  scanRetentionDays: "SCAN_RETENTION_DAYS",
+  /** probe: days before DynamoDB may delete a state-change event (optional; unset keeps events). */
+  eventRetentionDays: "EVENT_RETENTION_DAYS",
   /** probe: sockets at once per execution environment (infra/sizing.ts). */
   probeSocketConcurrency: "PROBE_SOCKET_CONCURRENCY",
   /** probe: masters a replica may follow without a rogue-master finding, comma-separated. */
@@ -57,6 +61,7 @@ export interface EnumerateEnvironment {
   externalId: string;
   accounts: "organization" | "current" | readonly string[];
   regions: readonly string[];
+  scanRetentionDays?: number;
 }
 
 export function enumerateEnvironment(env: EnumerateEnvironment): Record<string, string> {
@@ -68,18 +73,21 @@ export function enumerateEnvironment(env: EnumerateEnvironment): Record<string, 
     [ENV.externalId]: env.externalId,
     [ENV.accounts]: typeof env.accounts === "string" ? env.accounts : env.accounts.join(","),
     ...(env.regions.length > 0 ? { [ENV.regions]: env.regions.join(",") } : {}),
+    ...(env.scanRetentionDays !== undefined ? { [ENV.scanRetentionDays]: String(env.scanRetentionDays) } : {}),
   };
 }
 
 export interface ProbeEnvironment {
   socketConcurrency: number;
   allowedMasters: readonly string[];
+  eventRetentionDays?: number;
 }
 
 export function probeEnvironment(env: ProbeEnvironment): Record<string, string> {
   return {
     [ENV.probeSocketConcurrency]: String(env.socketConcurrency),
     ...(env.allowedMasters.length > 0 ? { [ENV.allowedMasters]: env.allowedMasters.join(",") } : {}),
+    ...(env.eventRetentionDays !== undefined ? { [ENV.eventRetentionDays]: String(env.eventRetentionDays) } : {}),
   };
 }
 

@@ -20,23 +20,18 @@ export const DIMENSION = {
   alertKind: "kind",
 } as const;
 
+/**
+ * Custom metrics cost $0.30 a month each (per dimension combination), so the scan cycle emits only the
+ * two its alarms watch (infra/monitor-stack.ts); the other figures of a scan (duration, targets, shards,
+ * endpoints by exposure, probes, alerts sent) are fields of the handlers' log lines instead.
+ */
 export const METRIC = {
   /** Count, 1 per scan, emitted by whoever closes the scan (the last shard). Alarmed when missing. */
   scansCompleted: "ScansCompleted",
-  /** Seconds from scan start to its last shard done, emitted with ScansCompleted. */
-  scanDuration: "ScanDurationSeconds",
-  /** Count of targets in a scan, emitted by enumerate when the scan record is written. */
-  targetsPerScan: "TargetsPerScan",
-  /** Count of shards sent for a scan, emitted by enumerate. */
-  shardsPerScan: "ShardsPerScan",
-  /** Count of accounts, regions or sources that could not be read in a scan, emitted by enumerate. */
+  /** Count of accounts, regions or sources that could not be read in a scan, emitted by enumerate. Alarmed. */
   coverageGaps: "CoverageGaps",
-  /** Count of endpoints at each exposure level when a scan completes; dimension `exposure`. */
-  endpointsByExposure: "Endpoints",
-  /** Count of probes finished, emitted per shard by the probe function. */
+  /** Count of probes finished, emitted by the fast path's probe functions (not by the scan's probe function). */
   probesCompleted: "ProbesCompleted",
-  /** Count of alerts published, emitted by notify: in total, and once more per alert kind (dimension `kind`). */
-  alertsSent: "AlertsSent",
 } as const;
 
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];

@@ -1,23 +1,19 @@
-// AlertsSent as notify emits it: the total (graphed by infra/monitor-stack.ts) and one per alert kind.
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
+// What notify reports about delivered alerts: a log line with the count in total and per alert kind
+// (not metrics: custom metrics are kept to those alarmed on, shared/metrics-names.ts).
 import { notificationFor } from "../../shared/alerts/alert.ts";
 import type { DeliveryReport } from "../../shared/alerts/deliver.ts";
 import type { AlertKind, StateChangeEvent } from "../../shared/exposure/model.ts";
-import { DIMENSION, METRIC } from "../../shared/metrics-names.ts";
-import { metrics } from "./powertools.ts";
+import { logger } from "./powertools.ts";
 
 export function emitAlertsSent(event: StateChangeEvent, report: Pick<DeliveryReport, "delivered">): void {
-  metrics.addMetric(METRIC.alertsSent, MetricUnit.Count, report.delivered.length);
   const notification = notificationFor(event);
   const kindOf = new Map(notification ? [[notification.id, notification.kind]] : []);
-  const byKind = new Map<AlertKind, number>();
+  const byKind: Partial<Record<AlertKind, number>> = {};
   for (const { alertId } of report.delivered) {
     const kind = kindOf.get(alertId);
-    if (kind !== undefined) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+    if (kind !== undefined) byKind[kind] = (byKind[kind] ?? 0) + 1;
   }
-  for (const [kind, count] of byKind) {
-    const single = metrics.singleMetric();
-    single.addDimension(DIMENSION.alertKind, kind);
-    single.addMetric(METRIC.alertsSent, MetricUnit.Count, count);
+  if (report.delivered.length > 0) {
+    logger.info("alerts sent", { eventId: event.eventId, sent: report.delivered.length, byKind });
   }
 }

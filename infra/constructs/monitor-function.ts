@@ -4,7 +4,7 @@
 import { fileURLToPath } from "node:url";
 import { type CfnElement, type Duration, Stack, Validations } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
-import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import {
   Architecture,
   type ParamsAndSecretsLayerVersion,
@@ -35,11 +35,18 @@ export interface MonitorFunctionProps {
   logLevel?: "DEBUG" | "INFO" | "WARN" | "ERROR";
   /** A fixed role name, for a role other accounts' trust policies name before it exists (optional). */
   roleName?: string;
+  /** X-Ray active tracing (default on); off for a function whose traces are not worth their price. */
+  tracing?: boolean;
   /** The AWS Parameters and Secrets extension, for functions that read a secret at run time. */
   paramsAndSecrets?: ParamsAndSecretsLayerVersion;
 }
 
 export type TableAccess = "read" | "readWrite";
+
+/** A DynamoDB action on the whole table, or actions on items whose partition key has one of these prefixes. */
+export type TableGrant =
+  | `dynamodb:${string}`
+  | { actions: readonly `dynamodb:${string}`[]; leadingKeys: readonly string[] };
 
 export class MonitorFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -73,7 +80,7 @@ export class MonitorFunction extends Construct {
       timeout: props.timeout,
       role: this.role,
       logGroup: this.logGroup,
-      tracing: Tracing.ACTIVE,
+      tracing: props.tracing === false ? Tracing.DISABLED : Tracing.ACTIVE,
       paramsAndSecrets: props.paramsAndSecrets,
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
@@ -105,18 +112,41 @@ export class MonitorFunction extends Construct {
         "Node.js 22 is the runtime the project is built and tested on (package.json engines, CI); moving to 24 is a deliberate upgrade, not a default.",
     });
     // Tracing put the X-Ray statement into the role's default policy while the function was built.
-    Validations.of(this.role.node.findChild("DefaultPolicy")).acknowledge({
-      id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-      reason:
-        "Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.",
-    });
+    const defaultPolicy = this.role.node.tryFindChild("DefaultPolicy");
+    if (defaultPolicy !== undefined)
+      Validations.of(defaultPolicy).acknowledge({
+        id: "AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+        reason:
+          "Active X-Ray tracing needs xray:PutTraceSegments and xray:PutTelemetryRecords, which support no resource-level permissions.",
+      });
   }
 
-  /** Sets the table's name in the environment and grants exactly the access the function needs, together. */
-  bindTable(table: Table, access: TableAccess, envVar: string = ENV.tableName): void {
+  /**
+   * Sets the table's name in the environment and grants exactly the access the function needs, together:
+   * "read", "readWrite", or the list of DynamoDB actions it calls (with the table key's use to match).
+   */
+  bindTable(table: Table, access: TableAccess | readonly TableGrant[], envVar: string = ENV.tableName): void {
     this.fn.addEnvironment(envVar, table.tableName);
     if (access === "readWrite") table.grantReadWriteData(this.role);
-    else table.grantReadData(this.role);
+    else if (access === "read") table.grantReadData(this.role);
+    else {
+      for (const grant of access) {
+        if (typeof grant === "string") table.grant(this.role, grant);
+        else {
+          // Only items whose partition key starts with one of these prefixes (dynamodb:LeadingKeys).
+          this.role.addToPrincipalPolicy(
+            new PolicyStatement({
+              actions: [...grant.actions],
+              resources: [table.tableArn],
+              conditions: {
+                "ForAllValues:StringLike": { "dynamodb:LeadingKeys": grant.leadingKeys.map((k) => `${k}*`) },
+              },
+            }),
+          );
+        }
+      }
+      table.encryptionKey?.grantEncryptDecrypt(this.role);
+    }
     const tableArn = `<${Stack.of(table).getLogicalId(table.node.defaultChild as CfnElement)}.Arn>`;
     const acknowledgements = [
       {
@@ -128,7 +158,7 @@ export class MonitorFunction extends Construct {
       const reason =
         "CDK's grants on named customer-managed keys (the table key, and the topic key where the function publishes): envelope encryption needs GenerateDataKey*/ReEncrypt*, limited to those key ARNs.";
       acknowledgements.push({ id: "AwsSolutions::AwsSolutions-IAM5[Action::kms:GenerateDataKey*]", reason });
-      if (access === "readWrite")
+      if (access !== "read")
         acknowledgements.push({ id: "AwsSolutions::AwsSolutions-IAM5[Action::kms:ReEncrypt*]", reason });
     }
     Validations.of(this.role).acknowledge(...acknowledgements);

@@ -32,6 +32,8 @@ describe("monitorConfigFromContext", () => {
       slackMinSeverity: "info",
       eventBusName: "default",
       securityHubImport: false,
+      dashboard: false,
+      scanRetentionDays: 90,
     });
   });
 

@@ -2,6 +2,8 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  PROBE_BATCH_SIZE,
+  PROBE_BATCHING_WINDOW_SECONDS,
   PROBE_MEMORY_MB,
   PROBE_SOCKET_CONCURRENCY,
   PROBE_TIMEOUT_SECONDS,
@@ -100,11 +102,12 @@ describe("monitor stack with default context", () => {
     }
   });
 
-  it("feeds the probe one shard per invocation with capped concurrency and partial batch failures", () => {
+  it("feeds the probe a batch of shards per invocation with capped concurrency and partial batch failures", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
       EventSourceArn: arnOf(synth.monitor.shardQueue),
       FunctionName: ref(synth.monitor.probe.fn),
-      BatchSize: 1,
+      BatchSize: PROBE_BATCH_SIZE,
+      MaximumBatchingWindowInSeconds: PROBE_BATCHING_WINDOW_SECONDS,
       ScalingConfig: { MaximumConcurrency: 20 },
       FunctionResponseTypes: ["ReportBatchItemFailures"],
     });
@@ -118,7 +121,8 @@ describe("monitor stack with default context", () => {
       Architectures: ["arm64"],
       MemorySize: PROBE_MEMORY_MB,
       Timeout: PROBE_TIMEOUT_SECONDS,
-      TracingConfig: { Mode: "Active" },
+      // Probe traces are not worth their price (docs/readme-deploy.md, "What it costs").
+      TracingConfig: Match.absent(),
       Environment: {
         Variables: Match.objectLike({
           PROBE_SOCKET_CONCURRENCY: String(PROBE_SOCKET_CONCURRENCY),
@@ -136,10 +140,11 @@ describe("monitor stack with default context", () => {
   it("gives every function the same defaults: its own log group with retention, tracing, source maps", () => {
     const functions = template.findResources("AWS::Lambda::Function");
     expect(Object.keys(functions)).toHaveLength(3);
-    for (const fn of Object.values(functions) as FunctionResource[]) {
+    for (const [id, fn] of Object.entries(functions) as [string, FunctionResource][]) {
       expect(fn.Properties.Runtime).toBe("nodejs22.x");
       expect(fn.Properties.Architectures).toEqual(["arm64"]);
-      expect(fn.Properties.TracingConfig).toEqual({ Mode: "Active" });
+      const probe = id === logicalIdOf(synth.monitor.probe.fn);
+      expect(fn.Properties.TracingConfig).toEqual(probe ? undefined : { Mode: "Active" });
       expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe("--enable-source-maps");
       expect(fn.Properties.Handler).toBe("index.handler");
       expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/Logs/) });
@@ -179,8 +184,10 @@ describe("monitor stack with default context", () => {
     );
     expect(deployed.AttributeDefinitions).toEqual(expect.arrayContaining(local.AttributeDefinitions ?? []));
     expect(deployed.AttributeDefinitions).toHaveLength(local.AttributeDefinitions?.length ?? -1);
+    // One customer-managed key for the table, its stream and the topics.
     const keys = template.findResources("AWS::KMS::Key");
-    expect(Object.keys(keys)).toHaveLength(2);
+    expect(Object.keys(keys)).toHaveLength(1);
+    expect(synth.monitor.topicKey).toBe(synth.monitor.tableKey);
     for (const key of Object.values(keys) as Array<{ Properties: Record<string, unknown>; DeletionPolicy: string }>) {
       expect(key.Properties.EnableKeyRotation).toBe(true);
       expect(key.DeletionPolicy).toBe("Retain");
@@ -329,19 +336,13 @@ describe("monitor stack with default context", () => {
     template.resourceCountIs("AWS::CloudWatch::Alarm", 7);
   });
 
-  it("draws a dashboard of exposure over time, scan duration, targets per scan and alerts sent", () => {
-    const dashboards = Object.values(template.findResources("AWS::CloudWatch::Dashboard"));
+  it("draws no dashboard unless asked; asked, it graphs the alarmed metrics", () => {
+    template.resourceCountIs("AWS::CloudWatch::Dashboard", 0);
+    const withDashboard = synthesizeApp({ dashboard: true }).monitorTemplate;
+    const dashboards = Object.values(withDashboard.findResources("AWS::CloudWatch::Dashboard"));
     expect(dashboards).toHaveLength(1);
     const body = JSON.stringify((dashboards[0] as { Properties: { DashboardBody: unknown } }).Properties.DashboardBody);
-    for (const name of [METRIC.endpointsByExposure, METRIC.scanDuration, METRIC.targetsPerScan, METRIC.alertsSent]) {
-      expect(body).toContain(`\\"${name}\\"`);
-    }
-    for (const exposure of ["none", "reachable", "unauthenticated"]) {
-      expect(body).toContain(`\\"${DIMENSION.exposure}\\",\\"${exposure}\\"`);
-    }
-    for (const kind of ["newly-unauthenticated", "newly-internet-facing", "new-finding", "resolved"]) {
-      expect(body).toContain(`\\"${DIMENSION.alertKind}\\",\\"${kind}\\"`);
-    }
+    for (const name of [METRIC.scansCompleted, METRIC.coverageGaps]) expect(body).toContain(`\\"${name}\\"`);
   });
 
   it("grants each function only what it uses", () => {
@@ -362,6 +363,40 @@ describe("monitor stack with default context", () => {
     expect(enumerateActions).not.toContain("sns:Publish");
     expect(probeActions).not.toContain("sns:Publish");
     expect(probeActions).toEqual(expect.arrayContaining(["sqs:ReceiveMessage", "sqs:DeleteMessage"]));
+    // Table actions: only those each function calls; nobody can scan, delete or batch-write.
+    const tableActions = (actions: string[]) => actions.filter((a) => a.startsWith("dynamodb:")).sort();
+    expect(tableActions(enumerateActions)).toEqual(["dynamodb:PutItem", "dynamodb:Query"]);
+    expect(tableActions(probeActions)).toEqual([
+      "dynamodb:BatchGetItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+    ]);
+    // Only the probe writes endpoint items, and nobody may update one: UpdateItem and the other writes are
+    // limited to scan items (SCAN#...) or the delivery ledger (DELIVERY#...) by dynamodb:LeadingKeys.
+    const leading = (roleId: string, action: string) =>
+      statementsOfRole(template, roleId)
+        .filter((st) => [st.Action].flat().includes(action))
+        .map(
+          (st) =>
+            (st.Condition as Record<string, Record<string, unknown>> | undefined)?.["ForAllValues:StringLike"]?.[
+              "dynamodb:LeadingKeys"
+            ],
+        );
+    expect(leading(logicalIdOf(probe.role), "dynamodb:UpdateItem")).toEqual([["SCAN#*"]]);
+    expect(leading(logicalIdOf(enumerate.role), "dynamodb:PutItem")).toEqual([["SCAN#*"]]);
+    expect(leading(logicalIdOf(notify.role), "dynamodb:PutItem")).toEqual([["DELIVERY#*"]]);
+    const streamRead = [
+      "dynamodb:DescribeStream",
+      "dynamodb:GetRecords",
+      "dynamodb:GetShardIterator",
+      "dynamodb:ListStreams",
+    ];
+    expect(tableActions(notifyActions).filter((a) => !streamRead.includes(a))).toEqual([
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+    ]);
 
     const assume = statementsOfRole(template, logicalIdOf(enumerate.role)).find((s) => s.Action === "sts:AssumeRole");
     expect(JSON.stringify(assume?.Resource)).toContain(":role/ExposureMonitorReadOnly");
@@ -466,7 +501,7 @@ describe("monitor stack with context values", () => {
 
   it("uses the configured probe concurrency and ports", () => {
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
-      BatchSize: 1,
+      BatchSize: PROBE_BATCH_SIZE,
       ScalingConfig: { MaximumConcurrency: 50 },
     });
     template.hasResourceProperties("AWS::Lambda::Function", {
