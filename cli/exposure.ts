@@ -16,6 +16,7 @@ const COMMANDS: Record<string, string> = {
   findings: "open findings now, as a table or as AWS Security Finding Format for Security Hub",
   ack: "accept a known exposure until a date, with a reason: recorded and shown, not paged",
   unack: "end an acknowledgement now",
+  react: "resolve one AWS change event (CloudTrail or native) to endpoints and probe them now",
   demo: "the monitor end to end on a lab of real Redis servers on loopback (what `npm start` runs)",
 };
 

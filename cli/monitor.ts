@@ -124,9 +124,19 @@ export async function monitorCycle(opened: OpenedStore, settings: MonitorSetting
     probe: adaptiveSettings(settings.probe),
     ...(coverage ? { coverage } : {}),
   });
-  if (opened.storeDir === null) {
-    return { ...cycle, delivered: 0, pendingDeliveries: 0 };
-  }
+  return { ...cycle, ...(await deliverLocally(opened, settings)) };
+}
+
+/**
+ * The notify function's delivery of every event recorded since the delivery watermark, for a local store
+ * (console, <store-dir>/alerts.jsonl, the webhook); nothing against a deployed table, whose notify delivers.
+ * Shared by the cycle and `exposure react`.
+ */
+export async function deliverLocally(
+  opened: OpenedStore,
+  settings: Pick<MonitorSettings, "webhookUrl" | "json">,
+): Promise<{ delivered: number; pendingDeliveries: number }> {
+  if (opened.storeDir === null) return { delivered: 0, pendingDeliveries: 0 };
   mkdirSync(opened.storeDir, { recursive: true });
   const alerting = localAlerting({
     storeDir: opened.storeDir,
@@ -147,7 +157,6 @@ export async function monitorCycle(opened: OpenedStore, settings: MonitorSetting
     );
   }
   return {
-    ...cycle,
     delivered: delivery.delivered.length + expiry.delivered.length,
     pendingDeliveries: delivery.failed.length + expiry.failed.length,
   };
