@@ -2,6 +2,7 @@
 // The `exposure` command: a dispatcher. Each subcommand lives in cli/commands/<name>.ts and
 // exports `run(argv): Promise<number>` (the exit code). Errors are printed on one line, never as a stack trace.
 import { readFileSync } from "node:fs";
+import { closestName } from "../shared/did-you-mean.ts";
 import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./args.ts";
 
 const COMMANDS: Record<string, string> = {
@@ -49,9 +50,24 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`unknown command "${name}" (try: exposure --help)`);
+  if (!Object.hasOwn(COMMANDS, name)) {
+    const near = closestName(name, Object.keys(COMMANDS));
+    throw new UsageError(`unknown command "${name}"${near ? `: did you mean "${near}"?` : " (try: exposure --help)"}`);
+  }
   const command = (await import(`./commands/${name}.ts`)) as { run(argv: string[]): Promise<number> };
   return command.run(rest);
+}
+
+// Run through npm (`npm run -s exposure -- ...`, `npm start`), the command starts in the package root;
+// relative paths (--targets, --store-dir, --out, report files) mean where the user ran npm (INIT_CWD).
+// Only for this package's own scripts: a test run by `npm test` that starts the command elsewhere keeps its cwd.
+const NPM_SCRIPTS = new Set(["exposure", "start"]);
+if (process.env.INIT_CWD && NPM_SCRIPTS.has(process.env.npm_lifecycle_event ?? "")) {
+  try {
+    process.chdir(process.env.INIT_CWD);
+  } catch {
+    // A directory that is gone: stay where npm put us.
+  }
 }
 
 main(process.argv.slice(2)).then(

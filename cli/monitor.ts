@@ -79,7 +79,7 @@ export async function monitorSettings(values: MonitorValues, positionals: string
   } else {
     const scopeGiven = Object.keys(AWS_SCOPE_OPTIONS).find((name) => values[name as keyof MonitorValues] !== undefined);
     if (scopeGiven) throw new UsageError(`--${scopeGiven} goes with --aws`);
-    const targets = await loadTargets(positionals, values.targets, port);
+    const targets = await loadTargets(positionals, values.targets, port, values);
     targetSource = async () => ({ targets });
   }
   const failOn = failOnLevel(values["fail-on"]);
@@ -162,7 +162,8 @@ export async function deliverLocally(
   };
 }
 
-export function printCycle(report: CycleReport, json: boolean): void {
+/** With `startedAt` (watch), the summary line starts with the cycle's start time. */
+export function printCycle(report: CycleReport, json: boolean, startedAt?: Date): void {
   const { scan } = report;
   if (json) {
     process.stdout.write(`${JSON.stringify({ scan, alerts: report.alerts })}\n`);
@@ -176,8 +177,9 @@ export function printCycle(report: CycleReport, json: boolean): void {
     event.previous ? `${event.previous.state} -> ${event.current.state}` : `first seen: ${event.current.state}`,
     event.alerts.join(", "),
   ]);
+  const stamp = startedAt ? `${startedAt.toISOString()} ` : "";
   process.stdout.write(
-    `scan ${scan.scanId}: ${scan.targets} targets (${counts || "none"}), ${plural(report.events.length, "change")}, ${plural(report.alerts.length, "alert")}\n`,
+    `${stamp}scan ${scan.scanId}: ${scan.targets} targets (${counts || "none"}), ${plural(report.events.length, "change")}, ${plural(report.alerts.length, "alert")}\n`,
   );
   if (changes.length > 0) process.stdout.write(`${formatTable(["ENDPOINT", "CHANGE", "ALERTS"], changes)}\n`);
 }

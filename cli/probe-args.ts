@@ -1,6 +1,7 @@
 // The probe's options, shared by `probe`, `scan` and `watch`: parsed and checked once, before anything runs.
 import { constants } from "node:fs";
 import { open } from "node:fs/promises";
+import { isIP } from "node:net";
 import { AddressSet } from "../shared/net/ip.ts";
 import { printable } from "../shared/printable.ts";
 import { type AdaptiveOptions, DEFAULT_ADAPTIVE_OPTIONS } from "../shared/probe/adaptive.ts";
@@ -13,6 +14,8 @@ const DEADLINE_MARGIN_MS = DEFAULT_PROBE_OPTIONS.replyTimeoutMs + 500;
 
 export const PROBE_OPTIONS = {
   targets: { type: "string" },
+  exclude: { type: "string", multiple: true },
+  "exclude-file": { type: "string" },
   port: { type: "string" },
   "timeout-ms": { type: "string" },
   "deadline-ms": { type: "string" },
@@ -36,7 +39,16 @@ interface OptionRow {
 export const PROBE_OPTION_TABLE: { readonly [K in keyof typeof PROBE_OPTIONS]: OptionRow } = {
   targets: {
     value: "FILE",
-    meaning: 'read targets from FILE (a regular file of 16 MiB at most), one per line, "#" starts a comment',
+    meaning:
+      'read targets from FILE ("-" for standard input; 16 MiB at most), one per line, "#" starts a comment; JSON lines of `inventory --json` or `probe --json` are taken as their host and port',
+  },
+  exclude: {
+    value: "SPEC",
+    meaning: "never probe this IP, CIDR block or ip:port, even when a target includes it (repeatable)",
+  },
+  "exclude-file": {
+    value: "FILE",
+    meaning: 'exclusions from FILE, one per line like --exclude, "#" starts a comment',
   },
   port: {
     value: "N",
@@ -74,6 +86,8 @@ export const PROBE_HELP = Object.entries(PROBE_OPTION_TABLE)
 
 export interface ProbeArgValues {
   targets?: string;
+  exclude?: string[];
+  "exclude-file"?: string;
   port?: string;
   "timeout-ms"?: string;
   "deadline-ms"?: string;
@@ -174,15 +188,106 @@ async function readTargetsFile(path: string): Promise<string> {
   }
 }
 
-/** The targets named on the command line and in --targets FILE, all checked before any is probed. */
-export async function loadTargets(positionals: string[], targetsFile: string | undefined, defaultPort: number) {
+/** Standard input (`--targets -`), up to the same cap as a targets file. */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_TARGETS_FILE_BYTES) {
+      throw new UsageError(`standard input has more than the ${MAX_TARGETS_FILE_BYTES} bytes a targets list may have`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * Target specifications from a targets list: plain lines as targetSpecsFromText reads them, and JSON
+ * lines (`exposure inventory --json`: {host, port, ...}; `exposure probe --json`: {ip, port, ...}) as
+ * their host and port.
+ */
+export function specsFromTargetsText(text: string): string[] {
+  const specs: string[] = [];
+  const plain: string[] = [];
+  text.split(/\r?\n/).forEach((line, index) => {
+    const trimmed = line.trim();
+    if (!trimmed.startsWith("{")) {
+      plain.push(line);
+      return;
+    }
+    let value: { host?: unknown; ip?: unknown; port?: unknown };
+    try {
+      value = JSON.parse(trimmed) as typeof value;
+    } catch {
+      throw new UsageError(`targets line ${index + 1}: not valid JSON`);
+    }
+    const host = typeof value.host === "string" ? value.host : typeof value.ip === "string" ? value.ip : null;
+    if (host === null || !Number.isInteger(value.port)) {
+      throw new UsageError(`targets line ${index + 1}: a JSON target needs "host" (or "ip") and "port"`);
+    }
+    specs.push(host.includes(":") ? `[${host}]:${value.port}` : `${host}:${value.port}`);
+  });
+  return [...targetSpecsFromText(plain.join("\n")), ...specs];
+}
+
+async function readList(path: string): Promise<string> {
+  return path === "-" ? readStdin() : readTargetsFile(path);
+}
+
+/** Exclusions: IPs and CIDR blocks (every port), and ip:port endpoints. */
+export class Exclusions {
+  readonly #addresses: AddressSet;
+  readonly #endpoints: Set<string>;
+
+  constructor(specs: readonly string[]) {
+    const blocks: string[] = [];
+    this.#endpoints = new Set();
+    for (const spec of specs) {
+      const endpoint = /^\[([0-9a-fA-F:.]+)\]:(\d+)$/.exec(spec) ?? /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(spec);
+      if (endpoint) this.#endpoints.add(`${endpoint[1]!.toLowerCase()}|${Number(endpoint[2])}`);
+      else blocks.push(spec);
+    }
+    try {
+      this.#addresses = new AddressSet(blocks);
+    } catch (error) {
+      throw new UsageError(`--exclude: ${(error as Error).message}`);
+    }
+  }
+
+  excludes(target: { host: string; port: number }): boolean {
+    if (this.#endpoints.has(`${target.host.toLowerCase()}|${target.port}`)) return true;
+    return isIP(target.host) !== 0 && this.#addresses.has(target.host);
+  }
+}
+
+/**
+ * The targets named on the command line and in --targets FILE (or standard input), less the exclusions,
+ * all checked before any is probed.
+ */
+export async function loadTargets(
+  positionals: string[],
+  targetsFile: string | undefined,
+  defaultPort: number,
+  exclusions: Pick<ProbeArgValues, "exclude" | "exclude-file"> = {},
+) {
   const specs = [...positionals];
-  if (targetsFile !== undefined) specs.push(...targetSpecsFromText(await readTargetsFile(targetsFile)));
+  if (targetsFile !== undefined) specs.push(...specsFromTargetsText(await readList(targetsFile)));
   if (specs.length === 0) throw new UsageError("no targets given (name some, or use --targets FILE; see --help)");
+  const excludeSpecs = [...(exclusions.exclude ?? [])];
+  if (exclusions["exclude-file"] !== undefined) {
+    excludeSpecs.push(...targetSpecsFromText(await readTargetsFile(exclusions["exclude-file"])));
+  }
+  const excluded = new Exclusions(excludeSpecs);
+  let targets: ReturnType<typeof parseTargets>;
   try {
-    return parseTargets(specs, defaultPort);
+    targets = parseTargets(specs, defaultPort);
   } catch (error) {
     if (error instanceof TargetError) throw new UsageError(error.message);
     throw error;
   }
+  if (excludeSpecs.length === 0) return targets;
+  const kept = targets.filter((target) => !excluded.excludes(target));
+  if (kept.length === 0) throw new UsageError("every target is excluded (--exclude/--exclude-file)");
+  return kept;
 }

@@ -7,6 +7,7 @@ import {
   type ProbeOutcome,
   type ProbeResult,
 } from "../../shared/exposure/model.ts";
+import { printable } from "../../shared/printable.ts";
 import { probeAdaptive } from "../../shared/probe/scheduler.ts";
 import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
 import { formatTable, ProgressLine } from "../output.ts";
@@ -24,6 +25,9 @@ TARGET is host[:port], [ipv6]:port, or a CIDR block (IPv4 /16 at most, IPv6 /112
 
 options:
   --json                  one JSON object per line per target
+  --open                  list only targets that answered (exposure reachable or unauthenticated)
+  -q, --quiet             no summary line (stderr) and no progress; with --open and nothing open, no output
+  -v, --verbose           also print each target's reply (the first bytes the server sent)
 ${PROBE_HELP}
   --fail-on LEVEL         exit ${EXIT_EXPOSED} when any target is at LEVEL or worse: reachable | unauthenticated;
                           otherwise exit ${EXIT_NOT_ALL_PROBED} when a target could not be probed (a probe error)
@@ -65,15 +69,33 @@ export function resultRow(outcome: ProbeOutcome): string[] {
   ];
 }
 
+/** "256 targets: 1 unauthenticated, 2 reachable, 250 closed, 3 filtered" (exposed first). */
+export function summaryLine(total: number, counts: ReadonlyMap<string, number>): string {
+  const order = ["unauthenticated", "reachable", "closed", "filtered", "probe error"];
+  const rank = (label: string) => (order.includes(label) ? order.indexOf(label) : order.length);
+  const parts = [...counts]
+    .sort(([a], [b]) => rank(a) - rank(b) || a.localeCompare(b))
+    .map(([label, n]) => `${n} ${label}`);
+  return `${total} target${total === 1 ? "" : "s"}: ${parts.join(", ") || "none probed"}`;
+}
+
+function replyOf(outcome: ProbeOutcome): string {
+  return isProbeError(outcome) ? "" : printable(outcome.reply ?? "", 60);
+}
+
 export const RESULT_COLUMNS = ["TARGET", "STATE", "EXPOSURE", "TLS", "SERVER", "FINDINGS", "MS"];
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     ...PROBE_OPTIONS,
     json: { type: "boolean" },
+    open: { type: "boolean" },
+    quiet: { type: "boolean", short: "q" },
+    verbose: { type: "boolean", short: "v" },
     "fail-on": { type: "string" },
     help: { type: "boolean", short: "h" },
   });
+  if (values.quiet && values.verbose) throw new UsageError("--quiet and --verbose cannot be used together");
   if (values.help) {
     process.stdout.write(`${HELP}\n`);
     return EXIT_OK;
@@ -83,10 +105,15 @@ export async function run(argv: string[]): Promise<number> {
     throw new UsageError(`--fail-on must be "reachable" or "unauthenticated", got "${failOn}"`);
   }
   const { port, probe: options } = probeSettings(values);
-  const targets = await loadTargets(positionals, values.targets, port);
+  const targets = await loadTargets(positionals, values.targets, port, values);
+  const shown = (outcome: ProbeOutcome) =>
+    !values.open || (!isProbeError(outcome) && outcome.exposure !== "none" && outcome.exposure !== null);
+  const counts = new Map<string, number>();
 
   const progress =
-    !values.json && process.stderr.isTTY && targets.length > 20 ? new ProgressLine(targets.length) : null;
+    !values.json && !values.quiet && process.stderr.isTTY && targets.length > 20
+      ? new ProgressLine(targets.length)
+      : null;
   const rows: string[][] = [];
   let worst = 0;
   const probeErrors = new Map<string, number>();
@@ -96,16 +123,24 @@ export async function run(argv: string[]): Promise<number> {
     } else {
       worst = Math.max(worst, exposureRank(result.exposure));
     }
-    if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else rows.push(resultRow(result));
+    const label = isProbeError(result) ? "probe error" : result.exposure === "none" ? result.state : result.exposure;
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+    if (!shown(result)) {
+      // not listed (--open)
+    } else if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else rows.push(values.verbose ? [...resultRow(result), replyOf(result)] : resultRow(result));
     progress?.tick(result.exposure !== "none" && result.exposure !== null);
   }
   progress?.done();
   if (!values.json) {
     const order = new Map(targets.map((target, index) => [`${target.host}|${target.port}`, index]));
     rows.sort((a, b) => (order.get(keyOfRow(a)) ?? 0) - (order.get(keyOfRow(b)) ?? 0));
-    process.stdout.write(`${formatTable(RESULT_COLUMNS, rows)}\n`);
+    if (rows.length > 0) {
+      process.stdout.write(`${formatTable(values.verbose ? [...RESULT_COLUMNS, "REPLY"] : RESULT_COLUMNS, rows)}\n`);
+    } else if (!values.quiet) process.stdout.write("no open targets\n");
   }
+  // The summary goes to stderr, so stdout stays the table; --json output is for machines and has none.
+  if (!values.quiet && !values.json) process.stderr.write(`${summaryLine(targets.length, counts)}\n`);
   const notProbed = [...probeErrors.values()].reduce((sum, n) => sum + n, 0);
   if (notProbed > 0) {
     const codes = [...probeErrors].map(([code, n]) => `${code} x${n}`).join(", ");

@@ -57,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     for (let cycle = 1; cycle <= cycles && !stopping; cycle++) {
       const started = Date.now();
       const report = await monitorCycle(opened, settings);
-      printCycle(report, settings.json);
+      printCycle(report, settings.json, new Date(started));
       exposed = cycleFails(report, settings);
       if (exposed || cycle === cycles || stopping) break;
       const wait = Math.max(0, intervalMs - (Date.now() - started));
