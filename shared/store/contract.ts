@@ -56,6 +56,20 @@ export function pageSize(options: PageOptions | undefined): number {
   return limit;
 }
 
+/**
+ * A listing's time range in canonical form, or null when it is empty (`to` not after `from`). Throws
+ * past MAX_RANGE_DAYS: the DynamoDB store reads one partition per day, and both stores refuse alike.
+ */
+export function timeRangeBounds(range: { from: string; to: string }): { from: string; to: string } | null {
+  const from = canonicalTime(range.from);
+  const to = canonicalTime(range.to);
+  if (Date.parse(to) <= Date.parse(from)) return null;
+  if ((Date.parse(to) - Date.parse(from)) / DAY_MS > MAX_RANGE_DAYS) {
+    throw new Error(`a time range may span at most ${MAX_RANGE_DAYS} days`);
+  }
+  return { from, to };
+}
+
 export function utcDay(iso: string): string {
   return iso.slice(0, 10);
 }

@@ -19,16 +19,7 @@ import {
 import type { Acknowledgement } from "../exposure/acknowledgement.ts";
 import { formatEndpoint, type ProbeResult, type ScanRecord, type StateChangeEvent } from "../exposure/model.ts";
 import { canonicalTime, decideTransition, type EndpointState } from "../exposure/transitions.ts";
-import {
-  DAY_MS,
-  decodeCursor,
-  encodeCursor,
-  MAX_PAGE_SIZE,
-  MAX_RANGE_DAYS,
-  nextDay,
-  pageSize,
-  utcDay,
-} from "./contract.ts";
+import { decodeCursor, encodeCursor, MAX_PAGE_SIZE, nextDay, pageSize, timeRangeBounds, utcDay } from "./contract.ts";
 import { openShardRecording } from "./digest.ts";
 import { DynamoAcknowledgements } from "./dynamo-acks.ts";
 import { DynamoDigestBackend, markInDigest } from "./dynamo-digest.ts";
@@ -329,13 +320,10 @@ export class DynamoExposureStore implements ExposureStore {
     decode: (item: Item) => T,
   ): Promise<Page<T>> {
     const limit = pageSize(options);
-    const from = canonicalTime(range.from);
-    const to = canonicalTime(range.to);
-    if (Date.parse(to) <= Date.parse(from)) return { items: [] };
+    const bounds = timeRangeBounds(range);
+    if (bounds === null) return { items: [] };
+    const { from, to } = bounds;
     const lastDay = utcDay(new Date(Date.parse(to) - 1).toISOString());
-    if ((Date.parse(to) - Date.parse(from)) / DAY_MS > MAX_RANGE_DAYS) {
-      throw new Error(`a time range may span at most ${MAX_RANGE_DAYS} days`);
-    }
     const position = options.cursor ? decodeCursor<{ day: string; key?: Item }>(options.cursor) : { day: utcDay(from) };
     let day = position.day;
     let startKey = position.key;

@@ -367,6 +367,10 @@ export function storeContract<S extends ExposureStore>(fixture: StoreFixture<S>)
       expect((await store.eventsBetween(range, { limit: 50 })).items).toHaveLength(6);
       expect((await store.eventsBetween({ from: range.to, to: range.from })).items).toEqual([]);
       await expect(store.eventsBetween(range, { cursor: "not-a-cursor" })).rejects.toThrow(/invalid page cursor/);
+      // Both stores refuse a range of more than MAX_RANGE_DAYS alike (DynamoDB reads one partition per day).
+      const decade = { from: "2016-01-01T00:00:00Z", to: "2026-03-05T00:00:00Z" };
+      await expect(store.eventsBetween(decade)).rejects.toThrow(/at most 3700 days/);
+      await expect(store.listScans(decade)).rejects.toThrow(/at most 3700 days/);
     });
   });
 

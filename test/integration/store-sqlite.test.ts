@@ -15,6 +15,7 @@ import { storeContract } from "./store-contract.ts";
 
 const run = promisify(execFile);
 const WRITER = join(import.meta.dirname, "../helpers/sqlite-writer.ts");
+const CLI = join(import.meta.dirname, "../../cli/exposure.ts");
 const dir = mkdtempSync(join(tmpdir(), "exposure-sqlite-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let files = 0;
@@ -77,6 +78,22 @@ describe("the store file", () => {
       await reopened.close();
     }
   });
+
+  it("keeps Node's experimental-SQLite warning off command output, and shows it with EXPOSURE_DEBUG", async () => {
+    const storeDir = join(dir, "warning", ".exposure");
+    const local = await openLocalStore({ storeDir });
+    await local.store.recordObservation(observation("open-unauthenticated", minutes(0)));
+    await local.close();
+    const exposed = (env: NodeJS.ProcessEnv) =>
+      run(process.execPath, [CLI, "exposed", "--store-dir", storeDir], { env, timeout: 60_000 });
+    const { EXPOSURE_DEBUG: _unset, ...quiet } = process.env;
+    const plain = await exposed(quiet);
+    expect(plain.stdout).toContain("203.0.113.10:6379");
+    expect(plain.stderr).toBe("");
+    const debug = await exposed({ ...quiet, EXPOSURE_DEBUG: "1" });
+    expect(debug.stdout).toBe(plain.stdout);
+    expect(debug.stderr).toMatch(/^exposure: node:sqlite: SQLite is an experimental feature/);
+  }, 60_000);
 
   it("two processes recording the same changes at once write each event once", async () => {
     const path = join(dir, "two-writers.sqlite");

@@ -24,6 +24,7 @@ import {
   newScanRecord,
   pageSize,
   shardCounts,
+  timeRangeBounds,
 } from "../contract.ts";
 import type {
   ExposureStore,
@@ -282,8 +283,12 @@ export class SqliteExposureStore implements ExposureStore {
 
   /** Rows whose time key ("<time>#...") falls in [from, to), oldest first (the DynamoDB BETWEEN bounds). */
   #pageInRange<T>(select: string, range: TimeRange, options: PageOptions): Page<T> {
-    const from = canonicalTime(range.from);
-    const to = canonicalTime(range.to);
+    const bounds = timeRangeBounds(range);
+    if (bounds === null) {
+      pageSize(options); // the same checks of the options as a range with rows in it
+      return { items: [] };
+    }
+    const { from, to } = bounds;
     return this.#page<T>(
       {
         sql: `${select} WHERE time_key BETWEEN ? AND ? AND time_key > ? ORDER BY time_key LIMIT ?`,
