@@ -226,6 +226,11 @@ describe("a user's round trip", () => {
       child.stdout.once("data", () => {
         listening = listeningSockets(child.pid!);
       });
+      // A read command on the same store while watch runs (one file, two processes).
+      let readWhileWatching: Promise<Awaited<ReturnType<typeof exposure>>> | null = null;
+      child.stdout.once("data", () => {
+        readWhileWatching = exposure(["exposed", "--json", "--store-dir", watchDir]);
+      });
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no two cycles in time; stderr: ${stderr}`)), 60_000);
         child.stdout.on("data", (chunk) => {
@@ -236,6 +241,10 @@ describe("a user's round trip", () => {
           }
         });
       });
+      const read = await readWhileWatching!;
+      expect(read.code).toBe(0);
+      expect(read.stderr).toBe("");
+      expect(JSON.parse(read.stdout.trim().split("\n")[0]!)).toMatchObject({ endpoint: `127.0.0.1:${open.port}` });
       child.kill("SIGINT");
       expect(await exited).toBe(0);
       expect(stderr).toContain("stopping after the current cycle");
