@@ -496,6 +496,7 @@ async function runScenario(
 
 const USAGE = `usage: npm run bench -- [options]   (as root)
        npm run -s bench -- cost [--size N] [--small N]   the monthly bill (bench/cost.ts)
+       npm run -s bench -- fastpath [--events N] [--hour-seconds S]   fast-path latency and cost (bench/fastpath.ts)
   --scenario default|lossy|ipv6|both|store|all   which fleet (default: all = default, lossy, ipv6, then store)
   --runs N        rounds per scenario, each running every tool once (default 3)
   --no-cli        do not time \`exposure probe\` (the installed bundle, dist/exposure.js)
@@ -512,6 +513,7 @@ const USAGE = `usage: npm run bench -- [options]   (as root)
 export async function main(argv: string[]): Promise<number> {
   // `npm run -s bench -- cost`: the monthly bill from counted requests (bench/cost.ts).
   if (argv[0] === "cost") return (await import("./cost.ts")).main(argv.slice(1));
+  if (argv[0] === "fastpath") return (await import("./fastpath.ts")).main(argv.slice(1));
   const { values } = parseCommandArgs(
     argv,
     {

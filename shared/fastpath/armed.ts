@@ -31,7 +31,9 @@ export function armedProbeId(time: Date): string {
 }
 
 /** The armed set: exposed endpoints first (most severe first), then those armed by a refusal. */
-export async function armedTargets(options: Pick<ArmedOptions, "store" | "ledger" | "maxTargets">): Promise<Target[]> {
+export async function armedTargets(
+  options: Pick<ArmedOptions, "store" | "ledger" | "maxTargets">,
+): Promise<{ targets: Target[]; armedBefore: Set<string> }> {
   const max = options.maxTargets ?? DEFAULT_MAX_ARMED;
   const targets = new Map<string, Target>();
   for await (const state of allItems((cursor) =>
@@ -40,18 +42,21 @@ export async function armedTargets(options: Pick<ArmedOptions, "store" | "ledger
     if (targets.size >= max) break;
     targets.set(state.endpoint, { host: state.ip, port: state.port, ...(state.asset ? { asset: state.asset } : {}) });
   }
+  const armedBefore = new Set<string>();
   for (const target of await options.ledger.armed()) {
-    if (targets.size >= max) break;
     const endpoint = formatEndpoint(target.host, target.port);
-    if (!targets.has(endpoint)) targets.set(endpoint, target);
+    armedBefore.add(endpoint);
+    if (targets.size < max && !targets.has(endpoint)) targets.set(endpoint, target);
   }
-  return [...targets.values()];
+  return { targets: [...targets.values()], armedBefore };
 }
 
 export async function probeArmed(options: ArmedOptions): Promise<ArmedOutcome> {
-  const targets = await armedTargets(options);
+  const { targets, armedBefore } = await armedTargets(options);
   const probeId = armedProbeId(options.scheduledTime);
   const { results, events } = await probeAndRecord(targets, { ...options, probeId });
-  await updateArmed(options.ledger, targets, results);
+  // Marks are refreshed once an hour (their ttl is a day), not every minute.
+  const minute = Math.floor(options.scheduledTime.getTime() / 60_000);
+  await updateArmed(options.ledger, targets, results, armedBefore, minute % 60 === 0);
   return { probeId, armed: targets.length, probed: results.length, events };
 }

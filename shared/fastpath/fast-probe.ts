@@ -47,14 +47,29 @@ export async function probeFast(message: FastProbeMessage, options: FastProbeOpt
   return { probed: results.length, stopped, events, results };
 }
 
-/** Arms endpoints whose path was just shown open; disarms those gone silent (the sweep re-arms them). */
-export async function updateArmed(ledger: FastPathLedger, targets: readonly Target[], results: readonly ProbeResult[]) {
+/**
+ * Keeps the armed set (armed.ts) current: an endpoint that refused (RST: the path is open, nothing listens)
+ * is armed, one gone silent is disarmed. Exposed endpoints need no mark: the store's exposed-now index lists
+ * them. `alreadyArmed` endpoints are written again only when `refresh` (their ttl), so a steady armed set
+ * costs no write per minute.
+ */
+export async function updateArmed(
+  ledger: FastPathLedger,
+  targets: readonly Target[],
+  results: readonly ProbeResult[],
+  alreadyArmed: ReadonlySet<string> = new Set(),
+  refresh = true,
+) {
   const byEndpoint = new Map(targets.map((target) => [formatEndpoint(target.host, target.port), target]));
   await Promise.all(
-    results.map((result) => {
+    results.map(async (result) => {
       const endpoint = formatEndpoint(result.ip, result.port);
       const target = byEndpoint.get(endpoint) ?? { host: result.ip, port: result.port };
-      return pathOpen(result) ? ledger.arm(target, ARMED_TTL_SECONDS) : ledger.disarm(endpoint);
+      if (result.state === "closed") {
+        if (refresh || !alreadyArmed.has(endpoint)) await ledger.arm(target, ARMED_TTL_SECONDS);
+      } else if (!pathOpen(result) && (refresh || alreadyArmed.has(endpoint))) {
+        await ledger.disarm(endpoint);
+      }
     }),
   );
 }

@@ -1,0 +1,100 @@
+// The armed tier: an endpoint whose path is known open (it refused: RST) is probed every minute, so a Redis
+// started on it without any AWS call alerts at the next run; a silent endpoint leaves the set. Real
+// redis-server on loopback standing in for a public address, the embedded store.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findRedisServer, freePort, type LabServer, LocalLab } from "../../cli/local-lab.ts";
+import { armedProbeId, probeArmed } from "../../shared/fastpath/armed.ts";
+import { updateArmed } from "../../shared/fastpath/fast-probe.ts";
+import { MemoryFastPathLedger } from "../../shared/fastpath/ledger.ts";
+import { SqliteDatabase } from "../../shared/store/sqlite/database.ts";
+import { SqliteExposureStore } from "../../shared/store/sqlite/sqlite-store.ts";
+
+const binary = findRedisServer();
+let lab: LocalLab;
+let redis: LabServer;
+let closedPort: number;
+
+beforeAll(async () => {
+  if (!binary) throw new Error("redis-server is not installed (Debian: apt-get install redis-server)");
+  lab = new LocalLab(binary);
+  redis = await lab.add("armed", null);
+  closedPort = await freePort();
+}, 60_000);
+afterAll(async () => {
+  await lab?.close();
+});
+
+describe("armed tier", () => {
+  it("probes armed endpoints every run: a Redis started with no AWS call alerts at the next minute", async () => {
+    const store = new SqliteExposureStore({ db: new SqliteDatabase({ path: ":memory:" }) });
+    const ledger = new MemoryFastPathLedger();
+    let up = false;
+    const context = {
+      connectTo: (ip: string) =>
+        ip === "35.171.0.10"
+          ? { host: "127.0.0.1", port: up ? redis.port : closedPort }
+          : { host: "127.0.0.1", port: closedPort },
+    };
+    // A fast-path probe saw the refusal and armed it.
+    await ledger.arm({ host: "35.171.0.10", port: 6379 }, 3_600);
+    const t0 = new Date("2026-11-25T10:00:00Z");
+    const first = await probeArmed({ store, ledger, scheduledTime: t0, context, probe: { concurrency: 8 } });
+    expect(first).toMatchObject({ probeId: armedProbeId(t0), armed: 1, probed: 1 });
+    expect((await store.getEndpoint("35.171.0.10:6379"))?.state).toBe("closed");
+
+    up = true; // `redis-server` started by hand: no AWS call, no event.
+    const second = await probeArmed({ store, ledger, scheduledTime: new Date(t0.getTime() + 60_000), context });
+    expect(second.events).toHaveLength(1);
+    expect(second.events[0]!.alerts).toContain("newly-unauthenticated");
+    // Exposed now: listed by the store's exposed-now index, so still probed every minute.
+    const third = await probeArmed({ store, ledger, scheduledTime: new Date(t0.getTime() + 120_000), context });
+    expect(third.armed).toBe(1);
+    expect(third.events).toEqual([]);
+    db(store);
+  }, 60_000);
+
+  it("an armed endpoint gone silent leaves the set; a steady set is not rewritten every minute", async () => {
+    const ledger = new MemoryFastPathLedger();
+    const writes: string[] = [];
+    const counting = {
+      ...ledger,
+      claim: ledger.claim.bind(ledger),
+      release: ledger.release.bind(ledger),
+      stop: ledger.stop.bind(ledger),
+      stoppedSince: ledger.stoppedSince.bind(ledger),
+      armed: ledger.armed.bind(ledger),
+      arm: async (target: { host: string; port: number }, ttl: number) => {
+        writes.push(`arm ${target.host}`);
+        await ledger.arm(target, ttl);
+      },
+      disarm: async (endpoint: string) => {
+        writes.push(`disarm ${endpoint}`);
+        await ledger.disarm(endpoint);
+      },
+    };
+    const targets = [
+      { host: "35.171.0.12", port: 6379 },
+      { host: "35.171.0.13", port: 6379 },
+    ];
+    const result = (ip: string, state: "closed" | "filtered") =>
+      ({ ip, port: 6379, state, exposure: "none" }) as Parameters<typeof updateArmed>[2][number];
+    await updateArmed(counting, targets, [result("35.171.0.12", "closed"), result("35.171.0.13", "closed")]);
+    expect((await ledger.armed()).map((t) => t.host).sort()).toEqual(["35.171.0.12", "35.171.0.13"]);
+    writes.length = 0;
+    const armed = new Set(["35.171.0.12:6379", "35.171.0.13:6379"]);
+    // A minute later: one still refuses (no write), one went silent (disarmed).
+    await updateArmed(
+      counting,
+      targets,
+      [result("35.171.0.12", "closed"), result("35.171.0.13", "filtered")],
+      armed,
+      false,
+    );
+    expect(writes).toEqual(["disarm 35.171.0.13:6379"]);
+    expect((await ledger.armed()).map((t) => t.host)).toEqual(["35.171.0.12"]);
+  });
+});
+
+function db(store: SqliteExposureStore) {
+  store.db.close();
+}
