@@ -136,12 +136,12 @@ export async function deliverLocally(
   opened: OpenedStore,
   settings: Pick<MonitorSettings, "webhookUrl" | "json">,
 ): Promise<{ delivered: number; pendingDeliveries: number }> {
-  if (opened.storeDir === null) return { delivered: 0, pendingDeliveries: 0 };
+  if (opened.storeDir === null || opened.deliveryState === undefined) return { delivered: 0, pendingDeliveries: 0 };
   mkdirSync(opened.storeDir, { recursive: true });
   const alerting = localAlerting({
     storeDir: opened.storeDir,
     ...(settings.webhookUrl ? { webhookUrl: settings.webhookUrl } : {}),
-    ...(opened.deliveryState ? { state: opened.deliveryState } : {}),
+    state: opened.deliveryState,
     // With --json, console alerts go to stderr so stdout stays parseable.
     out: settings.json ? process.stderr : process.stdout,
   });

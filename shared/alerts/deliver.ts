@@ -1,7 +1,7 @@
 // Delivering alerts to every channel, at least once and without repeats: a ledger records each
 // (alert id, channel) pair that succeeded, so a re-run after any failure (a later channel, a crash, a
 // redelivered event) delivers only what is missing. The ledger is a tiny interface: a local file
-// (ledger-file.ts) or, in AWS, the table (ledger-dynamodb.ts). Which alerts to deliver, and what happens to
+// (ledger-sqlite.ts, in the embedded store's file) or, in AWS, the table (ledger-dynamodb.ts). Which alerts to deliver, and what happens to
 // the ones that failed, is notify.ts's concern (docs/readme-alerts.md, "Delivery").
 import type { Alert } from "./alert.ts";
 import { DeliveryError } from "./retry.ts";

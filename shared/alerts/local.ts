@@ -1,13 +1,12 @@
 // The laptop monitor's channels (docs/readme-alerts.md): alerts always go to the console and to
 // `<store-dir>/alerts.jsonl`, and to a webhook when one is given. The delivery state (the ledger and the
 // delivery watermark), so a failed delivery is retried by the next cycle, lives in the embedded store's
-// file when it is given (ledger-sqlite.ts), else in `<store-dir>/delivery/` (ledger-file.ts).
+// file (ledger-sqlite.ts).
 import { join } from "node:path";
 import type { AlertDeliverer, DeliveryLedger } from "./deliver.ts";
 import { ConsoleDeliverer } from "./deliver-console.ts";
 import { JsonlFileDeliverer } from "./deliver-jsonl.ts";
 import { WebhookDeliverer } from "./deliver-webhook.ts";
-import { FileLedger, FileWatermark } from "./ledger-file.ts";
 import type { DeliveryWatermark } from "./notify.ts";
 
 /** The ledger and watermark of the laptop's deliveries. */
@@ -17,8 +16,8 @@ export interface LocalAlertingOptions {
   storeDir: string;
   webhookUrl?: string;
   out?: NodeJS.WritableStream;
-  /** The embedded store's delivery state; default files under `<store-dir>/delivery/`. */
-  state?: LocalDeliveryState;
+  /** The embedded store's delivery state. */
+  state: LocalDeliveryState;
 }
 
 export interface LocalAlerting {
@@ -33,7 +32,5 @@ export function localAlerting(options: LocalAlertingOptions): LocalAlerting {
     new JsonlFileDeliverer(join(options.storeDir, "alerts.jsonl")),
   ];
   if (options.webhookUrl) deliverers.push(new WebhookDeliverer({ url: options.webhookUrl }));
-  if (options.state) return { deliverers, ledger: options.state, watermark: options.state };
-  const dir = join(options.storeDir, "delivery");
-  return { deliverers, ledger: new FileLedger(dir), watermark: new FileWatermark(dir) };
+  return { deliverers, ledger: options.state, watermark: options.state };
 }

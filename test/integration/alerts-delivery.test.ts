@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -11,10 +11,9 @@ import { ConsoleDeliverer } from "../../shared/alerts/deliver-console.ts";
 import { JsonlFileDeliverer } from "../../shared/alerts/deliver-jsonl.ts";
 import { SnsDeliverer } from "../../shared/alerts/deliver-sns.ts";
 import { WebhookDeliverer } from "../../shared/alerts/deliver-webhook.ts";
-import { FileLedger, FileWatermark } from "../../shared/alerts/ledger-file.ts";
 import { localAlerting } from "../../shared/alerts/local.ts";
 import { DeliveryError } from "../../shared/alerts/retry.ts";
-import { alertOf, deliverAsLaptop, EVENT_AT } from "../unit/alerts-fixtures.ts";
+import { alertOf, deliverAsLaptop, deliveryStateIn } from "../unit/alerts-fixtures.ts";
 import { type ScriptedServer, startScriptedServer } from "./alerts-http-server.ts";
 
 const TOPIC = "arn:aws:sns:eu-west-1:999988887777:exposure-alerts";
@@ -148,7 +147,7 @@ describe("delivery ledger and outbox", () => {
       },
     };
     const alerts = [alertOf("resolved", { state: "closed" }), alertOf("newly-unauthenticated")];
-    const report = await deliverAll(alerts, [flaky], new FileLedger(dir));
+    const report = await deliverAll(alerts, [flaky], deliveryStateIn(dir));
     expect(report.failed.map((failure) => [failure.alertId, failure.retryable])).toEqual([[alerts[0]!.id, false]]);
     expect(report.delivered.map((pair) => pair.alertId)).toEqual([alerts[1]!.id]);
   });
@@ -174,33 +173,18 @@ describe("delivery ledger and outbox", () => {
     expect(await jsonlIds(path)).toEqual([alert.id, next.id]);
   });
 
-  it("the file ledger survives a torn line and reloads from disk; the watermark survives a restart", async () => {
-    const alert = alertOf("newly-unauthenticated");
-    const ledger = new FileLedger(dir);
-    await ledger.mark(`${alert.id}|console`);
-    await appendFile(join(dir, "delivered.jsonl"), '{"key":"half');
-    const reloaded = new FileLedger(dir);
-    expect(await reloaded.has(`${alert.id}|console`)).toBe(true);
-    expect(await reloaded.has(`${alert.id}|jsonl`)).toBe(false);
-    await reloaded.mark(`${alert.id}|jsonl`);
-    expect(await new FileLedger(dir).has(`${alert.id}|jsonl`)).toBe(true);
-    expect(await new FileWatermark(dir).read()).toBeNull();
-    await new FileWatermark(dir).write(EVENT_AT);
-    expect(await new FileWatermark(dir).read()).toBe(EVENT_AT);
-    await writeFile(join(dir, "watermark.json"), '{"at":"2026-');
-    expect(await new FileWatermark(dir).read()).toBeNull();
-  });
-
-  it("localAlerting: console and <store-dir>/alerts.jsonl always, the webhook when given", async () => {
+  it("localAlerting: console and <store-dir>/alerts.jsonl always, the webhook when given, the store's delivery state", async () => {
     const sink = captured();
-    const local = localAlerting({ storeDir: dir, out: sink.stream });
+    const state = deliveryStateIn(dir);
+    const local = localAlerting({ storeDir: dir, out: sink.stream, state });
     expect(local.deliverers.map((deliverer) => deliverer.name)).toEqual(["console", "jsonl"]);
-    const withHook = localAlerting({ storeDir: dir, webhookUrl: "https://hooks.slack.com/services/T/B/x" });
+    const withHook = localAlerting({ storeDir: dir, webhookUrl: "https://hooks.slack.com/services/T/B/x", state });
     expect(withHook.deliverers.map((deliverer) => deliverer.name)[2]).toMatch(/^webhook:https:\/\/hooks\.slack\.com#/);
     const alert = alertOf("newly-unauthenticated");
-    const report = await deliverAsLaptop([alert], local.deliverers, join(dir, "delivery"));
+    const report = await deliverAsLaptop([alert], local.deliverers, dir, state);
     expect(report.delivered).toHaveLength(2);
     expect(await jsonlIds(join(dir, "alerts.jsonl"))).toEqual([alert.id]);
-    expect(await readFile(join(dir, "delivery", "delivered.jsonl"), "utf8")).toContain(`${alert.id}|jsonl`);
+    expect(await state.has(`${alert.id}|jsonl`)).toBe(true);
+    expect(await state.read()).not.toBeNull();
   });
 });

@@ -8,8 +8,7 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deliverAll } from "../../shared/alerts/deliver.ts";
 import { SnsDeliverer } from "../../shared/alerts/deliver-sns.ts";
-import { FileLedger, FileWatermark } from "../../shared/alerts/ledger-file.ts";
-import { alertOf, deliverAsLaptop, EVENT_AT } from "../unit/alerts-fixtures.ts";
+import { alertOf, deliverAsLaptop, deliveryStateIn, EVENT_AT } from "../unit/alerts-fixtures.ts";
 import { type Reply, type ScriptedServer, startScriptedServer } from "./alerts-http-server.ts";
 
 const TOPIC = "arn:aws:sns:eu-west-1:999988887777:exposure-alerts";
@@ -52,7 +51,7 @@ describe("SNS deliverer through the real SDK client", () => {
   it("Throttled twice, then published: the SDK's retry absorbs it and the alert is published once", async () => {
     server = await startScriptedServer([THROTTLED, THROTTLED, PUBLISHED], "/");
     const alert = alertOf("newly-unauthenticated");
-    const report = await deliverAll([alert], [snsDeliverer(server.url)], new FileLedger(dir));
+    const report = await deliverAll([alert], [snsDeliverer(server.url)], deliveryStateIn(dir));
     expect(report.failed).toEqual([]);
     expect(report.delivered).toHaveLength(1);
     expect(server.requests).toHaveLength(3);
@@ -78,7 +77,7 @@ describe("SNS deliverer through the real SDK client", () => {
     }
     expect(attributes).toEqual({ kind: "newly-unauthenticated", severity: "critical", account: "111122223333" });
 
-    const again = await deliverAll([alert], [snsDeliverer(server.url)], new FileLedger(dir));
+    const again = await deliverAll([alert], [snsDeliverer(server.url)], deliveryStateIn(dir));
     expect(again.alreadyDelivered).toHaveLength(1);
     expect(server.requests).toHaveLength(3);
   });
@@ -95,6 +94,6 @@ describe("SNS deliverer through the real SDK client", () => {
     );
     expect(report.pending).toBe(1);
     // The event stays ahead of the delivery watermark: the next run reads it again.
-    expect(await new FileWatermark(dir).read()).toBe(EVENT_AT);
+    expect(await deliveryStateIn(dir).read()).toBe(EVENT_AT);
   });
 });

@@ -5,9 +5,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { deliverAll } from "../../shared/alerts/deliver.ts";
 import { parseRetryAfter, WebhookDeliverer } from "../../shared/alerts/deliver-webhook.ts";
-import { FileLedger } from "../../shared/alerts/ledger-file.ts";
 import { DeliveryError } from "../../shared/alerts/retry.ts";
-import { alertOf } from "../unit/alerts-fixtures.ts";
+import { alertOf, deliveryStateIn } from "../unit/alerts-fixtures.ts";
 import { type ScriptedServer, startScriptedServer } from "./alerts-http-server.ts";
 
 const FAST_RETRY = { attempts: 4, baseDelayMs: 10, maxDelayMs: 50, maxRetryAfterMs: 5_000 };
@@ -41,7 +40,7 @@ describe("webhook deliverer against a real HTTP server", () => {
     ]);
     const alert = alertOf("newly-unauthenticated");
     const webhook = new WebhookDeliverer({ url: server.url, retry: FAST_RETRY, timeoutMs: 10_000 });
-    const ledger = new FileLedger(dir);
+    const ledger = deliveryStateIn(dir);
 
     const report = await deliverAll([alert], [webhook], ledger);
     expect(report.failed).toEqual([]);
@@ -66,7 +65,7 @@ describe("webhook deliverer against a real HTTP server", () => {
     const again = await deliverAll(
       [alert],
       [new WebhookDeliverer({ url: server.url, retry: FAST_RETRY })],
-      new FileLedger(dir),
+      deliveryStateIn(dir),
     );
     expect(again.alreadyDelivered).toHaveLength(1);
     expect(server.requests).toHaveLength(3);

@@ -7,9 +7,11 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRedisServer, freePort, type LabServer, LocalLab, labCommands } from "../../cli/local-lab.ts";
 import { type MonitorSettings, monitorCycle } from "../../cli/monitor.ts";
+import { SqliteDeliveryState } from "../../shared/alerts/ledger-sqlite.ts";
 import { AddressSet } from "../../shared/net/ip.ts";
 import { runScanCycle } from "../../shared/scan/local-cycle.ts";
 import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
+import { SqliteDatabase } from "../../shared/store/sqlite/database.ts";
 import { allItems } from "../../shared/store/store.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
 
@@ -56,7 +58,11 @@ function settings(): MonitorSettings {
   };
 }
 
-const cycle = () => monitorCycle({ store, label: "test", storeDir, close: async () => {} }, settings());
+/** The delivery state of the laptop's embedded store (its ledger and watermark), here beside a DynamoDB store. */
+const deliveryState = () => new SqliteDeliveryState(new SqliteDatabase({ path: ":memory:" }));
+const monitorDelivery = deliveryState();
+const cycle = () =>
+  monitorCycle({ store, label: "test", storeDir, deliveryState: monitorDelivery, close: async () => {} }, settings());
 const flapping = () => `127.0.0.1:${server.port}`;
 const alertKinds = (report: Awaited<ReturnType<typeof cycle>>) =>
   report.alerts.map((alert) => `${alert.target} ${alert.kind}`);
@@ -157,7 +163,13 @@ describe("the monitor over a changing server", () => {
         observedAt: new Date(Date.now() - 60_000).toISOString(),
       });
       expect(recorded.event?.alerts).toEqual(["newly-unauthenticated"]);
-      const opened = { store: crashStore, label: "test", storeDir: crashDir, close: async () => {} };
+      const opened = {
+        store: crashStore,
+        label: "test",
+        storeDir: crashDir,
+        deliveryState: deliveryState(),
+        close: async () => {},
+      };
       const quiet = { ...settings(), targetSource: async () => ({ targets: [] }) };
 
       const first = await monitorCycle(opened, quiet);

@@ -1,10 +1,14 @@
 // Builders for state-change events and alerts shared by the alert tests.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { type Alert, alertsFromEvent } from "../../shared/alerts/alert.ts";
 import type { AlertDeliverer, DeliveryLedger } from "../../shared/alerts/deliver.ts";
-import { FileLedger, FileWatermark } from "../../shared/alerts/ledger-file.ts";
+import { SqliteDeliveryState } from "../../shared/alerts/ledger-sqlite.ts";
 import { type DeliveryWatermark, deliverRecordedEvents } from "../../shared/alerts/notify.ts";
 import type { AlertKind, Asset, ProbeState, ServerFacts, StateChangeEvent } from "../../shared/exposure/model.ts";
 import { exposureOf } from "../../shared/exposure/model.ts";
+import { SqliteDatabase } from "../../shared/store/sqlite/database.ts";
 
 export const WEB_1: Asset = {
   provider: "aws",
@@ -87,8 +91,8 @@ export async function deliverAsLaptop(
   const report = await deliverRecordedEvents({
     store,
     deliverers,
-    ledger: state ?? new FileLedger(dir),
-    watermark: state ?? new FileWatermark(dir),
+    ledger: state ?? deliveryStateIn(dir),
+    watermark: state ?? deliveryStateIn(dir),
     now: new Date(Date.parse(last) + 1_000),
   });
   return {
@@ -97,4 +101,20 @@ export async function deliverAsLaptop(
     failed: report.failed,
     pending: report.failedEventIds.length,
   };
+}
+
+const DATABASES = new Map<string, SqliteDatabase>();
+
+/**
+ * The delivery state (ledger and watermark) of an embedded store in `dir`, as the laptop keeps it. Every call
+ * for one directory reads the same file, like a later run of the command would.
+ */
+export function deliveryStateIn(dir: string): SqliteDeliveryState {
+  let db = DATABASES.get(dir);
+  if (!db) {
+    mkdirSync(dir, { recursive: true });
+    db = new SqliteDatabase({ path: join(dir, "store.sqlite") });
+    DATABASES.set(dir, db);
+  }
+  return new SqliteDeliveryState(db);
 }

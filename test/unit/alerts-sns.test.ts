@@ -13,9 +13,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { chatbotNotification } from "../../shared/alerts/chatbot.ts";
 import { deliverAll } from "../../shared/alerts/deliver.ts";
 import { SnsDeliverer, snsPublishInput } from "../../shared/alerts/deliver-sns.ts";
-import { FileLedger, FileWatermark } from "../../shared/alerts/ledger-file.ts";
 import { alertJson, emailBody, emailSubject } from "../../shared/alerts/render.ts";
-import { alertOf, deliverAsLaptop, EVENT_AT } from "./alerts-fixtures.ts";
+import { alertOf, deliverAsLaptop, deliveryStateIn, EVENT_AT } from "./alerts-fixtures.ts";
 
 const TOPIC = "arn:aws:sns:eu-west-1:999988887777:exposure-alerts";
 const FAST_RETRY = { attempts: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 1_000 };
@@ -80,7 +79,7 @@ describe("SNS deliverer", () => {
       .rejectsOnce(throttled())
       .rejectsOnce(throttled())
       .resolves({ MessageId: "567910cd-659e-55d4-8ccb-5aaf14679dc0" });
-    const outbox = new FileLedger(dir);
+    const outbox = deliveryStateIn(dir);
     const alert = alertOf("newly-unauthenticated");
 
     const first = await deliverAll([alert], [deliverer()], outbox);
@@ -88,7 +87,7 @@ describe("SNS deliverer", () => {
     expect(first.delivered).toEqual([{ alertId: alert.id, deliverer: `sns:${TOPIC}` }]);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
 
-    const again = await deliverAll([alert], [deliverer()], new FileLedger(dir));
+    const again = await deliverAll([alert], [deliverer()], deliveryStateIn(dir));
     expect(again.delivered).toEqual([]);
     expect(again.alreadyDelivered).toHaveLength(1);
     expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
@@ -129,7 +128,7 @@ describe("SNS deliverer", () => {
       },
     ]);
     expect(first.pending).toBe(1);
-    expect(await new FileWatermark(dir).read()).toBe(EVENT_AT);
+    expect(await deliveryStateIn(dir).read()).toBe(EVENT_AT);
 
     // The permission is fixed; the next cycle has no new alerts but delivers the pending one.
     sns.reset();
@@ -141,6 +140,6 @@ describe("SNS deliverer", () => {
     expect(JSON.parse(JSON.parse(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message!).default).id).toBe(
       alert.id,
     );
-    expect(await new FileWatermark(dir).read()).not.toBe(EVENT_AT);
+    expect(await deliveryStateIn(dir).read()).not.toBe(EVENT_AT);
   });
 });
