@@ -56,5 +56,6 @@ const ALERT_KIND_SET: Record<AlertKind, true> = {
   "newly-internet-facing": true,
   "new-finding": true,
   resolved: true,
+  "path-anomaly": true,
 };
 export const ALERT_KINDS = Object.keys(ALERT_KIND_SET) as AlertKind[];

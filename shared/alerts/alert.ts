@@ -36,6 +36,7 @@ const KIND_SEVERITY: Record<Exclude<AlertKind, "new-finding">, Severity> = {
   "newly-unauthenticated": "critical",
   "newly-internet-facing": "high",
   resolved: "info",
+  "path-anomaly": "high",
 };
 
 /** The same event id and kind always give the same alert id, whatever process computes it. */

@@ -3,6 +3,7 @@
 // Server facts and finding evidence come from hostile peers: every rendering strips control
 // characters and bounds lengths.
 import type { AlertKind, ServerFacts } from "../exposure/model.ts";
+import { pathLine } from "../inventory/path/text.ts";
 import { oneLine, truncate } from "../printable.ts";
 import type { OwnerRef as AlertAsset } from "../remediation/remediation.ts";
 import type { Alert } from "./alert.ts";
@@ -12,6 +13,7 @@ export const KIND_HEADLINES: Record<AlertKind, string> = {
   "newly-internet-facing": "Port newly reachable from the internet",
   "new-finding": "New security finding",
   resolved: "No longer reachable from the internet",
+  "path-anomaly": "Answers although the configuration says no path exists",
 };
 
 /** The alert as one JSON document (what SNS, the JSONL file and machine subscribers get). */
@@ -80,6 +82,10 @@ export function emailBody(alert: Alert): string {
     `Owner:  ${alert.asset ? `AWS account ${alert.asset.account}, ${alert.asset.region}, ${oneLine(alert.asset.resourceType)} ${oneLine(alert.asset.resourceId)}${alert.asset.name ? ` "${oneLine(alert.asset.name)}"` : ""}` : "unknown (not found in the AWS inventory)"}`,
     `Since:  ${formatTime(alert.observedAt)} (first seen ${formatTime(alert.firstSeenAt)})`,
   ];
+  const owners = Object.entries(alert.asset?.owners ?? {});
+  if (owners.length > 0)
+    lines.push(`Team:   ${truncate(oneLine(owners.map(([k, v]) => `${k}=${v}`).join(", ")), 200)}`);
+  if (alert.asset?.path) lines.push(`Path:   ${truncate(oneLine(pathLine(alert.asset.path)), 400)}`);
   if (alert.findings.length > 0) {
     lines.push("", "Findings:");
     for (const finding of alert.findings) {

@@ -225,7 +225,7 @@ export function formatEndpoint(host: string, port: number): string {
 }
 
 /** Why an alert goes out (docs/architecture.md, "One notification per change"). */
-export type AlertKind = "newly-unauthenticated" | "newly-internet-facing" | "new-finding" | "resolved";
+export type AlertKind = "newly-unauthenticated" | "newly-internet-facing" | "new-finding" | "resolved" | "path-anomaly";
 
 /**
  * One recorded change of an endpoint, immutable once written: the history, and the single

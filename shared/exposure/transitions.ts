@@ -22,7 +22,11 @@
 //   (older) and changes nothing, so retries and out-of-order deliveries never make a second event.
 // - an unchanged observation is written only as a checkpoint, once the record's lastObservedAt is
 //   older than the checkpoint interval (measured in observation time, so replays are deterministic),
-//   or when it names another owner (account or resource) than the record.
+//   or when it names another owner (account or resource) than the record, or another path verdict.
+// - path-anomaly (high): the endpoint answers (exposure not `none`) while the path resolver says its
+//   path from the internet is `closed` (docs/readme-path.md, "Latent exposures and anomalies"): the
+//   configuration model or the inventory misses a path. Raised when that becomes true, including on an
+//   otherwise unchanged observation (then the event carries only this alert).
 import { createHash } from "node:crypto";
 import {
   type AlertKind,
@@ -222,6 +226,9 @@ export function decideTransition(
   }
 
   if (!sameRecordedFacts(recorded, observation, state)) return change(recorded, observed, at, options.scanId);
+  if (isPathAnomaly(exposure, observed.asset) && !isPathAnomaly(recorded.exposure, recorded.asset)) {
+    return change(recorded, observed, at, options.scanId);
+  }
 
   // Same facts as recorded: refresh the record (server details, certificate, asset) only when we write anyway.
   const refreshed: EndpointState = {
@@ -239,11 +246,22 @@ export function decideTransition(
   const ownerChanged =
     observation.asset !== undefined &&
     (recorded.asset?.accountId !== observation.asset.accountId ||
-      recorded.asset?.resourceId !== observation.asset.resourceId);
+      recorded.asset?.resourceId !== observation.asset.resourceId ||
+      recorded.asset?.path?.verdict !== observation.asset.path?.verdict);
   if (ownerChanged || observedMs - recordedMs >= checkpointIntervalMs) {
     return { outcome: "checkpoint", next: refreshed, event: null };
   }
   return { outcome: "unchanged", next: null, event: null };
+}
+
+/** Something answers where the configuration says no path from the internet exists. */
+export function isPathAnomaly(exposure: Exposure, asset: Asset | null | undefined): boolean {
+  return exposure !== "none" && asset?.path?.verdict === "closed";
+}
+
+/** The configuration opens a path on this port but nothing answers: a latent exposure (recorded, not paged). */
+export function isLatentExposure(exposure: Exposure, asset: Asset | null | undefined): boolean {
+  return exposure === "none" && asset?.path?.verdict === "open" && asset.path.scope === "any";
 }
 
 type Observed = Omit<EndpointState, "since" | "firstSeenAt" | "pendingNone" | "lastEventId" | "version">;
@@ -260,6 +278,13 @@ function change(recorded: EndpointState | null, observed: Observed, at: string, 
   if (observed.exposure === "reachable" && previousExposure === "none") alerts.push("newly-internet-facing");
   if (newFindings.some(isAlertableFinding)) alerts.push("new-finding");
   if (observed.exposure === "none" && previousExposure !== "none") alerts.push("resolved");
+  if (
+    isPathAnomaly(observed.exposure, observed.asset) &&
+    !(recorded !== null && isPathAnomaly(recorded.exposure, recorded.asset))
+  ) {
+    // First: at equal severity the one notification of the change is this one (it says more).
+    alerts.unshift("path-anomaly");
+  }
 
   const firstSeenAt = recorded?.firstSeenAt ?? at;
   const eventId = eventIdFor(observed.endpoint, at);

@@ -7,10 +7,12 @@ import type {
   Asset,
   EndpointSnapshot,
   ExposureLevel,
+  ExposurePath,
   Finding,
   ProbeState,
   ServerFacts,
 } from "../exposure/model.ts";
+import { closingSteps } from "../inventory/path/text.ts";
 import { oneLine, truncate } from "../printable.ts";
 import { compareVersions, parseVersion } from "../probe/redis/cves.ts";
 
@@ -23,6 +25,8 @@ export interface OwnerRef {
   name: string | null;
   /** Owner tags found on the resource (configured keys such as `team`), when any. */
   owners?: Record<string, string>;
+  /** The path from the internet on the port, as the inventory resolved it (docs/readme-path.md). */
+  path?: ExposurePath;
 }
 
 export function ownerRef(asset: Asset | null | undefined): OwnerRef | null {
@@ -34,6 +38,7 @@ export function ownerRef(asset: Asset | null | undefined): OwnerRef | null {
     resourceId: asset.resourceId,
     name: asset.name ?? null,
     ...(asset.owners && Object.keys(asset.owners).length > 0 ? { owners: { ...asset.owners } } : {}),
+    ...(asset.path ? { path: asset.path } : {}),
   };
 }
 
@@ -68,7 +73,8 @@ export function remediationFor(input: RemediationInput): string[] {
       ? resolvedLines(input)
       : [
           ...compromiseLines(input),
-          networkLine(input),
+          ...anomalyLines(input),
+          ...pathOrNetworkLines(input),
           ...stateLines(input),
           ...(REDIS_STATES.has(input.current.state) ? [BIND_LINE] : []),
           ...cveLines(input),
@@ -112,6 +118,33 @@ function resourceNoun(asset: AlertAsset): string {
   if (id.startsWith("i-")) return "EC2 instance";
   if (id.startsWith("eipalloc-")) return "Elastic IP";
   return asset.resourceType;
+}
+
+/** Answers while the configuration says closed: say so first, the closing advice is then a guess. */
+function anomalyLines({ asset, port }: RemediationInput): string[] {
+  const path = asset?.path;
+  if (path?.verdict !== "closed") return [];
+  return [
+    `Anomaly: TCP ${port} answers from the internet although the configuration says it cannot (${quoted(path.reason, 300)}). Find the path the inventory does not see (another interface or address, a proxy or port forward, a rule changed since it was read) before trusting the configuration.`,
+  ];
+}
+
+/**
+ * When the inventory resolved an open path: each rule to change with the command that does it (in the
+ * owning account); otherwise the general advice for the resource type.
+ */
+function pathOrNetworkLines(input: RemediationInput): string[] {
+  const { asset, port } = input;
+  const steps = asset?.path ? closingSteps(asset.path, port, asset.region) : [];
+  if (asset === null || steps.length === 0) return [networkLine(input)];
+  return steps.map(
+    (step) =>
+      `${step.change} in account ${asset.account}${step.command ? `: \`${step.command}\`` : ""}${
+        asset.path?.verdict === "open" && asset.path.scope === "restricted"
+          ? " (it admits only some public sources)"
+          : ""
+      }.`,
+  );
 }
 
 function networkLine({ asset, port }: RemediationInput): string {

@@ -75,8 +75,12 @@ export interface DigestBackend {
 
 const short = (text: string) => createHash("sha256").update(text).digest("base64url").slice(0, 10);
 
-export function ownerHash(asset: { accountId: string; resourceId: string } | null | undefined): string {
-  return asset ? short(`${asset.accountId}\n${asset.resourceId}`) : "";
+export function ownerHash(
+  asset: { accountId: string; resourceId: string; path?: { verdict: string } } | null | undefined,
+): string {
+  // The path verdict belongs to the owner's facts: a change of it is written (docs/readme-path.md).
+  if (!asset) return "";
+  return short(`${asset.accountId}\n${asset.resourceId}${asset.path ? `\n${asset.path.verdict}` : ""}`);
 }
 
 export function entryOf(state: EndpointState): DigestEntry {

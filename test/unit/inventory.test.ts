@@ -141,11 +141,12 @@ describe("enumeratePublicTargets over the fixture organization", () => {
       tags: { Name: "cache-primary", Team: "payments" },
       // The default owner tag keys match "Team" whatever its case.
       owners: { Team: "payments" },
-      // This world's account has no security-group rules at all.
+      // This world does not grant the path reads: the verdict says what could not be read.
       path: {
-        verdict: "closed",
+        verdict: "unknown",
         layer: "security-group",
-        reason: "no inbound rule of sg-0123456789abcdef0 admits a public IPv4 source on TCP 6379",
+        reason:
+          "ec2:DescribeSecurityGroupRules could not be read (UnauthorizedOperation: You are not authorized to perform this operation.)",
       },
     });
     expect(byHost.get("52.20.30.4")?.name).toBe("web-alb");

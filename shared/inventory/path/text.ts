@@ -51,7 +51,7 @@ export function closingSteps(
   if (path.verdict !== "open") return [];
   const regionOk = ID.region.test(region);
   const steps = (path.rules ?? []).map((rule) => ({
-    change: `Remove security-group rule ${rule.ruleId} of ${rule.groupId} (admits ${rule.source} on ${rule.protocol === "-1" ? "all ports" : `TCP ${rule.fromPort}-${rule.toPort}`})`,
+    change: `Remove security-group rule ${rule.ruleId} of ${rule.groupId} (admits ${rule.source} on ${rule.protocol === "-1" ? "all ports" : rule.fromPort === rule.toPort ? `TCP ${rule.fromPort}` : `TCP ${rule.fromPort}-${rule.toPort}`})`,
     command:
       ID.group.test(rule.groupId) && ID.rule.test(rule.ruleId) && regionOk
         ? `aws ec2 revoke-security-group-ingress --group-id ${rule.groupId} --security-group-rule-ids ${rule.ruleId} --region ${region}`
