@@ -1,8 +1,11 @@
-// `exposure exposed`: every endpoint whose current exposure is not `none`, most severe first.
+// `exposure exposed`: every endpoint whose current exposure is not `none`, most severe first, with the
+// path from the internet the inventory resolved; `--latent`: open paths where nothing answers.
 
 import { type Acknowledgement, activeAcknowledgement } from "../../shared/exposure/acknowledgement.ts";
+import { pathCell } from "../../shared/inventory/path/text.ts";
 import { oneLine } from "../../shared/printable.ts";
 import { exposureLevelSince } from "../../shared/report/current.ts";
+import { loadLatentExposures } from "../../shared/report/latent.ts";
 import type { EndpointState } from "../../shared/store/store.ts";
 import { allItems } from "../../shared/store/store.ts";
 import { EXIT_EXPOSED, EXIT_OK, FAIL_ON_HELP, failOnLevel, failsOn, parseCommandArgs, UsageError } from "../args.ts";
@@ -11,9 +14,15 @@ import { openStore, STORE_HELP, STORE_OPTIONS } from "../store-args.ts";
 
 const HELP = `usage: exposure exposed [options]
 
-Lists every endpoint that is reachable or unauthenticated now, unauthenticated first, with since when.
+Lists every endpoint that is reachable or unauthenticated now, unauthenticated first, with since when
+and, for addresses from the AWS inventory, the path from the internet (the rule that opens it, or the
+layer that should have stopped it: a path anomaly).
 
 options:
+  --latent                list latent exposures instead: the configuration opens the port to the whole
+                          internet but nothing answered (recorded, never paged); owners from the accounts
+                          the last 31 days of scans read, or --accounts
+  --accounts IDS          with --latent: these accounts (comma-separated)
   --json                  one endpoint object per line
 ${FAIL_ON_HELP}
 ${STORE_HELP}
@@ -22,7 +31,8 @@ ${STORE_HELP}
 function owner(state: EndpointState): string {
   const asset = state.asset;
   if (!asset) return "";
-  return [asset.accountId, asset.region, asset.name ?? asset.resourceId].filter(Boolean).join(" ");
+  const owners = Object.entries(asset.owners ?? {}).map(([key, value]) => `${key}=${value}`);
+  return [asset.accountId, asset.region, asset.name ?? asset.resourceId, ...owners].filter(Boolean).join(" ");
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -30,6 +40,8 @@ export async function run(argv: string[]): Promise<number> {
     ...STORE_OPTIONS,
     json: { type: "boolean" },
     "fail-on": { type: "string" },
+    latent: { type: "boolean" },
+    accounts: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help) {
@@ -37,6 +49,15 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   if (positionals.length > 0) throw new UsageError(`exposed takes no arguments, got "${positionals[0]}"`);
+  if (values.accounts !== undefined && !values.latent) throw new UsageError("--accounts goes with --latent");
+  const accounts = values.accounts?.split(",").map((id) => id.trim());
+  for (const id of accounts ?? []) {
+    if (!/^\d{12}$/.test(id)) throw new UsageError(`--accounts: "${id}" is not a 12-digit AWS account id`);
+  }
+  if (values.latent) {
+    if (values["fail-on"] !== undefined) throw new UsageError("--fail-on does not go with --latent");
+    return runLatent(values, accounts, values.json === true);
+  }
   const failOn = failOnLevel(values["fail-on"]);
   const opened = await openStore(values, { access: "read" });
   const exposed: EndpointState[] = [];
@@ -74,6 +95,42 @@ export async function run(argv: string[]): Promise<number> {
   return code;
 }
 
+async function runLatent(
+  values: Parameters<typeof openStore>[0],
+  accounts: string[] | undefined,
+  json: boolean,
+): Promise<number> {
+  const opened = await openStore(values, { access: "read" });
+  let latent: EndpointState[];
+  try {
+    latent = await loadLatentExposures(opened.store, { now: new Date(), ...(accounts ? { accounts } : {}) });
+  } finally {
+    await opened.close();
+  }
+  if (json) {
+    for (const state of latent) process.stdout.write(`${JSON.stringify(state)}\n`);
+    return EXIT_OK;
+  }
+  if (latent.length === 0) {
+    process.stdout.write("no latent exposures\n");
+    return EXIT_OK;
+  }
+  process.stdout.write(`${latentTable(latent)}\n`);
+  return EXIT_OK;
+}
+
+/** Open paths where nothing answers: what the configuration allows, and who owns it. */
+export function latentTable(latent: EndpointState[]): string {
+  const rows = latent.map((state) => [
+    state.endpoint,
+    state.state,
+    state.lastObservedAt,
+    pathCell(state.asset?.path),
+    owner(state),
+  ]);
+  return formatTable(["ENDPOINT", "STATE", "OBSERVED", "PATH", "OWNER"], rows);
+}
+
 /** SINCE is when the current level began (from `levelSince` when given; the record's `since` moves on any change). */
 export function exposedTable(
   exposed: EndpointState[],
@@ -88,11 +145,12 @@ export function exposedTable(
     state.findings.length > 0
       ? `${state.findings.length} (${state.findings.filter((f) => f.severity === "critical").length} critical)`
       : "",
+    pathCell(state.asset?.path),
     owner(state),
     ...(acknowledged && acknowledged.size > 0 ? [ackCell(acknowledged.get(state.endpoint))] : []),
   ]);
   const ackColumn = acknowledged && acknowledged.size > 0 ? ["ACKNOWLEDGED"] : [];
-  return formatTable(["ENDPOINT", "EXPOSURE", "STATE", "SINCE", "FINDINGS", "OWNER", ...ackColumn], rows);
+  return formatTable(["ENDPOINT", "EXPOSURE", "STATE", "SINCE", "FINDINGS", "PATH", "OWNER", ...ackColumn], rows);
 }
 
 function ackCell(ack: Acknowledgement | undefined): string {

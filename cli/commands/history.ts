@@ -1,4 +1,5 @@
 // `exposure history TARGET`: an endpoint's state-change events, oldest first, and its exposure windows.
+
 import { isIP } from "node:net";
 import {
   type Acknowledgement,
@@ -7,6 +8,7 @@ import {
 } from "../../shared/exposure/acknowledgement.ts";
 import type { StateChangeEvent } from "../../shared/exposure/model.ts";
 import { formatEndpoint } from "../../shared/exposure/model.ts";
+import { pathCell } from "../../shared/inventory/path/text.ts";
 import { oneLine } from "../../shared/printable.ts";
 import { parseTarget, TargetError } from "../../shared/probe/targets.ts";
 import { type HistorySubject, queryHistory } from "../../shared/report/queries.ts";
@@ -38,10 +40,11 @@ export function eventRow(event: StateChangeEvent): string[] {
     event.previous ? `${event.previous.state} (${event.previous.exposure})` : "-",
     `${event.current.state} (${event.current.exposure})`,
     event.alerts.join(", "),
+    pathCell(event.asset?.path ?? undefined),
   ];
 }
 
-export const EVENT_COLUMNS = ["TIME", "ENDPOINT", "FROM", "TO", "ALERTS"];
+export const EVENT_COLUMNS = ["TIME", "ENDPOINT", "FROM", "TO", "ALERTS", "PATH"];
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {

@@ -7,8 +7,10 @@
 // - an endpoint without events in the period was in one state throughout. It was exposed throughout if
 //   it is exposed now with no event since `from`, or if its first event after `to` comes from an exposed
 //   state; those are read back the same way. Events after `to` are read only to find these.
+
 import type { StateChangeEvent } from "../exposure/model.ts";
 import { allItems, type EndpointState, type ExposureStore } from "../store/store.ts";
+import { loadLatentExposures } from "./latent.ts";
 import { toIso, toMs } from "./time.ts";
 import type { ExposureWindow, Period, ReportInput } from "./types.ts";
 import { compareText, exposureWindows } from "./windows.ts";
@@ -109,6 +111,7 @@ export async function loadReportInput(store: ExposureStore, options: LoadReportO
     generatedAt: toIso(nowMs),
     table: options.table,
     acknowledgements: await store.listAcknowledgements(),
+    latent: await loadLatentExposures(store, { now: options.now }),
   };
 }
 

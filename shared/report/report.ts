@@ -2,11 +2,13 @@
 // period always give the same report (and, rendered, the same bytes and the same SHA-256).
 import { acknowledgementsOverlapping } from "../exposure/acknowledgement.ts";
 import type { Severity } from "../exposure/model.ts";
+import type { EndpointState } from "../exposure/transitions.ts";
+import { closingSteps, pathLine } from "../inventory/path/text.ts";
 import { computeCoverage } from "./coverage.ts";
 import { exposureRemediation, findingRemediation } from "./remediation.ts";
 import { median, percentile } from "./stats.ts";
 import { toIso, toMs } from "./time.ts";
-import type { AuditReport, OpenFinding, ReportInput } from "./types.ts";
+import type { AuditReport, LatentExposure, OpenFinding, ReportInput } from "./types.ts";
 import { compareText, type EndpointAtEnd, exposedTimeline, exposureWindows } from "./windows.ts";
 
 export const SEVERITIES: readonly Severity[] = ["critical", "high", "medium", "low", "info"];
@@ -68,6 +70,20 @@ export function buildReport(input: ReportInput): AuditReport {
     openFindings,
     timeline,
     acknowledgements: acknowledgementsOverlapping(input.acknowledgements ?? [], toIso(fromMs), toIso(toMs_)),
+    latentExposures: (input.latent ?? []).map(latentExposure).sort((a, b) => compareText(a.endpoint, b.endpoint)),
+  };
+}
+
+function latentExposure(state: EndpointState): LatentExposure {
+  const path = state.asset?.path;
+  const steps = path && state.asset ? closingSteps(path, state.port, state.asset.region) : [];
+  return {
+    endpoint: state.endpoint,
+    state: state.state,
+    observedAt: state.lastObservedAt,
+    owner: state.asset,
+    path: path ? pathLine(path) : "",
+    remediation: steps.map((step) => (step.command ? `${step.change}: ${step.command}` : step.change)).join("; "),
   };
 }
 

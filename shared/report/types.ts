@@ -11,6 +11,7 @@ import type {
   Severity,
   StateChangeEvent,
 } from "../exposure/model.ts";
+import type { EndpointState } from "../exposure/transitions.ts";
 
 export interface Period {
   from: string;
@@ -38,6 +39,20 @@ export interface ReportInput {
   table: string;
   /** Acknowledgements (shared/exposure/acknowledgement.ts); those in force during the period are listed. */
   acknowledgements?: Acknowledgement[];
+  /** Latent exposures now (shared/report/latent.ts): open paths where nothing answers. */
+  latent?: EndpointState[];
+}
+
+/** An open path from the whole internet on a monitored port where nothing answered (docs/readme-path.md). */
+export interface LatentExposure {
+  endpoint: string;
+  state: ProbeState;
+  observedAt: string;
+  owner: Asset | null;
+  /** The path in one line: the rule, ACL entry and route that open it. */
+  path: string;
+  /** The rules to change and the commands that close the path. */
+  remediation: string;
 }
 
 export type ExposedLevel = Exclude<Exposure, "none">;
@@ -154,4 +169,6 @@ export interface AuditReport {
   timeline: TimelinePoint[];
   /** Every acknowledgement in force at some time of the period, oldest first: for the auditor. */
   acknowledgements: Acknowledgement[];
+  /** Config findings at the time the report was generated: recorded, never paged. */
+  latentExposures: LatentExposure[];
 }

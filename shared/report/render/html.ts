@@ -8,6 +8,8 @@ import {
   ackCells,
   FINDING_COLUMNS,
   findingCells,
+  LATENT_COLUMNS,
+  latentCells,
   SCAN_COLUMNS,
   scanCells,
   summaryLines,
@@ -137,6 +139,12 @@ ${table(
   "findings-table",
   FINDING_COLUMNS,
   report.openFindings.map((f) => ({ className: f.severity, cells: findingCells(f) })),
+)}</section>
+<section id="latent"><h2>Latent exposures: the configuration opens the port, nothing answered (${report.latentExposures.length})</h2>
+${table(
+  "latent-table",
+  LATENT_COLUMNS,
+  report.latentExposures.map((l) => ({ className: "latent", cells: latentCells(l) })),
 )}</section>
 <section id="coverage"><h2>Scans (${report.coverage.scans.length})</h2>
 <details id="scans-details"${report.coverage.scans.length <= SCANS_SHOWN_OPEN ? " open" : ""}><summary>${escapeHtml(`${report.coverage.completedScans} completed, ${report.coverage.incompleteScans} incomplete, ${report.coverage.scansWithGaps} with coverage gaps: every scan of the period`)}</summary>

@@ -100,6 +100,12 @@ export function findingCells(f: AuditReport["openFindings"][number]): Array<stri
   return [f.severity, f.endpoint, `${f.findingId}: ${f.title}`, f.firstSeen, ownerLabel(f.owner), f.remediation];
 }
 
+export const LATENT_COLUMNS = ["Endpoint", "State", "Observed", "Owner", "Path", "To close it"];
+
+export function latentCells(l: AuditReport["latentExposures"][number]): Array<string | number> {
+  return [l.endpoint, l.state, l.observedAt, ownerLabel(l.owner), l.path, l.remediation];
+}
+
 export const SCAN_COLUMNS = [
   "Scan",
   "Started",
