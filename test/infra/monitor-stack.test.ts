@@ -2,6 +2,7 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  NOTIFY_TIMEOUT_SECONDS,
   PROBE_BATCH_SIZE,
   PROBE_BATCHING_WINDOW_SECONDS,
   PROBE_MEMORY_MB,
@@ -10,6 +11,7 @@ import {
   SHARD_MAX_RECEIVE_COUNT,
   SHARD_SIZE,
 } from "../../infra/sizing.ts";
+import { NOTIFY_DELIVERY_BUDGET_MS } from "../../shared/function-env.ts";
 import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../../shared/metrics-names.ts";
 import { createTableInput, TABLE_SCHEMA } from "../../shared/store/schema.ts";
 import { logicalIdOf, type SynthesizedApp, synthesizeApp } from "./synth-helper.ts";
@@ -539,6 +541,15 @@ describe("monitor stack with context values", () => {
       SlackChannelId: "C0456EFGH",
       SnsTopicArns: [ref(synth.monitor.alertTopic), ref(synth.monitor.opsTopic)],
     });
+  });
+
+  it("gives notify a delivery budget well below its timeout (a hanging channel never times the function out)", () => {
+    template.hasResourceProperties("AWS::Lambda::Function", {
+      Description: Match.stringLikeRegexp("^Turns"),
+      Timeout: NOTIFY_TIMEOUT_SECONDS,
+    });
+    // The budget, the margin the handler keeps before the timeout (5 s), and room for the ledger writes.
+    expect(NOTIFY_DELIVERY_BUDGET_MS + 5_000).toBeLessThanOrEqual((NOTIFY_TIMEOUT_SECONDS * 1000) / 1.5);
   });
 
   it("lets notify read the webhook secret through the Parameters and Secrets extension", () => {
