@@ -12,6 +12,7 @@ import { INVENTORY_OPTIONS, type InventoryOptionValues, inventoryConfigFromOptio
 import { formatTable } from "./output.ts";
 import {
   adaptiveSettings,
+  loadExclusions,
   loadTargets,
   PROBE_HELP,
   PROBE_OPTIONS,
@@ -75,7 +76,11 @@ export async function monitorSettings(values: MonitorValues, positionals: string
       throw new UsageError("--aws and explicit targets cannot be combined");
     }
     const config = inventoryConfigFromOptions({ ...values, concurrency: undefined } as InventoryOptionValues);
-    targetSource = async () => awsTargets(config);
+    const excluded = await loadExclusions(values);
+    targetSource = async () => {
+      const found = await awsTargets(config);
+      return excluded ? { ...found, targets: found.targets.filter((target) => !excluded.excludes(target)) } : found;
+    };
   } else {
     const scopeGiven = Object.keys(AWS_SCOPE_OPTIONS).find((name) => values[name as keyof MonitorValues] !== undefined);
     if (scopeGiven) throw new UsageError(`--${scopeGiven} goes with --aws`);

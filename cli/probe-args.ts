@@ -261,6 +261,17 @@ export class Exclusions {
   }
 }
 
+/** --exclude and --exclude-file, or null when neither is given. */
+export async function loadExclusions(
+  values: Pick<ProbeArgValues, "exclude" | "exclude-file">,
+): Promise<Exclusions | null> {
+  const specs = [...(values.exclude ?? [])];
+  if (values["exclude-file"] !== undefined) {
+    specs.push(...targetSpecsFromText(await readTargetsFile(values["exclude-file"])));
+  }
+  return specs.length === 0 && values["exclude-file"] === undefined ? null : new Exclusions(specs);
+}
+
 /**
  * The targets named on the command line and in --targets FILE (or standard input), less the exclusions,
  * all checked before any is probed.
@@ -274,11 +285,7 @@ export async function loadTargets(
   const specs = [...positionals];
   if (targetsFile !== undefined) specs.push(...specsFromTargetsText(await readList(targetsFile)));
   if (specs.length === 0) throw new UsageError("no targets given (name some, or use --targets FILE; see --help)");
-  const excludeSpecs = [...(exclusions.exclude ?? [])];
-  if (exclusions["exclude-file"] !== undefined) {
-    excludeSpecs.push(...targetSpecsFromText(await readTargetsFile(exclusions["exclude-file"])));
-  }
-  const excluded = new Exclusions(excludeSpecs);
+  const excluded = await loadExclusions(exclusions);
   let targets: ReturnType<typeof parseTargets>;
   try {
     targets = parseTargets(specs, defaultPort);
@@ -286,7 +293,7 @@ export async function loadTargets(
     if (error instanceof TargetError) throw new UsageError(error.message);
     throw error;
   }
-  if (excludeSpecs.length === 0) return targets;
+  if (excluded === null) return targets;
   const kept = targets.filter((target) => !excluded.excludes(target));
   if (kept.length === 0) throw new UsageError("every target is excluded (--exclude/--exclude-file)");
   return kept;

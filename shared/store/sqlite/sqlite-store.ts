@@ -248,14 +248,10 @@ export class SqliteExposureStore implements ExposureStore {
   async listScans(range: TimeRange, options: PageOptions = {}): Promise<Page<ScanRecord>> {
     return this.#pageInRange<ScanRecord>("SELECT time_key AS key, scan AS value FROM scans", range, options);
   }
-  #acknowledgements = new Map<SqliteDatabase, SqliteAcknowledgements>();
+  #acknowledgements: SqliteAcknowledgements | undefined;
   #acks(): SqliteAcknowledgements {
-    let acks = this.#acknowledgements.get(this.db);
-    if (acks === undefined) {
-      acks = new SqliteAcknowledgements(this.db);
-      this.#acknowledgements.set(this.db, acks);
-    }
-    return acks;
+    this.#acknowledgements ??= new SqliteAcknowledgements(this.db);
+    return this.#acknowledgements;
   }
 
   async putAcknowledgement(ack: Acknowledgement): Promise<void> {
