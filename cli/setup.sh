@@ -9,11 +9,11 @@
 set -u
 here=${0%/*}
 
-# "command package" pairs each profile needs: `start` runs the demo (real redis-server processes, the
-# embedded store), `test` the whole suite (network-namespace labs, headless Chromium, nmap, DynamoDB Local).
+# "command package" pairs each profile needs: `start` runs the demo (real redis-server processes and the
+# embedded SQLite store, which needs nothing), `test` the whole suite (network-namespace labs, headless Chromium, nmap, DynamoDB Local).
 profile_needs() {
   case "$1" in
-    start) echo "redis-server:redis-server java:default-jre-headless" ;;
+    start) echo "redis-server:redis-server" ;;
     test)
       echo "redis-server:redis-server redis-cli:redis-tools setpriv:util-linux chromium:chromium ip:iproute2" \
         "iptables:iptables openssl:openssl java:default-jre-headless nmap:nmap"
