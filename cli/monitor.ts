@@ -4,12 +4,12 @@ import { deliverExpiryAlerts } from "../shared/alerts/acknowledged.ts";
 import { localAlerting } from "../shared/alerts/local.ts";
 import { deliverRecordedEvents } from "../shared/alerts/notify.ts";
 import { describeAcknowledgement } from "../shared/exposure/acknowledgement.ts";
-import { exposureOf, type ProbeState, type Target } from "../shared/exposure/model.ts";
+import { exposureOf, type ProbeOutcome, type ProbeState, type Target } from "../shared/exposure/model.ts";
 import type { InventoryConfig } from "../shared/inventory/config.ts";
 import { type CycleResult, runScanCycle } from "../shared/scan/local-cycle.ts";
 import { FAIL_ON_HELP, type FailOnLevel, failOnLevel, failsOn, UsageError } from "./args.ts";
 import { INVENTORY_OPTIONS, type InventoryOptionValues, inventoryConfigFromOptions } from "./commands/inventory.ts";
-import { formatTable } from "./output.ts";
+import { formatTable, ProgressLine } from "./output.ts";
 import {
   adaptiveSettings,
   loadExclusions,
@@ -40,7 +40,8 @@ export const MONITOR_HELP = `  TARGET... / --targets FILE   what to scan, or:
                           --include-tag, --ports, --role-name, --external-id, ...) as in exposure inventory --help
 ${STORE_HELP}
   --alert-webhook URL     also POST each alert there (Slack incoming-webhook compatible)
-  --json                  machine-readable output on stdout (alerts then go to stderr as text)
+  --json                  JSON lines on stdout: scan prints one per target as it is probed (as probe --json),
+                          then {scan, alerts} for the cycle; alerts then go to stderr as text
 ${FAIL_ON_HELP}
 ${PROBE_HELP}
   -h, --help              show this help`;
@@ -59,6 +60,8 @@ export interface MonitorSettings {
   json: boolean;
   /** --fail-on: the level at which a cycle ends the command with exit 3. */
   failOn?: FailOnLevel;
+  /** Called with each target's outcome (scan --json prints one line per target). */
+  onResult?: (outcome: ProbeOutcome) => void;
   /** Produces the targets of one cycle (re-read each cycle, so an inventory stays current). */
   targetSource: () => Promise<{ targets: Target[]; coverage?: Parameters<typeof runScanCycle>[0]["coverage"] }>;
 }
@@ -123,12 +126,20 @@ export interface CycleReport extends CycleResult {
  */
 export async function monitorCycle(opened: OpenedStore, settings: MonitorSettings): Promise<CycleReport> {
   const { targets, coverage } = await settings.targetSource();
+  // A progress line while the targets are probed, only for a person watching a terminal.
+  const progress =
+    !settings.json && process.stderr.isTTY && targets.length > 20 ? new ProgressLine(targets.length) : null;
   const cycle = await runScanCycle({
     store: opened.store,
     targets,
     probe: adaptiveSettings(settings.probe),
     ...(coverage ? { coverage } : {}),
+    onResult: (outcome) => {
+      progress?.tick(outcome.exposure !== "none" && outcome.exposure !== null);
+      settings.onResult?.(outcome);
+    },
   });
+  progress?.done();
   return { ...cycle, ...(await deliverLocally(opened, settings)) };
 }
 

@@ -20,6 +20,8 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   const settings = await monitorSettings(values, positionals);
+  // --json: one object per target as it is probed (the probe's own JSON line), then the cycle's record.
+  if (settings.json) settings.onResult = (outcome) => process.stdout.write(`${JSON.stringify(outcome)}\n`);
   const opened = await openStore(values);
   let exposed = false;
   try {

@@ -12,7 +12,7 @@ import { formatEndpoint, type ScanRecord, type StateChangeEvent, type Target } f
 import type { AdaptiveOptions } from "../probe/adaptive.ts";
 import { allItems, type ExposureStore } from "../store/store.ts";
 import { newScanId } from "./cycle.ts";
-import { probeShard, type ShardMessage, type ShardQueue, startScanCycle } from "./shards.ts";
+import { type ProbeShardOptions, probeShard, type ShardMessage, type ShardQueue, startScanCycle } from "./shards.ts";
 
 /** Targets per shard on a laptop: one shard holds what one probe function invocation could. */
 export const LOCAL_SHARD_TARGETS = 10_000;
@@ -44,6 +44,8 @@ export interface CycleOptions {
   shardTargets?: number;
   /** Resolves a host name to an address (default: the system resolver, with a deadline). */
   resolve?: (name: string) => Promise<string>;
+  /** Called with each target's outcome as it comes. */
+  onResult?: ProbeShardOptions["onResult"];
 }
 
 export interface CycleResult {
@@ -74,6 +76,7 @@ export async function runScanCycle(options: CycleOptions): Promise<CycleResult> 
         store,
         ...(options.probe ? { probe: options.probe } : {}),
         ...(options.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: options.checkpointIntervalMs } : {}),
+        ...(options.onResult ? { onResult: options.onResult } : {}),
       });
       events.push(...outcome.events);
       scan = outcome.scan;

@@ -14,7 +14,7 @@ import type {
   StateChangeEvent,
   Target,
 } from "../exposure/model.ts";
-import { formatEndpoint, isProbeError } from "../exposure/model.ts";
+import { formatEndpoint, isProbeError, type ProbeOutcome } from "../exposure/model.ts";
 import type { InventoryResult } from "../inventory/enumerate.ts";
 import { isPublicAddress } from "../net/ip.ts";
 import type { AdaptiveOptions, ProbeFunction } from "../probe/adaptive.ts";
@@ -264,6 +264,8 @@ export interface ProbeShardOptions {
    * make the rest of its results suspect too.
    */
   maxProbeErrorShare?: number;
+  /** Called with each target's outcome as it comes (the laptop's progress line and `scan --json`). */
+  onResult?: (outcome: ProbeOutcome) => void;
 }
 
 /**
@@ -385,6 +387,7 @@ export async function probeAndRecord(
     options.probeTarget,
   )) {
     outcome.countsByState[result.state] = (outcome.countsByState[result.state] ?? 0) + 1;
+    options.onResult?.(result);
     // A probe error says nothing about the endpoint: counted as a coverage gap, never recorded.
     if (isProbeError(result)) {
       outcome.probeErrors[result.probeError.code] = (outcome.probeErrors[result.probeError.code] ?? 0) + 1;

@@ -176,12 +176,17 @@ describe("a user's round trip", () => {
     const first = await exposure(["scan", "--json", "--store-dir", dir, target]);
     expect(first.stderr).toContain("newly-unauthenticated");
     expect(first.code).toBe(0);
-    const firstReport = JSON.parse(first.stdout);
+    // One object per target as it is probed, then the cycle's {scan, alerts}.
+    const [probed, firstReport] = first.stdout
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
+    expect(probed).toMatchObject({ target, state: "open-unauthenticated", exposure: "unauthenticated" });
     expect(firstReport.alerts.map((alert: { kind: string }) => alert.kind)).toContain("newly-unauthenticated");
 
     const second = await exposure(["scan", "--json", "--store-dir", dir, target]);
     expect(second.code).toBe(0);
-    expect(JSON.parse(second.stdout).alerts).toEqual([]);
+    expect(JSON.parse(second.stdout.trim().split("\n").at(-1)!).alerts).toEqual([]);
 
     const history = await exposure(["history", "--json", "--store-dir", dir, target]);
     expect(history.code).toBe(0);
