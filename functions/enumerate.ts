@@ -9,7 +9,7 @@ import { gapCount } from "../shared/exposure/gaps.ts";
 import { ENV } from "../shared/function-env.ts";
 import { createAwsClientFactory, enumeratePublicTargets } from "../shared/inventory/index.ts";
 import { METRIC } from "../shared/metrics-names.ts";
-import { scanIdForSchedule, startScanCycle } from "../shared/scan/shards.ts";
+import { FamilyShardQueue, scanIdForSchedule, startScanCycle } from "../shared/scan/shards.ts";
 import { SqsShardQueue } from "../shared/scan/sqs-shard-queue.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { documentClient, sqsClient } from "./commons/clients.ts";
@@ -21,6 +21,8 @@ import { emitScanCompleted } from "./commons/scan-metrics.ts";
 const config = {
   tableName: requiredString(ENV.tableName),
   shardQueueUrl: requiredString(ENV.shardQueueUrl),
+  // IPv6 shards go to the probe function in the dual-stack scanner VPC when it is deployed.
+  ipv6ShardQueueUrl: optionalString(ENV.ipv6ShardQueueUrl),
   shardSize: positiveInteger(ENV.shardSize),
   inventory: inventoryConfig(),
   // The scan records' ttl (docs/readme-store.md, "Scan records"); unset keeps them.
@@ -33,7 +35,12 @@ const store = new DynamoExposureStore({
   tableName: config.tableName,
   ...(config.scanRetentionDays !== undefined ? { scanRetentionDays: config.scanRetentionDays } : {}),
 });
-const queue = new SqsShardQueue({ client: sqsClient, queueUrl: config.shardQueueUrl });
+const queue = new FamilyShardQueue(
+  new SqsShardQueue({ client: sqsClient, queueUrl: config.shardQueueUrl }),
+  config.ipv6ShardQueueUrl === undefined
+    ? undefined
+    : new SqsShardQueue({ client: sqsClient, queueUrl: config.ipv6ShardQueueUrl }),
+);
 // Kept across invocations: assumed-role credentials are cached until shortly before they expire.
 const inventoryClients = createAwsClientFactory({ callTimeoutMs: config.inventory.callTimeoutMs });
 

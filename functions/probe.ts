@@ -2,6 +2,8 @@
 // PROBE_BATCH_SIZE), probes them at once with the sockets shared between them, from outside (this
 // function is in no VPC), records each shard's observations and counts the shard in the scan record
 // (shared/scan/shards.ts probeShard); the call that counts the last shard emits the scan-completed metrics.
+// The same code runs a second time in the dual-stack scanner VPC for IPv6 shards, where a self-test
+// connection over IPv6 comes first in every invocation (docs/readme-probe.md, "IPv6 in AWS").
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
@@ -10,6 +12,7 @@ import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { ENV, type EnvName } from "../shared/function-env.ts";
 import { AddressSet } from "../shared/net/ip.ts";
+import { ipv6SelfTest } from "../shared/probe/self-test.ts";
 import { parseShardMessage, probeShard } from "../shared/scan/shards.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { documentClient } from "./commons/clients.ts";
@@ -27,6 +30,8 @@ const config = {
   // The events' ttl (optional): the history is audit evidence, kept unless the deployer sets a retention.
   eventRetentionDays:
     optionalString(ENV.eventRetentionDays) === undefined ? undefined : positiveInteger(ENV.eventRetentionDays),
+  // The IPv6 probe function's proof of its path, reached before any shard is probed (optional).
+  ipv6SelfTest: optionalString(ENV.probeIpv6SelfTest),
 };
 
 const store = new DynamoExposureStore({
@@ -71,14 +76,18 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(logMetrics(metrics))
-  .handler(
-    async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-      // The records of a batch run in parallel; together they keep at most socketConcurrency sockets open.
-      processPartialResponse(
-        event,
-        (record: SQSRecord) =>
-          probeRecord(record, Math.max(1, Math.floor(config.socketConcurrency / Math.max(1, event.Records.length)))),
-        processor,
-        { context },
-      ),
-  );
+  .handler(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    if (config.ipv6SelfTest !== undefined) {
+      // Thrown: the whole batch fails and SQS delivers it again, then dead-letters it. Nothing is recorded.
+      const reached = await ipv6SelfTest(config.ipv6SelfTest);
+      logger.debug("IPv6 self-test passed", { reached });
+    }
+    // The records of a batch run in parallel; together they keep at most socketConcurrency sockets open.
+    return processPartialResponse(
+      event,
+      (record: SQSRecord) =>
+        probeRecord(record, Math.max(1, Math.floor(config.socketConcurrency / Math.max(1, event.Records.length)))),
+      processor,
+      { context },
+    );
+  });

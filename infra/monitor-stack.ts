@@ -51,12 +51,13 @@ import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import type { Construct } from "constructs";
 import { severitiesAtLeast } from "../shared/alerts/route.ts";
-import { enumerateEnvironment, notifyEnvironment, probeEnvironment } from "../shared/function-env.ts";
+import { ENV, enumerateEnvironment, notifyEnvironment, probeEnvironment } from "../shared/function-env.ts";
 import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../shared/metrics-names.ts";
 import { TABLE_SCHEMA } from "../shared/store/schema.ts";
 import type { MonitorConfig } from "./config.ts";
 import { allowAlarmPublishing } from "./constructs/alarm-publishing.ts";
-import { MonitorFunction } from "./constructs/monitor-function.ts";
+import { Ipv6Scanner } from "./constructs/ipv6-scanner.ts";
+import { MonitorFunction, type TableGrant } from "./constructs/monitor-function.ts";
 import { INVENTORY_READ_ACTIONS, ORGANIZATION_READ_ACTIONS } from "./member-role-actions.ts";
 import {
   ENUMERATE_MEMORY_MB,
@@ -90,6 +91,7 @@ export class MonitorStack extends Stack {
   readonly opsTopic: Topic;
   readonly enumerate: MonitorFunction;
   readonly probe: MonitorFunction;
+  readonly ipv6Scanner: Ipv6Scanner;
   readonly notify: MonitorFunction;
 
   constructor(scope: Construct, id: string, props: MonitorStackProps) {
@@ -268,13 +270,14 @@ export class MonitorStack extends Stack {
     });
     // Probe: digests and records (BatchGetItem), conditional puts of records, events and digests, the scan's
     // progress (UpdateItem, GetItem) and record (Query).
-    this.probe.bindTable(this.table, [
+    const probeTableAccess: TableGrant[] = [
       "dynamodb:BatchGetItem",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
       { actions: ["dynamodb:UpdateItem"], leadingKeys: ["SCAN#"] },
-    ]);
+    ];
+    this.probe.bindTable(this.table, probeTableAccess);
     this.probe.fn.addEventSource(
       new SqsEventSource(this.shardQueue, {
         batchSize: PROBE_BATCH_SIZE,
@@ -283,6 +286,19 @@ export class MonitorStack extends Stack {
         reportBatchItemFailures: true,
       }),
     );
+
+    // IPv6 shards: their own queue and a probe function with an IPv6 path (infra/constructs/ipv6-scanner.ts).
+    this.ipv6Scanner = new Ipv6Scanner(this, "Ipv6Scanner", {
+      table: this.table,
+      tableAccess: probeTableAccess,
+      allowedMasters: config.allowedMasters,
+      ...(config.eventRetentionDays !== undefined ? { eventRetentionDays: config.eventRetentionDays } : {}),
+      maxConcurrency: config.probeMaxConcurrency,
+      logRetention,
+      alarmAction: new SnsAction(this.opsTopic),
+    });
+    this.enumerate.addEnvironment(ENV.ipv6ShardQueueUrl, this.ipv6Scanner.queue.queueUrl);
+    this.ipv6Scanner.queue.grantSendMessages(this.enumerate.role);
 
     const webhookSecret =
       config.slackWebhookSecretArn === undefined

@@ -8,6 +8,10 @@ export const ENV = {
   tableName: "TABLE_NAME",
   /** enumerate: the shard queue's URL. */
   shardQueueUrl: "SHARD_QUEUE_URL",
+  /** enumerate: the IPv6 shard queue's URL, read by the probe function in the scanner VPC (optional). */
+  ipv6ShardQueueUrl: "IPV6_SHARD_QUEUE_URL",
+  /** probe: host:port the function must reach over IPv6 first each invocation, proving its path (optional). */
+  probeIpv6SelfTest: "PROBE_IPV6_SELF_TEST",
   /** enumerate: targets per shard (infra/sizing.ts SHARD_SIZE). */
   shardSize: "SHARD_SIZE",
   /** enumerate: ports probed on every address, comma-separated. */
@@ -55,6 +59,8 @@ export const NOTIFY_DELIVERY_BUDGET_MS = 12_000;
 
 export interface EnumerateEnvironment {
   shardQueueUrl: string;
+  /** Shards of IPv6 targets go here when set (docs/readme-probe.md, "IPv6 in AWS"). */
+  ipv6ShardQueueUrl?: string;
   shardSize: number;
   probePorts: readonly number[];
   memberRoleName: string;
@@ -67,6 +73,7 @@ export interface EnumerateEnvironment {
 export function enumerateEnvironment(env: EnumerateEnvironment): Record<string, string> {
   return {
     [ENV.shardQueueUrl]: env.shardQueueUrl,
+    ...(env.ipv6ShardQueueUrl !== undefined ? { [ENV.ipv6ShardQueueUrl]: env.ipv6ShardQueueUrl } : {}),
     [ENV.shardSize]: String(env.shardSize),
     [ENV.probePorts]: env.probePorts.join(","),
     [ENV.memberRoleName]: env.memberRoleName,
@@ -81,6 +88,8 @@ export interface ProbeEnvironment {
   socketConcurrency: number;
   allowedMasters: readonly string[];
   eventRetentionDays?: number;
+  /** "host:port" reached over IPv6 first by each invocation; unreachable = the batch fails (the IPv6 probe function). */
+  ipv6SelfTest?: string;
 }
 
 export function probeEnvironment(env: ProbeEnvironment): Record<string, string> {
@@ -88,6 +97,7 @@ export function probeEnvironment(env: ProbeEnvironment): Record<string, string> 
     [ENV.probeSocketConcurrency]: String(env.socketConcurrency),
     ...(env.allowedMasters.length > 0 ? { [ENV.allowedMasters]: env.allowedMasters.join(",") } : {}),
     ...(env.eventRetentionDays !== undefined ? { [ENV.eventRetentionDays]: String(env.eventRetentionDays) } : {}),
+    ...(env.ipv6SelfTest !== undefined ? { [ENV.probeIpv6SelfTest]: env.ipv6SelfTest } : {}),
   };
 }
 

@@ -4,6 +4,7 @@
 import { fileURLToPath } from "node:url";
 import { type CfnElement, type Duration, Stack, Validations } from "aws-cdk-lib";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
+import type { ISecurityGroup, IVpc, SubnetSelection } from "aws-cdk-lib/aws-ec2";
 import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import {
   Architecture,
@@ -39,6 +40,8 @@ export interface MonitorFunctionProps {
   tracing?: boolean;
   /** The AWS Parameters and Secrets extension, for functions that read a secret at run time. */
   paramsAndSecrets?: ParamsAndSecretsLayerVersion;
+  /** Attach to these subnets (the IPv6 probe function's dual-stack scanner VPC); none: no VPC. */
+  network?: { vpc: IVpc; subnets: SubnetSelection; securityGroups: ISecurityGroup[]; ipv6AllowedForDualStack: boolean };
 }
 
 export type TableAccess = "read" | "readWrite";
@@ -82,6 +85,14 @@ export class MonitorFunction extends Construct {
       logGroup: this.logGroup,
       tracing: props.tracing === false ? Tracing.DISABLED : Tracing.ACTIVE,
       paramsAndSecrets: props.paramsAndSecrets,
+      ...(props.network !== undefined
+        ? {
+            vpc: props.network.vpc,
+            vpcSubnets: props.network.subnets,
+            securityGroups: props.network.securityGroups,
+            ipv6AllowedForDualStack: props.network.ipv6AllowedForDualStack,
+          }
+        : {}),
       environment: {
         NODE_OPTIONS: "--enable-source-maps",
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,

@@ -86,7 +86,9 @@ export function splitIntoShards(scanId: string, targets: readonly Target[], limi
       throw new ShardMessageError(`target ${formatEndpoint(target.host, target.port)} does not fit in one message`);
     }
     const separator = current.length > 0 ? 1 : 0;
-    if (current.length >= limits.maxTargets || currentBytes + separator + bytes > maxBytes) {
+    // A shard holds one address family: IPv6 shards go to the probe function that has an IPv6 path.
+    const otherFamily = current.length > 0 && isIP(current[0]?.host ?? "") !== isIP(target.host);
+    if (current.length >= limits.maxTargets || currentBytes + separator + bytes > maxBytes || otherFamily) {
       groups.push(current);
       current = [];
       currentBytes = envelopeBytes;
@@ -165,6 +167,34 @@ export function scanIdForSchedule(scheduledTime: string): string {
 /** Where shards go: SQS in AWS (sqs-shard-queue.ts). Resolves once every message is accepted. */
 export interface ShardQueue {
   send(messages: readonly ShardMessage[]): Promise<void>;
+}
+
+/** True for a shard of IPv6 targets (splitIntoShards never mixes families in one shard). */
+export function isIpv6Shard(shard: ShardMessage): boolean {
+  return isIP(shard.targets[0]?.host ?? "") === 6;
+}
+
+/**
+ * Sends IPv4 shards to one queue and IPv6 shards to another (the probe function in the dual-stack scanner
+ * VPC); without an IPv6 queue every shard goes to the first.
+ */
+export class FamilyShardQueue implements ShardQueue {
+  readonly #ipv4: ShardQueue;
+  readonly #ipv6: ShardQueue | undefined;
+
+  constructor(ipv4: ShardQueue, ipv6?: ShardQueue) {
+    this.#ipv4 = ipv4;
+    this.#ipv6 = ipv6;
+  }
+
+  async send(messages: readonly ShardMessage[]): Promise<void> {
+    const ipv6 = this.#ipv6;
+    if (ipv6 === undefined) return this.#ipv4.send(messages);
+    await Promise.all([
+      this.#ipv4.send(messages.filter((message) => !isIpv6Shard(message))),
+      ipv6.send(messages.filter(isIpv6Shard)),
+    ]);
+  }
 }
 
 export interface ScanCycleStart {

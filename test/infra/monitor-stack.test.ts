@@ -86,8 +86,11 @@ describe("monitor stack with default context", () => {
       RedrivePolicy: { deadLetterTargetArn: arnOf(shardDeadLetterQueue), maxReceiveCount: SHARD_MAX_RECEIVE_COUNT },
     });
     const queues = template.findResources("AWS::SQS::Queue");
+    const { queue: ipv6Queue, deadLetterQueue: ipv6DeadLetterQueue } = synth.monitor.ipv6Scanner;
     expect(Object.keys(queues).sort()).toEqual(
-      [shardQueue, shardDeadLetterQueue, streamFailureQueue].map((q) => logicalIdOf(q)).sort(),
+      [shardQueue, shardDeadLetterQueue, streamFailureQueue, ipv6Queue, ipv6DeadLetterQueue]
+        .map((q) => logicalIdOf(q))
+        .sort(),
     );
     for (const queue of Object.values(queues) as Array<{ Properties: Record<string, unknown> }>) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
@@ -141,18 +144,22 @@ describe("monitor stack with default context", () => {
 
   it("gives every function the same defaults: its own log group with retention, tracing, source maps", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(3);
+    expect(Object.keys(functions)).toHaveLength(4);
+    const ipv6Probe = logicalIdOf(synth.monitor.ipv6Scanner.probe.fn);
     for (const [id, fn] of Object.entries(functions) as [string, FunctionResource][]) {
       expect(fn.Properties.Runtime).toBe("nodejs22.x");
       expect(fn.Properties.Architectures).toEqual(["arm64"]);
-      const probe = id === logicalIdOf(synth.monitor.probe.fn);
+      const probe = id === logicalIdOf(synth.monitor.probe.fn) || id === ipv6Probe;
       expect(fn.Properties.TracingConfig).toEqual(probe ? undefined : { Mode: "Active" });
       expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe("--enable-source-maps");
       expect(fn.Properties.Handler).toBe("index.handler");
       expect(fn.Properties.LoggingConfig.LogGroup).toEqual({ Ref: expect.stringMatching(/Logs/) });
-      expect(fn.Properties.VpcConfig).toBeUndefined();
+      // Only the IPv6 probe function sits in a VPC (its scanner VPC); the rest probe and read from outside any.
+      if (id === ipv6Probe) expect(fn.Properties.VpcConfig).toMatchObject({ Ipv6AllowedForDualStack: true });
+      else expect(fn.Properties.VpcConfig).toBeUndefined();
     }
-    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 3);
+    // Four functions' logs and the scanner VPC's rejected-flow log.
+    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 5);
   });
 
   it("keeps the table on demand with PITR, deletion protection, a rotating customer key, TTL and a stream", () => {
@@ -335,7 +342,8 @@ describe("monitor stack with default context", () => {
       Threshold: 0,
       AlarmActions: [ref(synth.monitor.opsTopic)],
     });
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 7);
+    // And the IPv6 scanner's two: its dead-letter queue and its function's errors.
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 9);
   });
 
   it("draws no dashboard unless asked; asked, it graphs the alarmed metrics", () => {
@@ -516,7 +524,7 @@ describe("monitor stack with context values", () => {
         }),
       },
     });
-    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 90 }, 3);
+    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 90 }, 5);
   });
 
   it("subscribes every configured email to the right topic", () => {
