@@ -3,11 +3,13 @@
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRedisServer, freePort, type LabServer, LocalLab } from "../../cli/local-lab.ts";
 
 const CLI = join(import.meta.dirname, "../../cli/exposure.ts");
+/** A store directory nobody made (the read commands must refuse it and create nothing there). */
+const MISSING_STORE = join(tmpdir(), `exposure-no-store-${process.pid}-${Date.now()}`, ".exposure");
 
 function exposure(args: string[], cwd?: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
@@ -92,10 +94,10 @@ describe("bad input: one line on stderr, exit 2, nothing done", () => {
     [["exposed", "extra"], /takes no arguments/],
     [["exposed", "--table", "t", "--store-dir", "x"], /cannot be used together/],
     // The read commands refuse a store directory with no store in it (and create nothing there).
-    [["exposed", "--store-dir", "/nonexistent/store"], /no store in \/nonexistent\/store \(nothing recorded yet/],
-    [["history", "--store-dir", "/nonexistent/store", "127.0.0.1"], /no store in \/nonexistent\/store/],
-    [["report", "--month", "2026-01", "--store-dir", "/nonexistent/store"], /no store in \/nonexistent\/store/],
-    [["findings", "--store-dir", "/nonexistent/store"], /no store in \/nonexistent\/store/],
+    [["exposed", "--store-dir", MISSING_STORE], /no store in \S+ \(nothing recorded yet/],
+    [["history", "--store-dir", MISSING_STORE, "127.0.0.1"], /no store in \S+ \(nothing recorded yet/],
+    [["report", "--month", "2026-01", "--store-dir", MISSING_STORE], /no store in \S+ \(nothing recorded yet/],
+    [["findings", "--store-dir", MISSING_STORE], /no store in \S+ \(nothing recorded yet/],
   ])("exposure %j", async (args, message) => {
     const { code, stdout, stderr } = await exposure(args);
     expect(code).toBe(2);
@@ -103,7 +105,7 @@ describe("bad input: one line on stderr, exit 2, nothing done", () => {
     expect(stderr.trim().split("\n")).toHaveLength(1);
     expect(stderr).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
     expect(stdout).toBe("");
-    expect(existsSync("/nonexistent")).toBe(false);
+    expect(existsSync(dirname(MISSING_STORE))).toBe(false);
   });
 
   it("prints help with exit 0", async () => {

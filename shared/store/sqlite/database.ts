@@ -85,8 +85,10 @@ export class SqliteDatabase {
       closeSync(openSync(options.path, "a", 0o600));
     }
     const { DatabaseSync } = sqlite();
-    this.#db = new DatabaseSync(options.path, { timeout: options.busyTimeoutMs ?? 10_000 });
+    this.#db = new DatabaseSync(options.path);
     try {
+      // As a pragma rather than the constructor's `timeout` option, which older Node 22 releases ignore.
+      this.#db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 10_000))}`);
       if (!inMemory) {
         this.#db.exec("PRAGMA journal_mode = WAL");
         this.#db.exec("PRAGMA synchronous = NORMAL");

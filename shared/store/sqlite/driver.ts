@@ -31,8 +31,11 @@ export function sqlite(): typeof Sqlite {
   } finally {
     process.emitWarning = emitWarning;
   }
-  if (loaded === undefined)
-    throw new Error(`node:sqlite is not available in Node ${process.version} (needs 22.5 or newer)`);
+  if (loaded === undefined) {
+    throw new Error(
+      `the embedded store needs Node.js 22.13 or newer (node:sqlite without a flag); this is Node ${process.version}`,
+    );
+  }
   if (sqliteLoadWarning !== undefined && process.env.EXPOSURE_DEBUG) {
     process.stderr.write(`exposure: node:sqlite: ${sqliteLoadWarning}\n`);
   }
