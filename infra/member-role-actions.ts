@@ -24,12 +24,10 @@ export const INVENTORY_READ_ACTIONS = [
   "rds:DescribeDBInstances",
 ] as const;
 
-/** What the fast path (shared/fastpath/resolve.ts) reads besides the inventory's listings, to turn one event
- * into addresses: network ACL and route table associations, prefix-list users, one Lightsail instance,
- * one accelerator. Granted to the member role and to the router function's own role. */
+/** What the fast path (shared/fastpath/resolve.ts) reads besides the inventory's actions (which include
+ * network ACLs and route tables), to turn one event into addresses: prefix-list users, one Lightsail
+ * instance, one accelerator. Granted to the member role and to the router function's own role. */
 export const FASTPATH_READ_ACTIONS = [
-  "ec2:DescribeNetworkAcls",
-  "ec2:DescribeRouteTables",
   "ec2:GetManagedPrefixListAssociations",
   "lightsail:GetInstance",
   "globalaccelerator:DescribeAccelerator",
