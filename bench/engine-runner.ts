@@ -74,7 +74,6 @@ async function main(argv: string[]): Promise<void> {
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   const settings: Partial<AdaptiveOptions> = { concurrency: sockets };
-  if (argv.includes("--no-late-retry")) settings.retryLateSilences = false;
   if (process.env.EXPOSURE_BENCH_PERCENTILE) settings.overallPercentile = Number(process.env.EXPOSURE_BENCH_PERCENTILE);
   if (process.env.EXPOSURE_BENCH_LAUNCHES_PER_TICK)
     settings.launchesPerTick = Number(process.env.EXPOSURE_BENCH_LAUNCHES_PER_TICK);

@@ -507,7 +507,6 @@ const USAGE = `usage: npm run bench -- [options]   (as root)
   --sockets N     the engine's sockets at most (default 1000)
   --seed N        fleet layout seed (default 7)
   --engine adaptive|fixed   the adaptive scheduler, or the plain batch runner with --timeout ms
-  --no-late-retry do not retry silences whose timer fired late (for a probe that checks pending I/O first)
   --no-nmap       run neither nmap nor nmap -T5`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -528,7 +527,6 @@ export async function main(argv: string[]): Promise<number> {
       "no-nmap": { type: "boolean" },
       "no-cli": { type: "boolean" },
       runs: { type: "string" },
-      "no-late-retry": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     false,
@@ -556,7 +554,6 @@ export async function main(argv: string[]): Promise<number> {
   if (engineKind !== "adaptive" && engineKind !== "fixed")
     throw new UsageError(`--engine must be adaptive or fixed, got "${engineKind}"`);
   const engineArgs = ["--engine", engineKind];
-  if (values["no-late-retry"]) engineArgs.push("--no-late-retry");
   if (values.timeout !== undefined)
     engineArgs.push("--timeout", String(intOption("timeout", values.timeout, 2_000, 10, 60_000)));
   if (typeof process.getuid === "function" && process.getuid() !== 0)

@@ -62,13 +62,6 @@ export interface AdaptiveOptions {
    * would hold the loop for hundreds of ms, and a connect event processed late looks like a timeout.
    */
   launchesPerTick: number;
-  /**
-   * Retry a silence that overlapped a stall of this process (see EventLoopStalls), even when the
-   * loss measured so far asks for no further pass. Needed while the probe's connect timer can win
-   * the race against a connect completed during the stall; a probe that looks at pending I/O before
-   * calling a connect timed out makes it unnecessary.
-   */
-  retryLateSilences: boolean;
   /** Stall detection; default a 10 ms event-loop watch. Replaceable for tests. */
   stalls?: StallClock;
   /** Network group of an address; round trips are estimated per group. */
@@ -92,7 +85,6 @@ export const DEFAULT_ADAPTIVE_OPTIONS: AdaptiveOptions = {
   initialWindow: 50,
   overallPercentile: 0.25,
   launchesPerTick: 10,
-  retryLateSilences: true,
   groupOf: networkGroup,
   probeOptions: {},
 };

@@ -99,9 +99,6 @@ export class Scheduler {
   readonly #ready: Job[] = [];
   /** Jobs silent after n >= minAttempts attempts, kept until every attempt up to n is over. */
   readonly #undecided = new Map<number, Set<Job>>();
-  /** Undecided jobs, in the order of their last silence, to check against stalls once on record. */
-  readonly #stallChecks: Job[] = [];
-  #stallChecked = 0;
   readonly #running = new Set<Running>();
   /** When each pass last saw a silence: a stall is only on record once the loop has turned again. */
   readonly #lastSilenceAt = new Map<number, number>();
@@ -194,15 +191,13 @@ export class Scheduler {
    */
   decide(): void {
     const settings = this.#settings;
-    if (settings.retryLateSilences) this.#retryStalledNow();
     for (const attempts of [...this.#undecided.keys()].sort((a, b) => a - b)) {
       if (this.#passBusy(attempts)) return;
       const jobs = this.#undecided.get(attempts) ?? new Set<Job>();
       this.#undecided.delete(attempts);
       const hidden = this.#judgeLoss().expectedHidden(attempts);
       for (const job of jobs) {
-        const stalled = settings.retryLateSilences && this.#stalledSilence(job);
-        if (attempts < settings.maxAttempts && (hidden >= settings.missBudget || stalled)) this.#ready.push(job);
+        if (attempts < settings.maxAttempts && hidden >= settings.missBudget) this.#ready.push(job);
         else if (this.#needsConfirmation(job)) {
           job.confirmed = true;
           job.timeoutMs = settings.ceilingMs;
@@ -324,7 +319,6 @@ export class Scheduler {
       const waiting = this.#undecided.get(job.attempts) ?? new Set<Job>();
       waiting.add(job);
       this.#undecided.set(job.attempts, waiting);
-      if (this.#settings.retryLateSilences && job.attempts < this.#settings.maxAttempts) this.#stallChecks.push(job);
     }
   }
 
@@ -344,13 +338,6 @@ export class Scheduler {
     this.#stats.lateSilences += this.#loss.judge();
     this.#stats.silenceRate = this.#loss.silenceRate;
     return this.#loss;
-  }
-
-  /** The job's last silence overlapped a stall (counted once, when the decision is made). */
-  #stalledSilence(job: Job): boolean {
-    const stalled = silenceDuringStall(this.#stalls, job.silences.at(-1));
-    if (stalled) this.#stats.lateSilences++;
-    return stalled;
   }
 
   /** Whether the silent endpoints after `attempts` tries must wait: an earlier pass or an attempt is still open. */
@@ -408,28 +395,6 @@ export class Scheduler {
         this.#lastDecideAt = performance.now();
         this.#decideAndLaunch();
       }, DECIDE_EVERY_MS);
-    }
-  }
-
-  /**
-   * A silence behind a stall proves nothing, whatever the rest of its pass shows: retry it as soon
-   * as the stall is on record, alongside the pass, rather than after it.
-   */
-  #retryStalledNow(): void {
-    const now = performance.now();
-    for (; this.#stallChecked < this.#stallChecks.length; this.#stallChecked++) {
-      const job = this.#stallChecks[this.#stallChecked] as Job;
-      const silence = job.silences.at(-1);
-      if (silence && now - silence.to < STALL_RECORD_DELAY_MS) break;
-      const waiting = this.#undecided.get(job.attempts);
-      if (!waiting?.has(job) || !this.#stalledSilence(job)) continue;
-      waiting.delete(job);
-      if (waiting.size === 0) this.#undecided.delete(job.attempts);
-      this.#ready.push(job);
-    }
-    if (this.#stallChecked === this.#stallChecks.length) {
-      this.#stallChecks.length = 0;
-      this.#stallChecked = 0;
     }
   }
 }
