@@ -15,6 +15,8 @@
 //   version with whatever another writer wrote meanwhile) without its marks. A writer that dies between
 //   the two leaves its marks, so the next reader reads those records instead of trusting a stale entry:
 //   a stale digest costs a read, never a hidden change or a second event (event ids are deterministic).
+//   seen:   last, every observation goes into its bucket's seen record (seen.ts), one write per bucket, so
+//           an unchanged endpoint's lastObservedAt is as fresh as the shard that last observed it.
 import { createHash, randomBytes } from "node:crypto";
 import {
   type Exposure,
@@ -24,7 +26,8 @@ import {
   type ProbeResult,
   type ProbeState,
 } from "../exposure/model.ts";
-import { decideTransition, type EndpointState, recordedFactsKey } from "../exposure/transitions.ts";
+import { canonicalTime, decideTransition, type EndpointState, recordedFactsKey } from "../exposure/transitions.ts";
+import { mergeSeen, type Seen, seenGroupId } from "./seen.ts";
 import type { ShardRecorder, ShardRecordOptions, ShardRecordResult } from "./store.ts";
 
 /** Fixed forever: an endpoint's bucket never changes. 512 keeps a digest of 5 million endpoints < 400 KB. */
@@ -60,6 +63,10 @@ export interface DigestBackend {
   readDigests(buckets: readonly number[]): Promise<Map<number, Digest>>;
   /** Writes the digest if its rev is still `expectedRev` (0: none yet); false when another writer got there first. */
   writeDigest(bucket: number, digest: Digest, expectedRev: number): Promise<boolean>;
+  /** Consistent reads of the buckets' seen records (seen.ts); a bucket without one is absent. */
+  readSeen(buckets: readonly number[]): Promise<Map<number, Seen>>;
+  /** Writes the seen record if its rev is still `expectedRev` (0: none yet); false when another writer got there first. */
+  writeSeen(bucket: number, seen: Seen, expectedRev: number): Promise<boolean>;
   /** Consistent reads of current records; never-seen endpoints are absent. */
   readStates(endpoints: readonly string[]): Promise<Map<string, EndpointState>>;
   /**
@@ -228,6 +235,26 @@ export async function openShardRecording(
     }
   };
 
+  /** Every observation recorded (probe errors are never passed in) goes into its bucket's seen record. */
+  const writeSeen = async (results: readonly ProbeResult[]) => {
+    const observed = observedByBucket(results);
+    if (observed.size === 0) return;
+    const stored = await backend.readSeen([...observed.keys()]);
+    await pool([...observed], WRITE_CONCURRENCY, async ([bucket, times]) => {
+      const group = seenGroupId(options.scanId, times);
+      let seen = stored.get(bucket) ?? { rev: 0, groups: [] };
+      for (let attempt = 1; ; attempt++) {
+        if (
+          await backend.writeSeen(bucket, { rev: seen.rev + 1, groups: mergeSeen(seen.groups, group, times) }, seen.rev)
+        ) {
+          break;
+        }
+        if (attempt >= MAX_ATTEMPTS) throw new Error(`seen record ${bucket} kept changing; giving up`);
+        seen = (await backend.readSeen([bucket])).get(bucket) ?? { rev: 0, groups: [] };
+      }
+    });
+  };
+
   return {
     recordedExposure(endpoint: string): Exposure | undefined {
       const record = records.get(endpoint);
@@ -286,9 +313,25 @@ export async function openShardRecording(
       });
       for (const [endpoint, record] of records) if (record !== null) finals.set(endpoint, entryOf(record));
       await rewriteDigests(written);
+      await writeSeen(results);
       return outcomes;
     },
   };
 }
 
 const formatKey = (result: ProbeResult) => formatEndpoint(result.ip, result.port);
+
+/** Observations by digest bucket: endpoint -> its earliest observation time among them (for seen.ts). */
+export function observedByBucket(results: readonly ProbeResult[]): Map<number, Map<string, string>> {
+  const observed = new Map<number, Map<string, string>>();
+  for (const result of results) {
+    const endpoint = formatKey(result);
+    const bucket = bucketOf(endpoint);
+    const times = observed.get(bucket) ?? new Map<string, string>();
+    const at = canonicalTime(result.observedAt);
+    const earlier = times.get(endpoint);
+    if (earlier === undefined || Date.parse(at) < Date.parse(earlier)) times.set(endpoint, at);
+    observed.set(bucket, times);
+  }
+  return observed;
+}

@@ -14,7 +14,8 @@ import type { StateChangeEvent } from "../exposure/model.ts";
 import type { EndpointState } from "../exposure/transitions.ts";
 import { bucketOf, type Digest, type DigestBackend, decodeEntries, encodeEntries } from "./digest.ts";
 import { eventItem, type Item, stateFromItem, stateItem } from "./items.ts";
-import { DIGEST_SK, digestPk, endpointPk, ITEM_TYPE, STATE_SK } from "./schema.ts";
+import { DIGEST_SK, digestPk, endpointPk, ITEM_TYPE, SEEN_SK, STATE_SK, seenPk } from "./schema.ts";
+import { packHashes, type Seen, unpackHashes } from "./seen.ts";
 
 export interface DynamoDigestOptions {
   client: DynamoDBDocumentClient;
@@ -76,6 +77,44 @@ export class DynamoDigestBackend implements DigestBackend {
             rev: digest.rev,
             e: encodeEntries(digest.entries),
             d: Object.fromEntries(digest.marks),
+          },
+          ...(expectedRev === 0
+            ? { ConditionExpression: "attribute_not_exists(PK)" }
+            : { ConditionExpression: "rev = :rev", ExpressionAttributeValues: { ":rev": expectedRev } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === "ConditionalCheckFailedException") return false;
+      throw error;
+    }
+  }
+
+  async readSeen(buckets: readonly number[]): Promise<Map<number, Seen>> {
+    const items = await this.#batchGet(buckets.map((bucket) => ({ PK: seenPk(bucket), SK: SEEN_SK })));
+    const seen = new Map<number, Seen>();
+    for (const item of items) {
+      const groups = (item.g as { s: string; t: string; h: Uint8Array }[] | undefined) ?? [];
+      seen.set(Number.parseInt(String(item.PK).slice("SEEN#".length), 16), {
+        rev: Number(item.rev ?? 0),
+        groups: groups.map((group) => ({ scanId: group.s, at: group.t, hashes: unpackHashes(group.h) })),
+      });
+    }
+    return seen;
+  }
+
+  async writeSeen(bucket: number, seen: Seen, expectedRev: number): Promise<boolean> {
+    const { client, tableName } = this.#options;
+    try {
+      await client.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: {
+            PK: seenPk(bucket),
+            SK: SEEN_SK,
+            type: ITEM_TYPE.seen,
+            rev: seen.rev,
+            g: seen.groups.map((group) => ({ s: group.scanId, t: group.at, h: packHashes(group.hashes) })),
           },
           ...(expectedRev === 0
             ? { ConditionExpression: "attribute_not_exists(PK)" }

@@ -20,12 +20,13 @@ import type { Acknowledgement } from "../exposure/acknowledgement.ts";
 import { formatEndpoint, type ProbeResult, type ScanRecord, type StateChangeEvent } from "../exposure/model.ts";
 import { canonicalTime, decideTransition, type EndpointState } from "../exposure/transitions.ts";
 import { decodeCursor, encodeCursor, MAX_PAGE_SIZE, nextDay, pageSize, timeRangeBounds, utcDay } from "./contract.ts";
-import { openShardRecording } from "./digest.ts";
+import { bucketOf, openShardRecording } from "./digest.ts";
 import { DynamoAcknowledgements } from "./dynamo-acks.ts";
 import { DynamoDigestBackend, markInDigest } from "./dynamo-digest.ts";
 import { DynamoScans } from "./dynamo-scans.ts";
 import { eventFromItem, eventItem, type Item, stateFromItem, stateItem } from "./items.ts";
 import { EXPOSED_PK, endpointPk, eventsDayPk, ipPk, ownerPk, STATE_SK, scansDayPk, TABLE_SCHEMA } from "./schema.ts";
+import { withSeen } from "./seen.ts";
 import type {
   ExposureStore,
   Page,
@@ -95,18 +96,32 @@ export class DynamoExposureStore implements ExposureStore {
 
   // ---- observations -------------------------------------------------------------------------------
 
-  async beginShard(endpoints: readonly string[], options: ShardRecordOptions = {}): Promise<ShardRecorder> {
-    const backend = new DynamoDigestBackend({
+  #digests(): DynamoDigestBackend {
+    return new DynamoDigestBackend({
       client: this.#client,
       tableName: this.tableName,
       ...(this.#retentionDays !== undefined ? { retentionDays: this.#retentionDays } : {}),
     });
-    return openShardRecording(backend, endpoints, options);
+  }
+
+  async beginShard(endpoints: readonly string[], options: ShardRecordOptions = {}): Promise<ShardRecorder> {
+    return openShardRecording(this.#digests(), endpoints, options);
+  }
+
+  /** Records as returned to readers: lastObservedAt from the seen records too (seen.ts), one batch read. */
+  async #withSeen(states: EndpointState[]): Promise<EndpointState[]> {
+    if (states.length === 0) return states;
+    const seen = await this.#digests().readSeen([...new Set(states.map((state) => bucketOf(state.endpoint)))]);
+    return states.map((state) => withSeen(state, seen.get(bucketOf(state.endpoint))?.groups));
+  }
+
+  async #withSeenPage(page: Page<EndpointState>): Promise<Page<EndpointState>> {
+    return { ...page, items: await this.#withSeen(page.items) };
   }
 
   async recordObservation(result: ProbeResult, options: RecordOptions = {}): Promise<RecordResult> {
     for (let attempt = 1; ; attempt++) {
-      const recorded = await this.getEndpoint(formatEndpoint(result.ip, result.port));
+      const recorded = await this.#readRecord(formatEndpoint(result.ip, result.port));
       const decision = decideTransition(recorded, result, options);
       if (decision.next === null) return { outcome: decision.outcome, state: recorded };
       try {
@@ -164,6 +179,12 @@ export class DynamoExposureStore implements ExposureStore {
   // ---- endpoint reads -----------------------------------------------------------------------------
 
   async getEndpoint(endpoint: string): Promise<EndpointState | null> {
+    const state = await this.#readRecord(endpoint);
+    return state === null ? null : ((await this.#withSeen([state]))[0] ?? null);
+  }
+
+  /** The STATE item as written (what recording decides against). */
+  async #readRecord(endpoint: string): Promise<EndpointState | null> {
     const { Item } = await this.#client.send(
       new GetCommand({
         TableName: this.tableName,
@@ -191,7 +212,7 @@ export class DynamoExposureStore implements ExposureStore {
       states.push(...page.items);
       cursor = page.cursor;
     } while (cursor !== undefined);
-    return states;
+    return this.#withSeen(states);
   }
 
   async history(endpoint: string, options: Partial<TimeRange> & PageOptions = {}): Promise<Page<StateChangeEvent>> {
@@ -214,7 +235,7 @@ export class DynamoExposureStore implements ExposureStore {
   }
 
   async listExposed(options: PageOptions = {}): Promise<Page<EndpointState>> {
-    return this.#queryPage(
+    const page = await this.#queryPage(
       {
         IndexName: indexes.exposed.name,
         KeyConditionExpression: "#pk = :pk",
@@ -224,6 +245,7 @@ export class DynamoExposureStore implements ExposureStore {
       options,
       stateFromItem,
     );
+    return this.#withSeenPage(page);
   }
 
   async endpointsByOwner(
@@ -231,7 +253,7 @@ export class DynamoExposureStore implements ExposureStore {
     options: { resourceId?: string } & PageOptions = {},
   ): Promise<Page<EndpointState>> {
     const byResource = options.resourceId !== undefined;
-    return this.#queryPage(
+    const page = await this.#queryPage(
       {
         IndexName: indexes.byOwner.name,
         KeyConditionExpression: byResource ? "#pk = :pk AND begins_with(#sk, :resource)" : "#pk = :pk",
@@ -247,6 +269,7 @@ export class DynamoExposureStore implements ExposureStore {
       options,
       stateFromItem,
     );
+    return this.#withSeenPage(page);
   }
 
   async eventsBetween(range: TimeRange, options: PageOptions = {}): Promise<Page<StateChangeEvent>> {

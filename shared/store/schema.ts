@@ -11,6 +11,7 @@
 //   scan   SCAN#<scanId>           SCAN                      GSI2 (scans by day; written once)
 //          SCAN#<scanId>           PROGRESS                  none (shard counts, completedAt)
 //   digest DIGEST#<bucket, 3 hex>  DIGEST                    none (digest.ts: one per stable hash bucket)
+//   seen   SEEN#<bucket, 3 hex>    SEEN                      none (seen.ts: who was observed when, per bucket)
 //
 //   GSI1  GSI1PK = "EXPOSED"                 GSI1SK = <exposure code>#<worst finding code>#<since>#<endpoint>
 //         exposure code 1 = unauthenticated, 2 = reachable; finding code 0 = critical ... 4 = info, 5 = none,
@@ -67,17 +68,20 @@ export const ITEM_TYPE = {
   scan: "scan",
   scanProgress: "scan-progress",
   digest: "digest",
+  seen: "seen",
 } as const;
 
 export const STATE_SK = "STATE";
 export const SCAN_SK = "SCAN";
 export const DIGEST_SK = "DIGEST";
+export const SEEN_SK = "SEEN";
 export const EXPOSED_PK = "EXPOSED";
 
 export const endpointPk = (endpoint: string) => `ENDPOINT#${endpoint}`;
 export const eventSk = (at: string, eventId: string) => `${TABLE_SCHEMA.eventSortKeyPrefix}${at}#${eventId}`;
 export const scanPk = (scanId: string) => `SCAN#${scanId}`;
 export const digestPk = (bucket: number) => `DIGEST#${bucket.toString(16).padStart(3, "0")}`;
+export const seenPk = (bucket: number) => `SEEN#${bucket.toString(16).padStart(3, "0")}`;
 export const eventsDayPk = (day: string) => `EVENTS#${day}`;
 export const scansDayPk = (day: string) => `SCANS#${day}`;
 export const ipPk = (ip: string) => `IP#${ip}`;

@@ -12,6 +12,7 @@ import {
   type StateChangeEvent,
 } from "../../shared/exposure/model.ts";
 import { decideTransition, type EndpointState } from "../../shared/exposure/transitions.ts";
+import { bucketOf } from "../../shared/store/digest.ts";
 import { allItems, type ExposureStore } from "../../shared/store/store.ts";
 import { CVE_CRITICAL, CVE_HIGH, minutes, observation, T0 } from "../helpers/observations.ts";
 
@@ -542,11 +543,81 @@ export function storeContract<S extends ExposureStore>(fixture: StoreFixture<S>)
               expect(stored?.state).toEqual(recorded?.state);
               expect(stored?.pendingNone).toEqual(recorded?.pendingNone);
               expect(stored?.lastEventId).toEqual(recorded?.lastEventId);
+              // Every endpoint was observed by the last sweep, changed or not.
+              expect(stored?.lastObservedAt).toEqual(minutes((shards.length - 1) * 15));
             }
           },
         ),
         { numRuns: 10 },
       );
+    });
+  });
+
+  describe("lastObservedAt (seen records)", () => {
+    const asset = {
+      provider: "aws" as const,
+      accountId: "111122223333",
+      region: "eu-west-1",
+      resourceType: "ec2-instance",
+      resourceId: "i-0seen",
+    };
+    /** Two endpoints in one digest bucket, so one bucket's seen record is written by two shards. */
+    function sameBucketPair(): [string, string] {
+      const first = "203.0.113.41";
+      const bucket = bucketOf(`${first}:6379`);
+      for (let i = 0; i < 100_000; i++) {
+        const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+        if (bucketOf(`${ip}:6379`) === bucket) return [first, ip];
+      }
+      throw new Error("no second endpoint in the bucket");
+    }
+
+    it("is the time of the last shard that observed an unchanged endpoint, in every read", async () => {
+      const store = await fixture.newStore();
+      const [ip, sibling] = sameBucketPair();
+      const other = "198.51.100.42";
+      const sweep = (at: number, ips: string[]) =>
+        ips.map((address) =>
+          observation(address === sibling ? "closed" : "open-unauthenticated", minutes(at), { ip: address, asset }),
+        );
+      await recordShardResults(store, sweep(0, [ip, sibling, other]), "scan-1");
+      // Later sweeps change nothing: no record is rewritten, but each one observed the endpoints. The
+      // bucket of `ip` and `sibling` is split over two shards of one scan.
+      await recordShardResults(store, sweep(15, [ip]), "scan-2");
+      await recordShardResults(store, sweep(16, [sibling, other]), "scan-2");
+      await recordShardResults(store, sweep(30, [ip]), "scan-3");
+      await recordShardResults(store, sweep(31, [sibling]), "scan-3");
+      // A late redelivery of an older shard moves nothing back.
+      await recordShardResults(store, sweep(15, [ip]), "scan-2");
+
+      const endpoint = `${ip}:6379`;
+      expect((await fixture.rawRecord(store, endpoint))?.version).toBe(1);
+      expect((await store.getEndpoint(endpoint))?.lastObservedAt).toBe(minutes(30));
+      // One time per scan and bucket: its earliest observation (the sibling was observed at minute 31).
+      expect((await store.getEndpoint(`${sibling}:6379`))?.lastObservedAt).toBe(minutes(30));
+      // Not a target of scan-3 (its address was released, say): the last scan that observed it.
+      expect((await store.getEndpoint(`${other}:6379`))?.lastObservedAt).toBe(minutes(16));
+      const exposed = await store.listExposed();
+      expect(exposed.items.map((state) => [state.endpoint, state.lastObservedAt])).toEqual([
+        [`${other}:6379`, minutes(16)],
+        [endpoint, minutes(30)],
+      ]);
+      expect((await store.endpointsOfIp(ip)).map((state) => state.lastObservedAt)).toEqual([minutes(30)]);
+      const owned = await store.endpointsByOwner(asset.accountId, { limit: 10 });
+      expect(Object.fromEntries(owned.items.map((state) => [state.endpoint, state.lastObservedAt]))).toEqual({
+        [endpoint]: minutes(30),
+        [`${sibling}:6379`]: minutes(30),
+        [`${other}:6379`]: minutes(16),
+      });
+      // A change is still recorded against the record as written, and the history is unaffected.
+      const [changed] = await recordShardResults(
+        store,
+        [observation("auth-required", minutes(45), { ip, asset })],
+        "scan-4",
+      );
+      expect(changed?.outcome).toBe("changed");
+      expect((await store.getEndpoint(endpoint))?.lastObservedAt).toBe(minutes(45));
+      expect((await historyOf(store, endpoint)).map((event) => event.at)).toEqual([minutes(0), minutes(45)]);
     });
   });
 

@@ -51,7 +51,7 @@ function countRequests(): { counts: Record<string, number>; stop: () => void } {
 }
 
 describe("recording shards through digests", () => {
-  it("reads one digest per bucket and writes nothing for a sweep where nothing changed", async () => {
+  it("reads one digest per bucket and writes only the seen records for a sweep where nothing changed", async () => {
     const store = await dynamodb.newStore();
     const ips = Array.from({ length: 300 }, (_, i) => `198.19.${i >> 8}.${i & 255}`);
     const sweep = (n: number) =>
@@ -63,8 +63,9 @@ describe("recording shards through digests", () => {
     counting.stop();
     expect(second.every((r) => r.outcome === "unchanged")).toBe(true);
     const buckets = new Set(ips.map((ip) => bucketOf(`${ip}:6379`))).size;
-    // Only BatchGetItem of the digests (100 keys a request): no record read, no write.
-    expect(counting.counts).toEqual({ BatchGetItemCommand: Math.ceil(buckets / 100) });
+    // BatchGetItem of the digests and of the seen records (100 keys a request): no record read; the one
+    // write per bucket is its seen record (docs/readme-store.md, "Seen records"), no record or digest.
+    expect(counting.counts).toEqual({ BatchGetItemCommand: 2 * Math.ceil(buckets / 100), PutItemCommand: buckets });
     // The confirmation of exposed endpoints comes from the digest.
     const recorder = await store.beginShard(ips.map((ip) => `${ip}:6379`));
     expect(recorder.recordedExposure("198.19.0.0:6379")).toBe("unauthenticated");

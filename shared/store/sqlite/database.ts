@@ -15,7 +15,7 @@ import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { sqlite } from "./driver.ts";
 
 /** Bumped when the tables below change; a file from a newer version is refused rather than misread. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS endpoints (
@@ -50,6 +50,11 @@ CREATE TABLE IF NOT EXISTS scan_shards (
   shard_id TEXT NOT NULL,
   PRIMARY KEY (scan_id, shard_id)
 ) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS seen (
+  bucket INTEGER PRIMARY KEY,      -- the digest bucket (shared/store/digest.ts bucketOf)
+  groups TEXT NOT NULL             -- its seen groups (shared/store/seen.ts), JSON, hashes packed as hex
+);
 
 CREATE TABLE IF NOT EXISTS deliveries (
   key TEXT PRIMARY KEY,            -- <alertId>|<channel>

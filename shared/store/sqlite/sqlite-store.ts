@@ -26,6 +26,8 @@ import {
   shardCounts,
   timeRangeBounds,
 } from "../contract.ts";
+import { bucketOf, observedByBucket } from "../digest.ts";
+import { mergeSeen, type SeenGroup, seenGroupId, withSeen } from "../seen.ts";
 import type {
   ExposureStore,
   Page,
@@ -102,9 +104,42 @@ export class SqliteExposureStore implements ExposureStore {
           const { outcome, event } = await this.recordObservation(result, options);
           outcomes.push({ outcome, ...(event ? { event } : {}) });
         }
+        this.#recordSeen(results, options.scanId);
         return outcomes;
       },
     };
+  }
+
+  /** The shard's observations into their buckets' seen records (shared/store/seen.ts), as the DynamoDB store does. */
+  #recordSeen(results: readonly ProbeResult[], scanId: string | undefined): void {
+    const observed = observedByBucket(results);
+    if (observed.size === 0) return;
+    this.db.transaction(() => {
+      for (const [bucket, times] of observed) {
+        const groups = mergeSeen(this.#seenGroups(bucket) ?? [], seenGroupId(scanId, times), times);
+        this.db.run(
+          "INSERT INTO seen (bucket, groups) VALUES (?, ?) ON CONFLICT (bucket) DO UPDATE SET groups = excluded.groups",
+          bucket,
+          JSON.stringify(groups.map((group) => ({ ...group, hashes: [...group.hashes] }))),
+        );
+      }
+    });
+  }
+
+  #seenGroups(bucket: number): SeenGroup[] | undefined {
+    const row = this.db.get("SELECT groups FROM seen WHERE bucket = ?", bucket);
+    if (row === undefined) return undefined;
+    const groups = JSON.parse(row.groups as string) as { scanId: string; at: string; hashes: string[] }[];
+    return groups.map((group) => ({ ...group, hashes: new Set(group.hashes) }));
+  }
+
+  /** A record as returned to readers: lastObservedAt from its seen record too. */
+  #withSeen(state: EndpointState): EndpointState {
+    return withSeen(state, this.#seenGroups(bucketOf(state.endpoint)));
+  }
+
+  #withSeenPage(page: Page<EndpointState>): Page<EndpointState> {
+    return { ...page, items: page.items.map((state) => this.#withSeen(state)) };
   }
 
   #writeState(state: EndpointState): void {
@@ -142,13 +177,14 @@ export class SqliteExposureStore implements ExposureStore {
   // ---- endpoint reads -----------------------------------------------------------------------------
 
   async getEndpoint(endpoint: string): Promise<EndpointState | null> {
-    return this.#readEndpoint(endpoint);
+    const state = this.#readEndpoint(endpoint);
+    return state === null ? null : this.#withSeen(state);
   }
 
   async endpointsOfIp(ip: string): Promise<EndpointState[]> {
     return this.db
       .all("SELECT record FROM endpoints WHERE ip = ? ORDER BY port", ip)
-      .map((row) => JSON.parse(row.record as string) as EndpointState);
+      .map((row) => this.#withSeen(JSON.parse(row.record as string) as EndpointState));
   }
 
   async history(endpoint: string, options: Partial<TimeRange> & PageOptions = {}): Promise<Page<StateChangeEvent>> {
@@ -167,7 +203,7 @@ export class SqliteExposureStore implements ExposureStore {
   }
 
   async listExposed(options: PageOptions = {}): Promise<Page<EndpointState>> {
-    return this.#page<EndpointState>(
+    const page = this.#page<EndpointState>(
       {
         sql: `SELECT exposed_key AS key, record AS value FROM endpoints
               WHERE exposed_key IS NOT NULL AND exposed_key > ? ORDER BY exposed_key LIMIT ?`,
@@ -175,6 +211,7 @@ export class SqliteExposureStore implements ExposureStore {
       },
       options,
     );
+    return this.#withSeenPage(page);
   }
 
   async endpointsByOwner(
@@ -183,7 +220,7 @@ export class SqliteExposureStore implements ExposureStore {
   ): Promise<Page<EndpointState>> {
     // begins_with(owner_key, "<resourceId>#") as a range the index serves: "$" is the character after "#".
     const byResource = options.resourceId !== undefined;
-    return this.#page<EndpointState>(
+    const page = this.#page<EndpointState>(
       {
         sql: `SELECT owner_key AS key, record AS value FROM endpoints WHERE owner_account = ?
               ${byResource ? "AND owner_key >= ? AND owner_key < ?" : ""} AND owner_key > ? ORDER BY owner_key LIMIT ?`,
@@ -191,6 +228,7 @@ export class SqliteExposureStore implements ExposureStore {
       },
       options,
     );
+    return this.#withSeenPage(page);
   }
 
   async eventsBetween(range: TimeRange, options: PageOptions = {}): Promise<Page<StateChangeEvent>> {
