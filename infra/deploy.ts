@@ -1,14 +1,18 @@
 // `npm run deploy`: the whole deployment in one command (docs/readme-deploy.md). Checks the context
 // (cdk.json, cdk.context.json, `-c key=value`) before anything touches AWS, bootstraps the account and
 // region for CDK (a no-op when already done), then deploys the ExposureMonitor stack, which creates the
-// member-role StackSet for the organization. Bad context: one line, exit 2.
+// member-role StackSet for the organization, and the ExposureMonitorFastPath stack beside it (docs/fastpath.md),
+// which creates the event-forwarding StackSet. Bad context: one line, exit 2.
 //   npm run deploy -- [-c key=value ...] [--dry-run] [--no-bootstrap] [other `cdk deploy` options]
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { App } from "aws-cdk-lib";
 import { ConfigError, type MonitorConfig, monitorConfigFromContext } from "./config.ts";
-import { MONITOR_STACK_NAME } from "./monitor-app.ts";
+import { FAST_PATH_STACK_NAME, MONITOR_STACK_NAME } from "./monitor-app.ts";
+
+/** What `npm run deploy` deploys, in order (the fast path uses the monitor's table and operations topic). */
+export const DEPLOYED_STACKS = [MONITOR_STACK_NAME, FAST_PATH_STACK_NAME] as const;
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
@@ -68,7 +72,7 @@ export function deployPlan(argv: readonly string[], root = ROOT): DeployPlan & {
   }
   const commands = [
     ...(bootstrap ? [["cdk", "bootstrap", ...contextArgs]] : []),
-    ["cdk", "deploy", MONITOR_STACK_NAME, ...contextArgs, ...passThrough],
+    ["cdk", "deploy", ...DEPLOYED_STACKS, ...contextArgs, ...passThrough],
   ];
   return { config, commands, dryRun };
 }
@@ -84,7 +88,7 @@ function main(argv: string[]): number {
   }
   const targets = plan.config.memberOrganizationalUnitIds;
   process.stderr.write(
-    `deploying ${MONITOR_STACK_NAME}${targets.length > 0 ? ` and the member-role StackSet to ${targets.join(", ")} (${plan.config.stackSetCallAs})` : " (accounts=current: no StackSet)"}\n`,
+    `deploying ${DEPLOYED_STACKS.join(" and ")}${targets.length > 0 ? `, with the member-role and event-forwarding StackSets to ${targets.join(", ")} (${plan.config.stackSetCallAs})` : " (accounts=current: no StackSets)"}\n`,
   );
   for (const command of plan.commands) {
     process.stderr.write(`$ ${command.join(" ")}\n`);

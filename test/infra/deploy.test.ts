@@ -5,11 +5,18 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Match } from "aws-cdk-lib/assertions";
+import { Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTEXT_KEYS, ConfigError } from "../../infra/config.ts";
-import { DeployError, deployPlan } from "../../infra/deploy.ts";
-import { MEMBER_STACK_SET_NAME } from "../../infra/monitor-app.ts";
+import { DEPLOYED_STACKS, DeployError, deployPlan } from "../../infra/deploy.ts";
+import { FORWARDING_STACK_NAME, FORWARDING_STACK_SET_NAME } from "../../infra/fast-path-stack.ts";
+import {
+  FAST_PATH_STACK_NAME,
+  MEMBER_ROLE_STACK_NAME,
+  MEMBER_STACK_SET_NAME,
+  MONITOR_STACK_NAME,
+} from "../../infra/monitor-app.ts";
 import { logicalIdOf, type SynthesizedApp, synthesizeApp } from "./synth-helper.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -65,13 +72,44 @@ describe("deploy context checks", () => {
   const root = `${mkdtempSync(join(tmpdir(), "exposure-deploy-"))}/`;
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it("deploys the monitor stack after bootstrapping, passing the context on", () => {
+  it("deploys the monitor and fast-path stacks after bootstrapping, passing the context on", () => {
     const plan = deployPlan(["-c", "memberOrganizationalUnitIds=r-ab12", "--require-approval", "never"], root);
     expect(plan.commands).toEqual([
       ["cdk", "bootstrap", "-c", "memberOrganizationalUnitIds=r-ab12"],
-      ["cdk", "deploy", "ExposureMonitor", "-c", "memberOrganizationalUnitIds=r-ab12", "--require-approval", "never"],
+      [
+        "cdk",
+        "deploy",
+        "ExposureMonitor",
+        "ExposureMonitorFastPath",
+        "-c",
+        "memberOrganizationalUnitIds=r-ab12",
+        "--require-approval",
+        "never",
+      ],
     ]);
     expect(deployPlan(["--no-bootstrap", "-c", "accounts=current"], root).commands).toHaveLength(1);
+  });
+
+  it("deploys every stack of the app meant for the monitor account, each after the stacks it uses", () => {
+    const synthesized = synthesizeApp({ memberOrganizationalUnitIds: "r-ab12" });
+    // The member role and the event forwarding go to other accounts, through the StackSets of these two.
+    const elsewhere = [MEMBER_ROLE_STACK_NAME, FORWARDING_STACK_NAME];
+    const monitorAccount = synthesized.app.node.children
+      .filter(Stack.isStack)
+      .map((stack) => stack.stackName)
+      .filter((name) => !elsewhere.includes(name));
+    expect([...DEPLOYED_STACKS].sort()).toEqual(monitorAccount.sort());
+    expect(DEPLOYED_STACKS).toEqual([MONITOR_STACK_NAME, FAST_PATH_STACK_NAME]);
+    expect(synthesized.fastPath.dependencies.map((stack) => stack.stackName)).toEqual([MONITOR_STACK_NAME]);
+    expect(synthesized.monitor.dependencies).toEqual([]);
+    Template.fromStack(synthesized.fastPath).resourcePropertiesCountIs(
+      "AWS::CloudFormation::StackSet",
+      {
+        StackSetName: FORWARDING_STACK_SET_NAME,
+        StackInstancesGroup: [Match.objectLike({ DeploymentTargets: { OrganizationalUnitIds: ["r-ab12"] } })],
+      },
+      1,
+    );
   });
 
   it("reads cdk.context.json, with the command line on top", () => {
