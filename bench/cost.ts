@@ -45,7 +45,7 @@ export const DEPLOYMENT: Omit<Deployment, "initSeconds"> = {
   enumerateMemoryGb: ENUMERATE_MEMORY_MB / 1024,
   probeMaxConcurrency: DEFAULT_PROBE_MAX_CONCURRENCY,
   customMetrics: 2,
-  alarms: 9,
+  alarms: 11,
   dashboards: 0,
   kmsKeys: 1,
   // Enumerate is traced (one trace a sweep); the probe's tracing is off.

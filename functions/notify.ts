@@ -1,7 +1,9 @@
 // Notify: fed by the table's stream, filtered to inserted state-change events (infra/monitor-stack.ts).
 // Each event's one notification goes to the alert topic (and the Slack webhook when configured, above its
 // severity floor) exactly once per channel, in event order per endpoint, within a delivery budget well below
-// the function's timeout (shared/alerts/notify.ts, the laptop's delivery path too), and the event itself to
+// the function's timeout (shared/alerts/notify.ts, the laptop's delivery path too); a channel that failed
+// gets the whole alert through the retry queue (shared/alerts/retry-queue.ts, functions/notify-retry.ts),
+// and so does a later alert of an endpoint still owed there; the event itself goes to
 // EventBridge and, when configured, Security Hub (docs/readme-outputs.md): the ledger in the table skips what
 // a previous delivery of the same record sent.
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
@@ -10,47 +12,28 @@ import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
-import type { AlertDeliverer } from "../shared/alerts/deliver.ts";
-import { SnsDeliverer } from "../shared/alerts/deliver-sns.ts";
-import { WebhookDeliverer } from "../shared/alerts/deliver-webhook.ts";
 import { DynamoDeliveryLedger } from "../shared/alerts/ledger-dynamodb.ts";
-import { deliverEventAlerts } from "../shared/alerts/notify.ts";
-import { isSeverity, SeverityFloorDeliverer } from "../shared/alerts/route.ts";
+import { DynamoOwedChannels, deliverOrQueue, SqsRetryQueue } from "../shared/alerts/retry-queue.ts";
 import { ENV, NOTIFY_DELIVERY_BUDGET_MS } from "../shared/function-env.ts";
 import { EventBridgePublisher } from "../shared/outputs/eventbridge.ts";
 import { type EventPublisher, publishEvent } from "../shared/outputs/publish.ts";
 import { SecurityHubPublisher } from "../shared/outputs/securityhub.ts";
 import { DynamoAcknowledgements } from "../shared/store/dynamo-acks.ts";
+import { alertChannels } from "./commons/alert-channels.ts";
 import { emitAlertsSent } from "./commons/alert-metrics.ts";
-import { documentClient, eventBridgeClient, securityHubClient, snsClient } from "./commons/clients.ts";
+import { documentClient, eventBridgeClient, securityHubClient, sqsClient } from "./commons/clients.ts";
 import { FunctionConfigError, optionalString, requiredString } from "./commons/config.ts";
 import { emitFastPathLatency } from "./commons/fastpath-metrics.ts";
 import { logger, metrics, tracer } from "./commons/powertools.ts";
-import { secretFromExtension } from "./commons/secrets.ts";
 import { eventFromStreamRecord } from "./commons/stream.ts";
 
 const config = {
   tableName: requiredString(ENV.tableName),
-  alertTopicArn: requiredString(ENV.alertTopicArn),
-  slackWebhookSecretArn: optionalString(ENV.slackWebhookSecretArn),
-  slackMinSeverity: optionalString(ENV.slackMinSeverity) ?? "info",
+  alertRetryQueueUrl: requiredString(ENV.alertRetryQueueUrl),
   eventBusName: requiredString(ENV.eventBusName),
   securityHubProductArn: optionalString(ENV.securityHubProductArn),
 };
-if (!isSeverity(config.slackMinSeverity)) {
-  throw new FunctionConfigError(`environment variable ${ENV.slackMinSeverity} is not a severity`);
-}
-const slackFloor = config.slackMinSeverity;
-// Read once at cold start: a missing or unreadable secret fails the init with the secret's name.
-const slackWebhookUrl =
-  config.slackWebhookSecretArn === undefined ? undefined : await secretFromExtension(config.slackWebhookSecretArn);
-
-const deliverers: AlertDeliverer[] = [
-  new SnsDeliverer({ client: snsClient, topicArn: config.alertTopicArn }),
-  ...(slackWebhookUrl === undefined
-    ? []
-    : [new SeverityFloorDeliverer(new WebhookDeliverer({ url: slackWebhookUrl }), slackFloor)]),
-];
+const deliverers = await alertChannels();
 const publishers: EventPublisher[] = [
   new EventBridgePublisher({ client: eventBridgeClient, eventBusName: config.eventBusName }),
   ...(config.securityHubProductArn === undefined ? [] : [securityHubPublisher(config.securityHubProductArn)]),
@@ -66,12 +49,16 @@ function securityHubPublisher(productArn: string): SecurityHubPublisher {
 const ledger = new DynamoDeliveryLedger({ client: documentClient, tableName: config.tableName });
 // An acknowledged endpoint's notifications are held back, not paged (shared/alerts/acknowledged.ts).
 const acknowledgements = new DynamoAcknowledgements({ client: documentClient, tableName: config.tableName });
+const retry = {
+  queue: new SqsRetryQueue({ client: sqsClient, queueUrl: config.alertRetryQueueUrl }),
+  owed: new DynamoOwedChannels({ client: documentClient, tableName: config.tableName }),
+};
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
 /** Deliveries of one invocation end this long before its timeout at the latest. */
 const TIMEOUT_MARGIN_MS = 5_000;
 
-/** Per invocation: when its deliveries must end, and the endpoints whose earlier event failed. */
+/** Per invocation: when its deliveries must end, and the endpoints whose earlier event was not published. */
 let deadline = 0;
 const heldEndpoints = new Set<string>();
 
@@ -91,12 +78,17 @@ async function notifyEvent(record: DynamoDBRecord): Promise<void> {
     throw new Error(`event ${event.eventId} held behind an earlier undelivered event of ${event.endpoint}`);
   }
   const [report, published] = await Promise.all([
-    deliverEventAlerts([event], deliverers, ledger, {
+    deliverOrQueue(event, deliverers, ledger, retry, {
       deadline,
       acknowledgements: await acknowledgements.list(event.endpoint),
     }),
     publishEvent(event, publishers, ledger),
-  ]);
+  ]).catch((error: unknown) => {
+    // The retry queue did not take the alert: the stream hands this record over again, and the endpoint's
+    // later records wait behind it.
+    heldEndpoints.add(event.endpoint);
+    throw error;
+  });
   emitAlertsSent(event, report);
   emitFastPathLatency(event, report.delivered.length);
   logger.info("event notified", {
@@ -106,6 +98,7 @@ async function notifyEvent(record: DynamoDBRecord): Promise<void> {
     delivered: report.delivered.length,
     alreadyDelivered: report.alreadyDelivered.length,
     published: published.published,
+    queued: report.queued?.channels ?? [],
   });
   if (published.failed.length > 0) {
     heldEndpoints.add(event.endpoint);
@@ -113,10 +106,14 @@ async function notifyEvent(record: DynamoDBRecord): Promise<void> {
       `event ${event.eventId} not published: ${published.failed.map((f) => `${f.publisher}: ${f.error}`).join("; ")}`,
     );
   }
-  if (report.failedEventIds.length > 0) {
-    heldEndpoints.add(event.endpoint);
-    // Reported as a batch item failure: the stream hands this record over again (then to the on-failure queue).
-    throw new Error(`alerts of event ${event.eventId} not delivered: ${report.failed.map((f) => f.error).join("; ")}`);
+  if (report.queued !== null) {
+    // The whole alert waits in the retry queue for the channels it lacks; the stream moves on.
+    logger.warn("alert queued for retry", {
+      eventId: event.eventId,
+      alertId: report.queued.alert.id,
+      channels: report.queued.channels,
+      errors: report.failed.map((f) => `${f.deliverer}: ${f.error}`),
+    });
   }
 }
 

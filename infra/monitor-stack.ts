@@ -53,9 +53,11 @@ import type { Construct } from "constructs";
 import { severitiesAtLeast } from "../shared/alerts/route.ts";
 import { ENV, enumerateEnvironment, notifyEnvironment, probeEnvironment } from "../shared/function-env.ts";
 import { DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../shared/metrics-names.ts";
+import { ACK_PK } from "../shared/store/dynamo-acks.ts";
 import { TABLE_SCHEMA } from "../shared/store/schema.ts";
 import type { MonitorConfig } from "./config.ts";
 import { allowAlarmPublishing } from "./constructs/alarm-publishing.ts";
+import { AlertRetry, DELIVERY_ITEMS } from "./constructs/alert-retry.ts";
 import { Ipv6Scanner } from "./constructs/ipv6-scanner.ts";
 import { MonitorFunction, type TableGrant } from "./constructs/monitor-function.ts";
 import { INVENTORY_READ_ACTIONS, ORGANIZATION_READ_ACTIONS } from "./member-role-actions.ts";
@@ -93,6 +95,7 @@ export class MonitorStack extends Stack {
   readonly probe: MonitorFunction;
   readonly ipv6Scanner: Ipv6Scanner;
   readonly notify: MonitorFunction;
+  readonly alertRetry: AlertRetry;
 
   constructor(scope: Construct, id: string, props: MonitorStackProps) {
     super(scope, id, props);
@@ -305,6 +308,20 @@ export class MonitorStack extends Stack {
         ? undefined
         : Secret.fromSecretCompleteArn(this, "SlackWebhookSecret", config.slackWebhookSecretArn);
     const securityHubProductArn = `arn:${this.partition}:securityhub:${this.region}:${this.account}:product/${this.account}/default`;
+    // The extension serves the webhook secret over localhost with caching, without another SDK client.
+    const paramsAndSecrets =
+      webhookSecret === undefined
+        ? undefined
+        : ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103);
+    // A failed channel's alert, whole, in a FIFO queue per endpoint, delivered by notify-retry.
+    this.alertRetry = new AlertRetry(this, "AlertRetry", {
+      table: this.table,
+      alertTopic: this.alertTopic,
+      opsTopic: this.opsTopic,
+      slackMinSeverity: config.slackMinSeverity,
+      ...(webhookSecret !== undefined ? { webhookSecret, paramsAndSecrets } : {}),
+      logRetention,
+    });
     this.notify = new MonitorFunction(this, "Notify", {
       handler: "notify",
       description: "Turns recorded state-change events into alerts on the alert topic",
@@ -315,19 +332,16 @@ export class MonitorStack extends Stack {
         alertTopicArn: this.alertTopic.topicArn,
         ...(webhookSecret !== undefined ? { slackWebhookSecretArn: webhookSecret.secretArn } : {}),
         slackMinSeverity: config.slackMinSeverity,
+        alertRetryQueueUrl: this.alertRetry.queue.queueUrl,
         eventBusName: config.eventBusName,
         ...(config.securityHubImport ? { securityHubProductArn } : {}),
       }),
-      // The extension serves the webhook secret over localhost with caching, without another SDK client.
-      paramsAndSecrets:
-        webhookSecret === undefined
-          ? undefined
-          : ParamsAndSecretsLayerVersion.fromVersion(ParamsAndSecretsVersions.V1_0_103),
+      paramsAndSecrets,
     });
-    // Notify reads events from the stream; in the table it keeps only its delivery ledger (get, put).
-    this.notify.bindTable(this.table, [
-      { actions: ["dynamodb:GetItem", "dynamodb:PutItem"], leadingKeys: ["DELIVERY#"] },
-    ]);
+    // Notify reads events from the stream; in the table it keeps only its delivery ledger (get, put) and
+    // the owed marks of the retry queue (update), and reads the acknowledgements (query ACK).
+    this.notify.bindTable(this.table, [DELIVERY_ITEMS, { actions: ["dynamodb:Query"], leadingKeys: [ACK_PK] }]);
+    this.alertRetry.grantEnqueue(this.notify);
     this.alertTopic.grantPublish(this.notify.role);
     // Every state change on the event bus; findings into the monitor account's own Security Hub product.
     EventBus.fromEventBusName(this, "StateChangeBus", config.eventBusName).grantPutEventsTo(this.notify.role);

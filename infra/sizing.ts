@@ -74,3 +74,11 @@ export const NOTIFY_RETRY_ATTEMPTS = 5;
 
 /** Default scan schedule. */
 export const DEFAULT_SCHEDULE_MINUTES = 15;
+
+/**
+ * The alert retry queue: a message comes back after this visibility timeout (six times the retry
+ * function's timeout, as SQS event sources want), and moves to its dead-letter queue after this many
+ * receives: about half an hour of retries for a channel that is down.
+ */
+export const ALERT_RETRY_VISIBILITY_TIMEOUT_SECONDS = 6 * NOTIFY_TIMEOUT_SECONDS;
+export const ALERT_RETRY_MAX_RECEIVE_COUNT = 10;

@@ -34,6 +34,8 @@ export const ENV = {
   allowedMasters: "ALLOWED_MASTERS",
   /** notify: the alert topic's ARN. */
   alertTopicArn: "ALERT_TOPIC_ARN",
+  /** notify, notify-retry: the FIFO queue a failed channel's alert is retried from (docs/readme-alerts.md). */
+  alertRetryQueueUrl: "ALERT_RETRY_QUEUE_URL",
   /** notify: the Secrets Manager secret holding the Slack webhook URL (optional). */
   slackWebhookSecretArn: "SLACK_WEBHOOK_SECRET_ARN",
   /** router: the fast-probe queue's URL (docs/fastpath.md). */
@@ -101,19 +103,31 @@ export function probeEnvironment(env: ProbeEnvironment): Record<string, string> 
   };
 }
 
-export interface NotifyEnvironment {
+/** What notify and notify-retry both deliver to: the same channels, the same retry queue. */
+export interface AlertChannelsEnvironment {
   alertTopicArn: string;
   slackWebhookSecretArn?: string;
   slackMinSeverity?: string;
+  alertRetryQueueUrl: string;
+}
+
+export function alertChannelsEnvironment(env: AlertChannelsEnvironment): Record<string, string> {
+  return {
+    [ENV.alertTopicArn]: env.alertTopicArn,
+    ...(env.slackWebhookSecretArn !== undefined ? { [ENV.slackWebhookSecretArn]: env.slackWebhookSecretArn } : {}),
+    ...(env.slackMinSeverity !== undefined ? { [ENV.slackMinSeverity]: env.slackMinSeverity } : {}),
+    [ENV.alertRetryQueueUrl]: env.alertRetryQueueUrl,
+  };
+}
+
+export interface NotifyEnvironment extends AlertChannelsEnvironment {
   eventBusName: string;
   securityHubProductArn?: string;
 }
 
 export function notifyEnvironment(env: NotifyEnvironment): Record<string, string> {
   return {
-    [ENV.alertTopicArn]: env.alertTopicArn,
-    ...(env.slackWebhookSecretArn !== undefined ? { [ENV.slackWebhookSecretArn]: env.slackWebhookSecretArn } : {}),
-    ...(env.slackMinSeverity !== undefined ? { [ENV.slackMinSeverity]: env.slackMinSeverity } : {}),
+    ...alertChannelsEnvironment(env),
     [ENV.eventBusName]: env.eventBusName,
     ...(env.securityHubProductArn !== undefined ? { [ENV.securityHubProductArn]: env.securityHubProductArn } : {}),
   };

@@ -22,7 +22,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from "../../shared/metrics-names.ts";
 const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** The handlers the monitor deploys, one file each under functions/. */
-export type MonitorHandler = "enumerate" | "probe" | "notify" | "router" | "fast-probe" | "armed";
+export type MonitorHandler = "enumerate" | "probe" | "notify" | "notify-retry" | "router" | "fast-probe" | "armed";
 
 export interface MonitorFunctionProps {
   handler: MonitorHandler;

@@ -15,7 +15,12 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  SendMessageBatchCommand,
+  type SendMessageBatchRequestEntry,
+  SendMessageCommand,
+  SQSClient,
+} from "@aws-sdk/client-sqs";
 import { QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { Context, DynamoDBRecord, SQSEvent } from "aws-lambda";
@@ -81,6 +86,7 @@ type Handlers = {
   enumerate: typeof import("../../functions/enumerate.ts");
   probe: typeof import("../../functions/probe.ts");
   notify: typeof import("../../functions/notify.ts");
+  retry: typeof import("../../functions/notify-retry.ts");
 };
 let handlers: Handlers;
 
@@ -225,6 +231,10 @@ beforeAll(async () => {
     notify: await importWith(
       { ...stackEnvironment(template, "Notify"), ...testOverrides },
       () => import("../../functions/notify.ts"),
+    ),
+    retry: await importWith(
+      { ...stackEnvironment(template, "AlertRetryNotifyRetry"), ...testOverrides },
+      () => import("../../functions/notify-retry.ts"),
     ),
   };
 }, 120_000);
@@ -535,21 +545,122 @@ describe("a scan cycle through the Lambda handlers", () => {
     expect(sns.commandCalls(PublishCommand)).toHaveLength(before);
   });
 
-  it("notify reports an event whose alert SNS did not take, so the stream hands it over again", async () => {
+  it("notify puts the whole alert on the retry queue when SNS does not take it; notify-retry delivers it once, in order", async () => {
     const item = (await eventItems()).find((event) => event.endpoint === PROTECTED)!;
-    // Another event of the same endpoint, not yet delivered; SNS fails every attempt.
-    const fresh = { ...item, eventId: `retry-${randomUUID()}`, SK: `EVENT#${item.at}#retry` };
+    // Two more events of the same endpoint, not yet delivered; SNS fails every attempt at first.
+    const first = { ...item, eventId: `retry-1-${randomUUID()}`, SK: `EVENT#${item.at}#retry1` };
+    const second = { ...item, eventId: `retry-2-${randomUUID()}`, SK: `EVENT#${item.at}#retry2` };
+    sqs.on(SendMessageCommand).callsFake(async () => ({ MessageId: randomUUID() }));
     sns.on(PublishCommand).rejects(serviceError("InternalError", "SNS is having a bad day", 500));
+    sns.resetHistory();
+    sqs.resetHistory();
+    let response: unknown;
     try {
-      const record = streamRecord(fresh);
-      const response = await handlers.notify.handler({ Records: [events[0]!, record] }, context("Notify"));
-      // The delivered one is skipped (ledger), the failed one comes back as its sequence number.
-      expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: record.dynamodb!.SequenceNumber }] });
+      // The delivered one is skipped (ledger); the failed one is queued whole and the stream moves on.
+      response = await handlers.notify.handler({ Records: [events[0]!, streamRecord(first)] }, context("Notify"));
     } finally {
       sns.on(PublishCommand).callsFake(async () => ({ MessageId: randomUUID() }));
     }
+    expect(response).toEqual({ batchItemFailures: [] });
+    const attempts = sns.commandCalls(PublishCommand).length;
+    expect(attempts).toBeGreaterThan(0);
+    // SNS works again, but the endpoint's first alert still waits in the queue: the second goes behind it.
+    expect(await handlers.notify.handler({ Records: [streamRecord(second)] }, context("Notify"))).toEqual({
+      batchItemFailures: [],
+    });
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(attempts);
+    const sent = sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
+    expect(sent).toHaveLength(2);
+    const bodies = sent.map((input) => JSON.parse(input.MessageBody!));
+    // The whole alert, not a pointer: kind, endpoint, findings and remediation ride in the message.
+    expect(bodies.map((body) => body.alert.target)).toEqual([PROTECTED, PROTECTED]);
+    expect(bodies[0].alert.kind).toBe("newly-internet-facing");
+    expect(bodies[0].alert.remediation.length).toBeGreaterThan(0);
+    expect(bodies.map((body) => body.channels)).toEqual([[`sns:${TOPIC_ARN}`], [`sns:${TOPIC_ARN}`]]);
+    expect(sent.map((input) => input.MessageGroupId)).toEqual([PROTECTED, PROTECTED]);
+    expect(new Set(sent.map((input) => input.MessageDeduplicationId)).size).toBe(2);
+    expect(sent.every((input) => input.QueueUrl === QUEUE_URL)).toBe(true);
+
+    // notify-retry gets both in queue order (one FIFO group), publishes each once, in order.
+    const fifo = fifoEvent(sent.map((input) => ({ body: input.MessageBody!, group: input.MessageGroupId! })));
+    sns.resetHistory();
+    expect(await handlers.retry.handler(fifo, context("NotifyRetry"))).toEqual({ batchItemFailures: [] });
+    const retried = sns
+      .commandCalls(PublishCommand)
+      .map((call) => JSON.parse(JSON.parse(call.args[0].input.Message!).default));
+    expect(retried.map((alert) => alert.id)).toEqual(bodies.map((body) => body.alert.id));
+    // Handed over again (a visibility timeout after a lost delete): the ledger skips both.
+    expect(await handlers.retry.handler(fifo, context("NotifyRetry"))).toEqual({ batchItemFailures: [] });
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(2);
+
+    // Nothing of the endpoint is owed any more: its next alert goes straight out, not to the queue.
+    const third = { ...item, eventId: `retry-3-${randomUUID()}`, SK: `EVENT#${item.at}#retry3` };
+    expect(await handlers.notify.handler({ Records: [streamRecord(third)] }, context("Notify"))).toEqual({
+      batchItemFailures: [],
+    });
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(3);
+    expect(sqs.commandCalls(SendMessageCommand)).toHaveLength(2);
+  }, 60_000);
+
+  it("notify-retry stops a FIFO group at its first failure: the later alert of the endpoint stays behind it", async () => {
+    const item = (await eventItems()).find((event) => event.endpoint === OPEN)!;
+    const alertOf = (eventId: string) => ({
+      v: 1,
+      alert: { ...JSON.parse(JSON.stringify(notifiedByHandler.find((a) => a.target === OPEN))), id: `held-${eventId}` },
+      channels: [`sns:${TOPIC_ARN}`],
+    });
+    // A third message, of another endpoint's group, whose alert the ledger already lists as sent.
+    const delivered = notifiedByHandler.find((a) => a.target === PROTECTED)!;
+    const fifo = fifoEvent([
+      { body: JSON.stringify(alertOf(`a-${randomUUID()}`)), group: OPEN },
+      { body: JSON.stringify(alertOf(`b-${randomUUID()}`)), group: OPEN },
+      { body: JSON.stringify({ v: 1, alert: delivered, channels: [`sns:${TOPIC_ARN}`] }), group: PROTECTED },
+    ]);
+    expect(item).toBeDefined();
+    sns.resetHistory();
+    sns.on(PublishCommand).rejects(serviceError("InternalError", "SNS is having a bad day", 500));
+    let response: { batchItemFailures: { itemIdentifier: string }[] };
+    try {
+      response = await handlers.retry.handler(fifo, context("NotifyRetry"));
+    } finally {
+      sns.on(PublishCommand).callsFake(async () => ({ MessageId: randomUUID() }));
+    }
+    // Both of the group come back: the first failed, the second was not tried (it must not overtake the
+    // first); the other group's message went through.
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual(
+      fifo.Records.slice(0, 2).map((r) => r.messageId),
+    );
+    const tried = new Set(
+      sns.commandCalls(PublishCommand).map((call) => JSON.parse(JSON.parse(call.args[0].input.Message!).default).id),
+    );
+    expect([...tried]).toEqual([JSON.parse(fifo.Records[0]!.body).alert.id]);
   }, 60_000);
 });
+
+/** An SQS FIFO event as Lambda hands it over: the messages in queue order with their group ids. */
+function fifoEvent(messages: { body: string; group: string }[]): SQSEvent {
+  return {
+    Records: messages.map(({ body, group }, i) => ({
+      messageId: randomUUID(),
+      receiptHandle: `AQEB${randomUUID().replaceAll("-", "")}`,
+      body,
+      attributes: {
+        ApproximateReceiveCount: "1",
+        SentTimestamp: String(Date.now()),
+        SenderId: "AROAEXAMPLEROLEID:ExposureMonitor-Notify",
+        ApproximateFirstReceiveTimestamp: String(Date.now()),
+        SequenceNumber: String(18_849_496_460_467_696_000 + i),
+        MessageGroupId: group,
+        MessageDeduplicationId: randomUUID(),
+      },
+      messageAttributes: {},
+      md5OfBody: "0",
+      eventSource: "aws:sqs",
+      eventSourceARN: `arn:aws:sqs:us-east-1:${org.MANAGEMENT}:ExposureMonitor-AlertRetry.fifo`,
+      awsRegion: "us-east-1",
+    })),
+  };
+}
 
 describe("the laptop and the notify function deliver the same way", () => {
   it("the laptop's delivery path sends exactly the notifications the notify handler sent for the same events", async () => {
@@ -608,6 +719,8 @@ describe("notify with a webhook that never answers", () => {
       const fresh = { ...item, eventId: `hang-${randomUUID()}`, SK: `EVENT#${item.at}#hang` };
       const record = streamRecord(fresh);
       sns.resetHistory();
+      sqs.resetHistory();
+      sqs.on(SendMessageCommand).callsFake(async () => ({ MessageId: randomUUID() }));
       const mark = stdout.length;
       // 8 s left in the invocation: the budget is what remains minus the margin, about 3 s.
       const started = Date.now();
@@ -618,10 +731,17 @@ describe("notify with a webhook that never answers", () => {
       expect(took).toBeLessThan(8_000);
       expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
       expect(hook.requests.length).toBeGreaterThanOrEqual(1);
-      // The webhook's copy is missing: the one record failed, so the stream hands it over again (SNS's copy
-      // is skipped then, by the ledger). One failed record of one is a failed invocation for Powertools.
-      expect(outcome).toBe("FullBatchFailureError");
+      // The webhook's copy is missing: the whole alert went to the retry queue for the webhook alone, and
+      // the record succeeded (the stream moves on).
+      expect(outcome).toEqual({ batchItemFailures: [] });
+      const queued = sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
+      expect(queued).toHaveLength(1);
+      const body = JSON.parse(queued[0]!.MessageBody!);
+      expect(body.alert.target).toBe(OPEN);
+      expect(body.channels).toHaveLength(1);
+      expect(body.channels[0]).toMatch(/^webhook:http:\/\/127\.0\.0\.1:\d+#/);
       expect(stdout.slice(mark).join("")).not.toContain("SECRETPATH");
+      expect(queued[0]!.MessageBody).not.toContain("SECRETPATH");
     } finally {
       await hook.close();
       await new Promise((resolve) => secrets.close(resolve));

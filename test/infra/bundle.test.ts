@@ -25,6 +25,7 @@ const FUNCTION_ENV = {
   PROBE_SOCKET_CONCURRENCY: "500",
   ALERT_TOPIC_ARN: "arn:aws:sns:us-east-1:111122223333:alerts",
   EVENT_BUS_NAME: "default",
+  ALERT_RETRY_QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/111122223333/alert-retry.fifo",
 };
 
 async function loadHandler(file: string, env: Record<string, string>): Promise<string> {
@@ -51,7 +52,7 @@ describe("bundled handlers", () => {
   }, 180_000);
 
   it("builds one ESM bundle with a source map per function", () => {
-    expect(bundles.size).toBe(4); // enumerate, probe, notify, and probe again for the IPv6 scanner
+    expect(bundles.size).toBe(5); // enumerate, probe, notify, notify-retry, and probe again for the IPv6 scanner
     for (const file of bundles.values()) {
       expect(existsSync(file)).toBe(true);
       expect(existsSync(`${file}.map`)).toBe(true);

@@ -2,6 +2,8 @@
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
+  ALERT_RETRY_MAX_RECEIVE_COUNT,
+  ALERT_RETRY_VISIBILITY_TIMEOUT_SECONDS,
   NOTIFY_TIMEOUT_SECONDS,
   PROBE_BATCH_SIZE,
   PROBE_BATCHING_WINDOW_SECONDS,
@@ -87,15 +89,24 @@ describe("monitor stack with default context", () => {
     });
     const queues = template.findResources("AWS::SQS::Queue");
     const { queue: ipv6Queue, deadLetterQueue: ipv6DeadLetterQueue } = synth.monitor.ipv6Scanner;
+    const { queue: retryQueue, deadLetterQueue: retryDeadLetterQueue } = synth.monitor.alertRetry;
     expect(Object.keys(queues).sort()).toEqual(
-      [shardQueue, shardDeadLetterQueue, streamFailureQueue, ipv6Queue, ipv6DeadLetterQueue]
+      [
+        shardQueue,
+        shardDeadLetterQueue,
+        streamFailureQueue,
+        ipv6Queue,
+        ipv6DeadLetterQueue,
+        retryQueue,
+        retryDeadLetterQueue,
+      ]
         .map((q) => logicalIdOf(q))
         .sort(),
     );
     for (const queue of Object.values(queues) as Array<{ Properties: Record<string, unknown> }>) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     }
-    for (const queue of [shardQueue, shardDeadLetterQueue, streamFailureQueue]) {
+    for (const queue of [shardQueue, shardDeadLetterQueue, streamFailureQueue, retryQueue, retryDeadLetterQueue]) {
       template.hasResourceProperties("AWS::SQS::QueuePolicy", {
         Queues: [ref(queue)],
         PolicyDocument: {
@@ -144,7 +155,8 @@ describe("monitor stack with default context", () => {
 
   it("gives every function the same defaults: its own log group with retention, tracing, source maps", () => {
     const functions = template.findResources("AWS::Lambda::Function");
-    expect(Object.keys(functions)).toHaveLength(4);
+    // enumerate, probe, notify, notify-retry and the IPv6 scanner's probe.
+    expect(Object.keys(functions)).toHaveLength(5);
     const ipv6Probe = logicalIdOf(synth.monitor.ipv6Scanner.probe.fn);
     for (const [id, fn] of Object.entries(functions) as [string, FunctionResource][]) {
       expect(fn.Properties.Runtime).toBe("nodejs22.x");
@@ -342,8 +354,65 @@ describe("monitor stack with default context", () => {
       Threshold: 0,
       AlarmActions: [ref(synth.monitor.opsTopic)],
     });
-    // And the IPv6 scanner's two: its dead-letter queue and its function's errors.
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 9);
+    // And the IPv6 scanner's two (its dead-letter queue, its function's errors) and the alert retry
+    // path's two (its dead-letter queue, notify-retry's errors).
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 11);
+  });
+
+  it("retries a failed channel from a FIFO queue of whole alerts, consumed by notify-retry, dead-lettered and alarmed", () => {
+    const { alertRetry, notify, opsTopic, alertTopic } = synth.monitor;
+    const queues = template.findResources("AWS::SQS::Queue");
+    const queue = queues[logicalIdOf(alertRetry.queue)]?.Properties as Record<string, unknown>;
+    const dlq = queues[logicalIdOf(alertRetry.deadLetterQueue)]?.Properties as Record<string, unknown>;
+    expect(queue.FifoQueue).toBe(true);
+    expect(queue.ContentBasedDeduplication).toBeUndefined();
+    expect(queue.SqsManagedSseEnabled).toBe(true);
+    expect(queue.VisibilityTimeout).toBe(ALERT_RETRY_VISIBILITY_TIMEOUT_SECONDS);
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: arnOf(alertRetry.deadLetterQueue),
+      maxReceiveCount: ALERT_RETRY_MAX_RECEIVE_COUNT,
+    });
+    expect(dlq.FifoQueue).toBe(true);
+    expect(dlq.SqsManagedSseEnabled).toBe(true);
+    // SQS event sources want the visibility timeout at least the function's timeout.
+    expect(ALERT_RETRY_VISIBILITY_TIMEOUT_SECONDS).toBeGreaterThanOrEqual(NOTIFY_TIMEOUT_SECONDS);
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Dimensions: [
+        { Name: "QueueName", Value: { "Fn::GetAtt": [logicalIdOf(alertRetry.deadLetterQueue), "QueueName"] } },
+      ],
+      Threshold: 1,
+      AlarmActions: [ref(opsTopic)],
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: ref(alertRetry.retry.fn) }],
+      AlarmActions: [ref(opsTopic)],
+    });
+    // notify-retry consumes the queue, with partial batch responses; notify knows the queue's URL.
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: ref(alertRetry.retry.fn),
+      EventSourceArn: arnOf(alertRetry.queue),
+      FunctionResponseTypes: ["ReportBatchItemFailures"],
+    });
+    const functions = template.findResources("AWS::Lambda::Function");
+    const env = (fn: typeof notify) =>
+      (functions[logicalIdOf(fn.fn)]!.Properties as FunctionResource["Properties"]).Environment.Variables;
+    expect(env(notify).ALERT_RETRY_QUEUE_URL).toEqual(ref(alertRetry.queue));
+    expect(env(alertRetry.retry).ALERT_TOPIC_ARN).toEqual(ref(alertTopic));
+    const retryActions = actionsOfRole(template, logicalIdOf(alertRetry.retry.role));
+    expect(retryActions).toEqual(expect.arrayContaining(["sqs:ReceiveMessage", "sqs:DeleteMessage", "sns:Publish"]));
+    expect(retryActions).not.toContain("sqs:SendMessage");
+    const consume = statementsOfRole(template, logicalIdOf(alertRetry.retry.role)).filter((s) =>
+      [s.Action].flat().includes("sqs:ReceiveMessage"),
+    );
+    expect(consume.map((s) => s.Resource)).toEqual([arnOf(alertRetry.queue)]);
+    expect(retryActions.filter((a) => a.startsWith("dynamodb:")).sort()).toEqual([
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ]);
   });
 
   it("draws no dashboard unless asked; asked, it graphs the alarmed metrics", () => {
@@ -406,7 +475,12 @@ describe("monitor stack with default context", () => {
     expect(tableActions(notifyActions).filter((a) => !streamRead.includes(a))).toEqual([
       "dynamodb:GetItem",
       "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
     ]);
+    // The ledger and the retry queue's owed marks only; acknowledgements read, never written.
+    expect(leading(logicalIdOf(notify.role), "dynamodb:UpdateItem")).toEqual([["DELIVERY#*"]]);
+    expect(leading(logicalIdOf(notify.role), "dynamodb:Query")).toEqual([["ACK*"]]);
 
     const assume = statementsOfRole(template, logicalIdOf(enumerate.role)).find((s) => s.Action === "sts:AssumeRole");
     expect(JSON.stringify(assume?.Resource)).toContain(":role/ExposureMonitorReadOnly");
@@ -415,11 +489,17 @@ describe("monitor stack with default context", () => {
       [s.Action].flat().includes("sqs:SendMessage"),
     );
     expect(send?.Resource).toEqual(arnOf(shardQueue));
-    // Notify may send only to its stream's on-failure queue (the event source's destination).
+    // Notify may send only to its stream's on-failure queue (the event source's destination) and to the
+    // alert retry queue, and consumes neither.
     const notifySend = statementsOfRole(template, logicalIdOf(notify.role)).filter((s) =>
       [s.Action].flat().includes("sqs:SendMessage"),
     );
-    expect(notifySend.map((s) => s.Resource)).toEqual([arnOf(synth.monitor.streamFailureQueue)]);
+    expect(notifySend.map((s) => s.Resource)).toEqual(
+      expect.arrayContaining([arnOf(synth.monitor.streamFailureQueue), arnOf(synth.monitor.alertRetry.queue)]),
+    );
+    expect(notifySend).toHaveLength(2);
+    expect(notifyActions).not.toContain("sqs:ReceiveMessage");
+    expect(notifyActions).not.toContain("sqs:DeleteMessage");
     const publish = statementsOfRole(template, logicalIdOf(notify.role)).find((s) => s.Action === "sns:Publish");
     expect(publish?.Resource).toEqual(ref(alertTopic));
     // Logs go only to the function's own log group, not through the broad managed policy.
@@ -524,7 +604,7 @@ describe("monitor stack with context values", () => {
         }),
       },
     });
-    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 90 }, 5);
+    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 90 }, 6);
   });
 
   it("subscribes every configured email to the right topic", () => {
