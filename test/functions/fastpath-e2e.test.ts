@@ -204,7 +204,12 @@ beforeAll(async () => {
       () => import("../../functions/fast-probe.ts"),
     ),
     notify: await importWith(
-      { ...common, [ENV.alertTopicArn]: TOPIC_ARN, [ENV.eventBusName]: "exposure-monitor-events" },
+      {
+        ...common,
+        [ENV.alertTopicArn]: TOPIC_ARN,
+        [ENV.eventBusName]: "exposure-monitor-events",
+        [ENV.alertRetryQueueUrl]: "https://sqs.us-east-1.amazonaws.com/111111111111/alert-retry.fifo",
+      },
       () => import("../../functions/notify.ts"),
     ),
   };

@@ -171,7 +171,7 @@ describe("monitor stack with default context", () => {
       else expect(fn.Properties.VpcConfig).toBeUndefined();
     }
     // Four functions' logs and the scanner VPC's rejected-flow log.
-    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 5);
+    template.resourcePropertiesCountIs("AWS::Logs::LogGroup", { RetentionInDays: 30 }, 6);
   });
 
   it("keeps the table on demand with PITR, deletion protection, a rotating customer key, TTL and a stream", () => {
