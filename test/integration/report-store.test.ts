@@ -7,7 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadCurrentExposures, loadRecentlyResolved, openFindingsNow } from "../../shared/report/current.ts";
+import {
+  asffFindings,
+  loadCurrentExposures,
+  loadRecentlyResolved,
+  openFindingsNow,
+} from "../../shared/report/current.ts";
 import { type HistorySubject, loadReportInput, queryHistory } from "../../shared/report/queries.ts";
 import { renderReport } from "../../shared/report/render/index.ts";
 import { buildReport } from "../../shared/report/report.ts";
@@ -15,6 +20,7 @@ import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
 import { openLocalStore } from "../../shared/store/local-store.ts";
 import { SqliteExposureStore } from "../../shared/store/sqlite/sqlite-store.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
+import { observation } from "../helpers/observations.ts";
 import { fixtureInput, GENERATED_AT, HOUR, PERIOD } from "../unit/report-fixture.ts";
 import { seedFixtureHistory } from "./report-seed.ts";
 
@@ -290,5 +296,26 @@ describe("report from the local embedded store", () => {
       await local.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe("lastObservedAt in reports and ASFF findings", () => {
+  it("is the time of the last scan that observed an unchanged exposed endpoint, not of its last change", async () => {
+    const store = await dynamodb.newStore();
+    const at = (minute: number) => new Date(Date.parse("2026-03-01T10:00:00.000Z") + minute * 60_000).toISOString();
+    const sweep = async (minute: number, scanId: string) => {
+      const result = observation("open-unauthenticated", at(minute), { ip: "203.0.113.77" });
+      await (await store.beginShard(["203.0.113.77:6379"], { scanId })).record([result]);
+    };
+    await sweep(0, "scan-1");
+    await sweep(15, "scan-2");
+    await sweep(30, "scan-3");
+    const exposures = await loadCurrentExposures(store);
+    expect(exposures.map(({ state }) => [state.endpoint, state.since, state.lastObservedAt])).toEqual([
+      ["203.0.113.77:6379", at(0), at(30)],
+    ]);
+    const [finding] = asffFindings(exposures, [], { securityHubAccountId: "111122223333", region: "us-east-1" });
+    expect(finding?.LastObservedAt).toBe(at(30));
+    expect(finding?.FirstObservedAt).toBe(at(0));
   });
 });
