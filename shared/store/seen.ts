@@ -23,10 +23,13 @@ export interface Seen {
 }
 
 /**
- * Groups kept per bucket, newest first: an endpoint no longer observed (its address released) stays in
- * an old group until it is the oldest of more than this, and then falls back to its record's own time.
+ * Groups kept per bucket. Past this, the two smallest (fast-path probes of single endpoints, say) are
+ * merged at the earlier of their times: a seen time may come out early, never later than the truth.
  */
 export const MAX_SEEN_GROUPS = 4;
+
+/** A group this much older than the newest is dropped: its endpoints (no longer scanned) fall back to their record's own time. */
+export const SEEN_GROUP_MAX_AGE_MS = 30 * 86_400_000;
 
 /** Bytes of the hash: 40 bits, so two endpoints of one bucket practically never share one. */
 const HASH_BYTES = 5;
@@ -76,7 +79,15 @@ export function mergeSeen(groups: readonly SeenGroup[], scanId: string, observed
     }
     group.hashes.add(hash);
   }
-  return [...byScan.values()].sort((a, b) => Date.parse(b.at) - Date.parse(a.at)).slice(0, MAX_SEEN_GROUPS);
+  const newest = Math.max(...[...byScan.values()].map((group) => Date.parse(group.at)));
+  const kept = [...byScan.values()].filter((group) => newest - Date.parse(group.at) <= SEEN_GROUP_MAX_AGE_MS);
+  while (kept.length > MAX_SEEN_GROUPS) {
+    kept.sort((a, b) => a.hashes.size - b.hashes.size);
+    const [a, b] = kept.splice(0, 2) as [SeenGroup, SeenGroup];
+    const [earlier, later] = Date.parse(a.at) <= Date.parse(b.at) ? [a, b] : [b, a];
+    kept.push({ scanId: later.scanId, at: earlier.at, hashes: new Set([...a.hashes, ...b.hashes]) });
+  }
+  return kept.sort((a, b) => Date.parse(b.at) - Date.parse(a.at));
 }
 
 /** The group of a shard's observations: its scan (or probe) id; without one, its earliest observation time. */
