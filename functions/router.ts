@@ -64,6 +64,12 @@ async function routeRecord(record: SQSRecord): Promise<void> {
         gaps: routed.gaps,
       });
     }
+    if (routed.detailErrors.length > 0) {
+      logger.warn("event's owners or paths could not all be read: those verdicts are unknown", {
+        eventId: routed.eventId,
+        detailErrors: routed.detailErrors,
+      });
+    }
     logger.info("event routed", {
       eventId: routed.eventId,
       event: routed.name,

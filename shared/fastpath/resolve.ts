@@ -2,7 +2,10 @@
 // event's account and region through the member role (docs/fastpath.md). The addresses go through the
 // inventory's own target builder (shared/inventory/enumerate.ts toTargets): the same target shape, the same
 // public-address check and the same tag scope as the sweep. A read that fails is a coverage gap, never
-// an exception: the sweep still covers what the fast path could not read.
+// an exception: the sweep still covers what the fast path could not read. The addresses found are then
+// enriched by the inventory's own step (shared/inventory/enrich.ts: owners and the path from the internet,
+// batched for the event's account and region), so a fast-path observation records the same path as a
+// sweep's and never flips it.
 import {
   DescribeNetworkAclsCommand,
   DescribeRouteTablesCommand,
@@ -18,6 +21,7 @@ import type { CoverageGap, Target } from "../exposure/model.ts";
 import { canonicalAddress } from "../inventory/address-order.ts";
 import type { AccountAccess, AccountClients, InventoryClientFactory } from "../inventory/clients.ts";
 import { type InventoryConfig, resolveInventoryConfig } from "../inventory/config.ts";
+import { enrichRegion } from "../inventory/enrich.ts";
 import { errorText, toTargets } from "../inventory/enumerate.ts";
 import {
   acceleratorAddresses,
@@ -36,6 +40,8 @@ export interface Resolution {
   stopKeys: Record<string, string[]>;
   /** Reads that failed: the account (sts:AssumeRole) or a listing of the account and region. */
   gaps: CoverageGap[];
+  /** Reads that cost only names or path verdicts (those verdicts are `unknown`), as in the inventory. */
+  detailErrors: CoverageGap[];
 }
 
 export class FastPathResolver {
@@ -67,7 +73,7 @@ export class FastPathResolver {
   }
 
   async resolve(change: Change): Promise<Resolution> {
-    const empty: Resolution = { targets: [], stopKeys: {}, gaps: [] };
+    const empty: Resolution = { targets: [], stopKeys: {}, gaps: [], detailErrors: [] };
     if (change.lookups.length === 0) return empty;
     if (this.#config.excludeAccounts.includes(change.accountId) || !this.#inScope(change)) return empty;
     const where = { accountId: change.accountId, region: change.region };
@@ -100,7 +106,20 @@ export class FastPathResolver {
         }
       }),
     );
-    const { targets } = toTargets(found, this.#config);
+    const detailErrors: CoverageGap[] = [];
+    const enriched = await enrichRegion(
+      account,
+      change.region,
+      found,
+      {
+        ports: this.#config.ports,
+        ownerTagKeys: this.#config.ownerTagKeys,
+        resolvePaths: this.#config.resolvePaths,
+        callTimeoutMs: this.#config.callTimeoutMs,
+      },
+      detailErrors,
+    );
+    const { targets } = toTargets(enriched, this.#config);
     const stopKeys: Record<string, string[]> = {};
     for (const address of found) {
       const host = canonicalAddress(address.ip);
@@ -111,7 +130,7 @@ export class FastPathResolver {
     }
     const hosts = new Set(targets.map((target) => target.host));
     for (const host of Object.keys(stopKeys)) if (!hosts.has(host)) delete stopKeys[host];
-    return { targets, stopKeys, gaps };
+    return { targets, stopKeys, gaps, detailErrors };
   }
 
   #inScope(change: Change): boolean {

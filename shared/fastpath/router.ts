@@ -31,6 +31,8 @@ export interface RoutedEvent {
   probesScheduled: number;
   stopped: string[];
   gaps: CoverageGap[];
+  /** Reads that cost only names or path verdicts (resolve.ts). */
+  detailErrors: CoverageGap[];
 }
 
 export interface RouteOutcome {
@@ -75,7 +77,9 @@ async function routeChange(change: Change, deps: RouteDeps, inBatch: Set<string>
   const now = (deps.now ?? (() => new Date()))();
   if (change.stop.length > 0) await deps.ledger.stop(change.stop, now, TOMBSTONE_TTL_SECONDS);
   const resolution =
-    change.lookups.length === 0 ? { targets: [], stopKeys: {}, gaps: [] } : await deps.resolver.resolve(change);
+    change.lookups.length === 0
+      ? { targets: [], stopKeys: {}, gaps: [], detailErrors: [] }
+      : await deps.resolver.resolve(change);
   const fresh: Target[] = [];
   for (const target of resolution.targets) {
     const key = endpointKey(target);
@@ -96,5 +100,6 @@ async function routeChange(change: Change, deps: RouteDeps, inBatch: Set<string>
     probesScheduled: probes.length,
     stopped: change.stop,
     gaps: resolution.gaps,
+    detailErrors: resolution.detailErrors,
   };
 }

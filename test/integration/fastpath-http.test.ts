@@ -8,7 +8,7 @@ import { FastPathResolver } from "../../shared/fastpath/resolve.ts";
 import { createAwsClientFactory } from "../../shared/inventory/clients.ts";
 import { CATALOG_CASES, cloudTrailEvent } from "../fixtures/aws/cloudtrail-events.ts";
 import { type FakeAwsServer, startFakeAws } from "../fixtures/aws/fake-aws-server.ts";
-import { describeCall, fastPathWorld } from "../fixtures/aws/http-fastpath.ts";
+import { describeCall, fastPathWorld, REDIS_RULES } from "../fixtures/aws/http-fastpath.ts";
 import { CALLER, DENIED, MEMBER } from "../fixtures/aws/http-organization.ts";
 
 const ENV_KEYS = [
@@ -59,6 +59,10 @@ async function world(options: Parameters<typeof fastPathWorld>[0] = {}) {
 const resolvingCalls = (server: FakeAwsServer) =>
   server.calls.filter((call) => call.service !== "sts").map(describeCall);
 
+/** The inventory's enrichment reads (owners, path) made after the lookups: not part of the catalog's promise. */
+const ENRICHMENT =
+  /^(DescribeSecurityGroupRules|DescribeInstances|GetManagedPrefixListEntries|DescribeLoadBalancers|DescribeListeners|DescribeDBInstances|DescribeNetworkAcls association\.subnet-id=|DescribeRouteTables vpc-id=)/;
+
 describe("fast-path resolution over HTTP against a fake AWS endpoint", () => {
   for (const [name, fixture] of Object.entries(CATALOG_CASES)) {
     it(`${name} resolves with ${fixture.calls.map((c) => c.split(" ")[0]).join(" + ")} to its public addresses`, async () => {
@@ -71,7 +75,11 @@ describe("fast-path resolution over HTTP against a fake AWS endpoint", () => {
         expect(resolution.targets.map((t) => t.host).sort()).toEqual([...fixture.hosts].sort());
         expect(resolution.targets.every((t) => t.port === 6379)).toBe(true);
         // Each distinct call once per page; the set is what the catalog promises.
-        expect([...new Set(resolvingCalls(server))].sort()).toEqual([...fixture.calls].sort());
+        expect(
+          [...new Set(resolvingCalls(server))]
+            .filter((call) => !ENRICHMENT.test(call) || fixture.calls.includes(call))
+            .sort(),
+        ).toEqual([...fixture.calls].sort());
         // In the member account, through its role, in the event's region (Global Accelerator: us-west-2).
         const reads = server.calls.filter((call) => call.service !== "sts");
         expect(reads.every((call) => call.accessKeyId !== CALLER.accessKeyId)).toBe(true);
@@ -107,6 +115,39 @@ describe("fast-path resolution over HTTP against a fake AWS endpoint", () => {
         "association:eipassoc-0000000000000002",
         "ip:35.171.0.11",
       ]);
+    } finally {
+      clients.destroy();
+    }
+  });
+
+  it("carries the path verdict on every target, from the inventory's batched path reads in the event's account", async () => {
+    const { server, clients, resolver } = await world();
+    try {
+      const change = changeFromEvent(CATALOG_CASES.AttachInternetGateway!.event);
+      if (isIrrelevant(change)) throw new Error(change.irrelevant);
+      const { targets, gaps } = await resolver.resolve(change);
+      expect(gaps).toEqual([]);
+      const path = (host: string) => targets.find((t) => t.host === host)?.asset?.path;
+      // Own table with an IGW route, allow-all ACL, the group's 0.0.0.0/0 rule: open, named by its rule id.
+      expect(path("35.171.0.10")).toMatchObject({
+        verdict: "open",
+        scope: "any",
+        rules: [{ groupId: "sg-0redis000000001", ruleId: REDIS_RULES.ipv4, source: "0.0.0.0/0" }],
+        route: { routeTableId: "rtb-0pub000000000001", main: false },
+      });
+      // The group admits ::/0 but the table has no IPv6 route to the gateway: closed by the route.
+      expect(path("2600:1f18:4a3:6a01::10")).toMatchObject({ verdict: "closed", layer: "route" });
+      // No table of its own: the VPC's main table decides.
+      expect(path("35.171.0.11")).toMatchObject({
+        verdict: "open",
+        route: { routeTableId: "rtb-0main00000000001", main: true },
+      });
+      for (const target of targets) expect(target.asset?.path?.verdict).toMatch(/^(open|closed|unknown)$/);
+      // Batched: each path read once for the region, in the member account.
+      const reads = server.calls.filter((call) => call.action === "DescribeSecurityGroupRules");
+      expect(reads).toHaveLength(1);
+      expect(reads[0]!.accessKeyId).not.toBe(CALLER.accessKeyId);
+      expect(server.calls.filter((call) => call.action === "DescribeInstances")).toHaveLength(1);
     } finally {
       clients.destroy();
     }

@@ -49,6 +49,7 @@ const targets = (...hosts: string[]): Resolution => ({
   targets: hosts.map((host) => ({ host, port: 6379 })),
   stopKeys: Object.fromEntries(hosts.map((host) => [host, [`ip:${host}`]])),
   gaps: [],
+  detailErrors: [],
 });
 
 describe("fast-path router", () => {
@@ -129,6 +130,7 @@ describe("fast-path router", () => {
       targets: [],
       stopKeys: {},
       gaps: [{ accountId: change.accountId, source: "sts:AssumeRole", error: "AccessDenied: not authorized" }],
+      detailErrors: [],
     }));
     const outcome = await h.route([SG]);
     expect(outcome.routed[0]!.gaps).toEqual([
