@@ -1,6 +1,6 @@
 // What `exposure scan` and `exposure watch` share: options, target sources, one cycle with alerting.
 import { mkdirSync } from "node:fs";
-import { deliverExpiryAlerts } from "../shared/alerts/acknowledged.ts";
+import { deliverExpiryAlerts } from "../shared/alerts/ack-expiry.ts";
 import { localAlerting } from "../shared/alerts/local.ts";
 import { deliverRecordedEvents } from "../shared/alerts/notify.ts";
 import { describeAcknowledgement } from "../shared/exposure/acknowledgement.ts";

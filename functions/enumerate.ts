@@ -1,16 +1,20 @@
 // Enumerate: invoked by the scan schedule. Lists the organization's public addresses, records the scan and
-// queues its shards for the probe function (shared/scan/shards.ts startScanCycle).
+// queues its shards for the probe function (shared/scan/shards.ts startScanCycle). On the same schedule it
+// records the event of each acknowledgement that expired with its endpoint still exposed, which the table's
+// stream hands to notify (shared/alerts/ack-expiry.ts, docs/readme-acknowledgements.md).
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";
 import { captureLambdaHandler } from "@aws-lambda-powertools/tracer/middleware";
 import middy from "@middy/core";
+import { recordExpiryEvents } from "../shared/alerts/ack-expiry.ts";
 import { gapCount } from "../shared/exposure/gaps.ts";
 import { ENV } from "../shared/function-env.ts";
 import { createAwsClientFactory, enumeratePublicTargets } from "../shared/inventory/index.ts";
 import { METRIC } from "../shared/metrics-names.ts";
 import { FamilyShardQueue, scanIdForSchedule, startScanCycle } from "../shared/scan/shards.ts";
 import { SqsShardQueue } from "../shared/scan/sqs-shard-queue.ts";
+import { DynamoAcknowledgements } from "../shared/store/dynamo-acks.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { documentClient, sqsClient } from "./commons/clients.ts";
 import { optionalString, positiveInteger, requiredString } from "./commons/config.ts";
@@ -35,6 +39,7 @@ const store = new DynamoExposureStore({
   tableName: config.tableName,
   ...(config.scanRetentionDays !== undefined ? { scanRetentionDays: config.scanRetentionDays } : {}),
 });
+const acknowledgements = new DynamoAcknowledgements({ client: documentClient, tableName: config.tableName });
 const queue = new FamilyShardQueue(
   new SqsShardQueue({ client: sqsClient, queueUrl: config.shardQueueUrl }),
   config.ipv6ShardQueueUrl === undefined
@@ -56,6 +61,8 @@ export interface ScanQueued {
   targets: number;
   shards: number;
   gaps: number;
+  /** Expired acknowledgements of still-exposed endpoints whose event this run recorded. */
+  expiryEvents: number;
 }
 
 async function queueScan(event: ScheduledScanEvent): Promise<ScanQueued> {
@@ -88,7 +95,22 @@ async function queueScan(event: ScheduledScanEvent): Promise<ScanQueued> {
     targets: scan.targets,
     shards: scan.shards,
     gaps: gapCount(scan.gaps),
+    expiryEvents: await recordExpiries(),
   };
+}
+
+/** A failure here leaves the scan queued; the next scheduled run finds the same expiries again. */
+async function recordExpiries(): Promise<number> {
+  try {
+    const { recorded, notExposed } = await recordExpiryEvents({ store, recorder: acknowledgements, now: new Date() });
+    if (recorded.length + notExposed > 0) {
+      logger.info("acknowledgements expired", { recorded: recorded.map((event) => event.endpoint), notExposed });
+    }
+    return recorded.length;
+  } catch (error) {
+    logger.error("acknowledgement expiries not recorded (retried by the next run)", { error });
+    return 0;
+  }
 }
 
 export const handler = middy<ScheduledScanEvent, ScanQueued>()

@@ -218,9 +218,18 @@ export class MonitorStack extends Stack {
       }),
     });
     // Only what each function calls (docs/readme-store.md, access patterns): no Scan, DeleteItem or
-    // BatchWriteItem anywhere, and only the probe may write endpoint items (records, events); no role may
-    // update one (UpdateItem is for scan progress only). Enumerate writes a scan's two items and reads them back.
-    this.enumerate.bindTable(this.table, [{ actions: ["dynamodb:PutItem"], leadingKeys: ["SCAN#"] }, "dynamodb:Query"]);
+    // BatchWriteItem anywhere, and only the probe may write endpoint records (enumerate adds one kind of
+    // event, below); no role may update an endpoint item. Enumerate writes a scan's two
+    // items and reads them back; for an expired acknowledgement it reads the endpoint's record (and its
+    // seen bucket), writes the expiry's event item (a new item only, by condition) and marks the
+    // acknowledgement (docs/readme-acknowledgements.md).
+    this.enumerate.bindTable(this.table, [
+      { actions: ["dynamodb:PutItem"], leadingKeys: ["SCAN#", "ENDPOINT#"] },
+      { actions: ["dynamodb:GetItem"], leadingKeys: ["ENDPOINT#"] },
+      { actions: ["dynamodb:BatchGetItem"], leadingKeys: ["SEEN#"] },
+      { actions: ["dynamodb:UpdateItem"], leadingKeys: [ACK_PK] },
+      "dynamodb:Query",
+    ]);
     this.shardQueue.grantSendMessages(this.enumerate.role);
     // Every other account is read through its read-only role; the name is the same everywhere.
     this.enumerate.role.addToPolicy(

@@ -75,7 +75,10 @@ export function notificationFor(event: StateChangeEvent): Alert | null {
   return {
     ...chosen,
     findings,
-    remediation: remediationFor({ kind, port: event.port, previous, current, findings, asset }),
+    remediation: [
+      ...expiryReminder(event),
+      ...remediationFor({ kind, port: event.port, previous, current, findings, asset }),
+    ],
   };
 }
 
@@ -108,7 +111,19 @@ export function alertsFromEvent(event: StateChangeEvent): Alert[] {
       asset,
       observedAt: event.at,
       firstSeenAt: event.firstSeenAt,
-      remediation: remediationFor({ kind, port: event.port, previous, current, findings, asset }),
+      remediation: [
+        ...expiryReminder(event),
+        ...remediationFor({ kind, port: event.port, previous, current, findings, asset }),
+      ],
     };
   });
+}
+
+/** The first remediation line of an expired acknowledgement's alert (docs/readme-acknowledgements.md). */
+function expiryReminder(event: StateChangeEvent): string[] {
+  const ack = event.acknowledgementExpired;
+  if (ack === undefined) return [];
+  return [
+    `The acknowledgement by ${ack.author} ("${ack.reason}") expired at ${ack.until} and the endpoint is still exposed: fix it, or acknowledge it again with a new expiry.`,
+  ];
 }

@@ -3,6 +3,8 @@
 // are recorded as always but page no one; when it expires with the endpoint still exposed, one alert
 // goes out. Revoking one (`exposure unack`) ends it at once. Records are kept for the auditor's report.
 import { createHash } from "node:crypto";
+import type { AlertKind, StateChangeEvent } from "./model.ts";
+import type { EndpointState } from "./transitions.ts";
 
 export interface Acknowledgement {
   /** Derived from the endpoint and the time it was made. */
@@ -60,6 +62,37 @@ export function acknowledgementsOverlapping(
 /** Expired (not revoked) acknowledgements whose one expiry alert has not been raised yet. */
 export function expiredUnalerted(acks: readonly Acknowledgement[], now: string): Acknowledgement[] {
   return acks.filter((ack) => ack.revokedAt === null && ack.until <= now && ack.expiryAlertedAt === null);
+}
+
+/**
+ * The one event an expired acknowledgement makes when `state` (the endpoint's record now) is still exposed,
+ * else null. Its time is the expiry and its id derives from the acknowledgement's, so recording it again
+ * (a retry, a second process) is the same item. It raises the exposure's alert as a first sighting would.
+ */
+export function acknowledgementExpiryEvent(ack: Acknowledgement, state: EndpointState | null): StateChangeEvent | null {
+  if (state === null || state.exposure === "none") return null;
+  const kind: AlertKind = state.exposure === "unauthenticated" ? "newly-unauthenticated" : "newly-internet-facing";
+  return {
+    eventId: createHash("sha256").update(`ack-expired\n${ack.id}\n${ack.until}`).digest("hex").slice(0, 20),
+    endpoint: state.endpoint,
+    ip: state.ip,
+    port: state.port,
+    at: ack.until,
+    previous: { state: state.state, exposure: state.exposure },
+    current: {
+      state: state.state,
+      exposure: state.exposure,
+      tls: state.tls,
+      server: state.server,
+      ...(state.certificate ? { certificate: state.certificate } : {}),
+    },
+    findings: state.findings,
+    newFindings: [],
+    alerts: [kind],
+    asset: state.asset,
+    firstSeenAt: state.firstSeenAt,
+    acknowledgementExpired: { id: ack.id, author: ack.author, reason: ack.reason, until: ack.until },
+  };
 }
 
 /** "until 2026-12-31T00:00:00.000Z by alice: honeypot" for tables. */

@@ -251,6 +251,11 @@ export interface StateChangeEvent {
   firstSeenAt: string;
   /** The scan that observed it, when known. */
   scanId?: string;
+  /**
+   * Set on the one event recorded when an acknowledgement ended by expiry with the endpoint still exposed
+   * (docs/readme-acknowledgements.md): not a change of state (`previous` is the current state), a reminder.
+   */
+  acknowledgementExpired?: { id: string; author: string; reason: string; until: string };
 }
 
 /** A coverage gap: an account or region (or a whole source) that could not be read. */

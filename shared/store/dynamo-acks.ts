@@ -1,9 +1,17 @@
 // Acknowledgements in the DynamoDB table: one item each under the partition `ACK`, sort key
 // `<endpoint>#<createdAt>#<id>` (docs/readme-store.md). They are few (people make them), so a listing
 // is one Query of that partition, paged to the end. The stream filter passes only events, so these
-// items never reach the notify function.
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+// items never reach the notify function; the event an expiry records does (recordExpiryEvent).
+import {
+  type DynamoDBDocumentClient,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from "@aws-sdk/lib-dynamodb";
 import { type Acknowledgement, isActiveAt } from "../exposure/acknowledgement.ts";
+import type { StateChangeEvent } from "../exposure/model.ts";
+import { eventItem } from "./items.ts";
 
 export const ACK_PK = "ACK";
 
@@ -31,9 +39,12 @@ export class DynamoAcknowledgements {
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
 
-  constructor(options: { client: DynamoDBDocumentClient; tableName: string }) {
+  readonly #retentionDays: number | undefined;
+
+  constructor(options: { client: DynamoDBDocumentClient; tableName: string; retentionDays?: number }) {
     this.#client = options.client;
     this.#table = options.tableName;
+    this.#retentionDays = options.retentionDays;
   }
 
   async put(ack: Acknowledgement): Promise<void> {
@@ -112,6 +123,44 @@ export class DynamoAcknowledgements {
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Writes the expiry's event item (an event like any other: the stream hands it to notify) and marks the
+   * acknowledgement, in one transaction: both or neither, and only once (false when already done).
+   */
+  async recordExpiryEvent(ack: Acknowledgement, event: StateChangeEvent, at: string): Promise<boolean> {
+    try {
+      await this.#client.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.#table,
+                Item: eventItem(event, this.#retentionDays),
+                ConditionExpression: "attribute_not_exists(PK)",
+              },
+            },
+            {
+              Update: {
+                TableName: this.#table,
+                Key: { PK: ACK_PK, SK: sortKey(ack) },
+                UpdateExpression: "SET expiryAlertedAt = :at",
+                ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(expiryAlertedAt)",
+                ExpressionAttributeValues: { ":at": at },
+              },
+            },
+          ],
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === "TransactionCanceledException") {
+        const reasons = (error as { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+        if (reasons.some((reason) => reason.Code === "ConditionalCheckFailed")) return false;
+      }
       throw error;
     }
   }

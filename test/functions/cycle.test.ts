@@ -29,8 +29,14 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { findRedisServer, freePort, type LabServer, LocalLab } from "../../cli/local-lab.ts";
 import type { Alert } from "../../shared/alerts/alert.ts";
 import { deliverRecordedEvents } from "../../shared/alerts/notify.ts";
+import {
+  type Acknowledgement,
+  acknowledgementExpiryEvent,
+  acknowledgementId,
+} from "../../shared/exposure/acknowledgement.ts";
 import { DIMENSION, METRIC } from "../../shared/metrics-names.ts";
 import type { ShardMessage } from "../../shared/scan/shards.ts";
+import { DynamoAcknowledgements } from "../../shared/store/dynamo-acks.ts";
 import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
 import { callerCredentials, installMockWorld, serviceError } from "../fixtures/aws/mock-world.ts";
 import * as org from "../fixtures/aws/organization.ts";
@@ -391,7 +397,14 @@ describe("a scan cycle through the Lambda handlers", () => {
     expect(new Set(targets.map((t) => t.port))).toEqual(new Set(PORTS));
     expect(targets.map((t) => `${t.host}:${t.port}`)).toEqual(expect.arrayContaining([OPEN, PROTECTED]));
     expect(shards.length).toBeGreaterThanOrEqual(3);
-    expect(result).toEqual({ scanId, status: "started", targets: targets.length, shards: shards.length, gaps: 1 });
+    expect(result).toEqual({
+      scanId,
+      status: "started",
+      targets: targets.length,
+      shards: shards.length,
+      gaps: 1,
+      expiryEvents: 0,
+    });
 
     const scan = await store.getScan(scanId);
     expect(scan).toMatchObject({ targets: targets.length, shards: shards.length, shardsDone: 0, completedAt: null });
@@ -687,6 +700,64 @@ describe("the laptop and the notify function deliver the same way", () => {
     expect(sent).toHaveLength(notifiedByHandler.length);
     expect(report.failed).toEqual([]);
     expect(watermark).not.toBeNull();
+  });
+});
+
+describe("an acknowledgement that expires in the deployed monitor", () => {
+  it("enumerate records one event for an expired acknowledgement of an exposed endpoint, once; notify pages it once", async () => {
+    const now = Date.now();
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const acknowledge = (endpoint: string, until: number): Acknowledgement => {
+      const createdAt = iso(now - 3_600_000);
+      return {
+        id: acknowledgementId(endpoint, createdAt),
+        endpoint,
+        reason: "red-team honeypot",
+        author: "alice",
+        createdAt,
+        until: iso(until),
+        revokedAt: null,
+        revokedBy: null,
+        expiryAlertedAt: null,
+      };
+    };
+    const expired = acknowledge(OPEN, now - 60_000);
+    await store.putAcknowledgement(expired); // expired, endpoint still exposed
+    await store.putAcknowledgement(acknowledge(PROTECTED, now + 3_600_000)); // still in force
+    const keyOf = (record: DynamoDBRecord) => `${record.dynamodb?.NewImage?.PK?.S}|${record.dynamodb?.NewImage?.SK?.S}`;
+    const before = new Set((await tableAsStreamRecords()).map(keyOf));
+    const newEvents = async () =>
+      (await tableAsStreamRecords()).filter(streamFilter).filter((record) => !before.has(keyOf(record)));
+
+    answerBatches({ failOneEntryOfFirstCall: false });
+    const run = () => handlers.enumerate.handler({ scheduledTime: SCHEDULED_TIME }, context("Enumerate"));
+    expect(await run()).toMatchObject({ expiryEvents: 1 });
+    const recorded = await newEvents();
+    expect(recorded.map((record) => record.dynamodb?.NewImage?.endpoint?.S)).toEqual([OPEN]);
+    // Run again (the next schedule, or a retry): nothing more.
+    expect(await run()).toMatchObject({ expiryEvents: 0 });
+    expect(await newEvents()).toHaveLength(1);
+    // A run that read the acknowledgement before the first one marked it: its write is refused whole.
+    const recorder = new DynamoAcknowledgements({ client: dynamo.client, tableName: store.tableName });
+    const event = acknowledgementExpiryEvent(expired, await store.getEndpoint(OPEN));
+    expect(await recorder.recordExpiryEvent(expired, event!, iso(Date.now()))).toBe(false);
+    expect(await newEvents()).toHaveLength(1);
+
+    sns.resetHistory();
+    expect(await handlers.notify.handler({ Records: recorded }, context("Notify"))).toEqual({ batchItemFailures: [] });
+    const alerts = sns
+      .commandCalls(PublishCommand)
+      .map((call) => JSON.parse(JSON.parse(call.args[0].input.Message!).default) as Alert);
+    expect(alerts.map((alert) => `${alert.target} ${alert.kind} ${alert.severity}`)).toEqual([
+      `${OPEN} newly-unauthenticated critical`,
+    ]);
+    expect(alerts[0]!.remediation[0]).toContain('acknowledgement by alice ("red-team honeypot") expired');
+    // The stream hands the record over again: no second page.
+    expect(await handlers.notify.handler({ Records: recorded }, context("Notify"))).toEqual({ batchItemFailures: [] });
+    expect(sns.commandCalls(PublishCommand)).toHaveLength(1);
+    const acks = await store.listAcknowledgements();
+    expect(acks.find((ack) => ack.endpoint === OPEN)?.expiryAlertedAt).not.toBeNull();
+    expect(acks.find((ack) => ack.endpoint === PROTECTED)?.expiryAlertedAt).toBeNull();
   });
 });
 

@@ -444,7 +444,13 @@ describe("monitor stack with default context", () => {
     expect(probeActions).toEqual(expect.arrayContaining(["sqs:ReceiveMessage", "sqs:DeleteMessage"]));
     // Table actions: only those each function calls; nobody can scan, delete or batch-write.
     const tableActions = (actions: string[]) => actions.filter((a) => a.startsWith("dynamodb:")).sort();
-    expect(tableActions(enumerateActions)).toEqual(["dynamodb:PutItem", "dynamodb:Query"]);
+    expect(tableActions(enumerateActions)).toEqual([
+      "dynamodb:BatchGetItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+    ]);
     expect(tableActions(probeActions)).toEqual([
       "dynamodb:BatchGetItem",
       "dynamodb:GetItem",
@@ -452,7 +458,7 @@ describe("monitor stack with default context", () => {
       "dynamodb:Query",
       "dynamodb:UpdateItem",
     ]);
-    // Only the probe writes endpoint items, and nobody may update one: UpdateItem and the other writes are
+    // Only the probe writes endpoint records, and nobody may update one: UpdateItem and the other writes are
     // limited to scan items (SCAN#...) or the delivery ledger (DELIVERY#...) by dynamodb:LeadingKeys.
     const leading = (roleId: string, action: string) =>
       statementsOfRole(template, roleId)
@@ -464,7 +470,10 @@ describe("monitor stack with default context", () => {
             ],
         );
     expect(leading(logicalIdOf(probe.role), "dynamodb:UpdateItem")).toEqual([["SCAN#*"]]);
-    expect(leading(logicalIdOf(enumerate.role), "dynamodb:PutItem")).toEqual([["SCAN#*"]]);
+    // Enumerate: scan items, and the event an expired acknowledgement records (a new item only) with its mark.
+    expect(leading(logicalIdOf(enumerate.role), "dynamodb:PutItem")).toEqual([["SCAN#*", "ENDPOINT#*"]]);
+    expect(leading(logicalIdOf(enumerate.role), "dynamodb:UpdateItem")).toEqual([["ACK*"]]);
+    expect(leading(logicalIdOf(enumerate.role), "dynamodb:GetItem")).toEqual([["ENDPOINT#*"]]);
     expect(leading(logicalIdOf(notify.role), "dynamodb:PutItem")).toEqual([["DELIVERY#*"]]);
     const streamRead = [
       "dynamodb:DescribeStream",

@@ -3,7 +3,8 @@
 // acknowledgement ends; its expiry with the endpoint still exposed alerts exactly once; a revoked one
 // pages again; the report lists every acknowledgement of its period.
 import { describe, expect, it } from "vitest";
-import { deliverExpiryAlerts, holdAcknowledged } from "../../shared/alerts/acknowledged.ts";
+import { deliverExpiryAlerts } from "../../shared/alerts/ack-expiry.ts";
+import { holdAcknowledged } from "../../shared/alerts/acknowledged.ts";
 import type { Alert } from "../../shared/alerts/alert.ts";
 import type { AlertDeliverer, DeliveryLedger } from "../../shared/alerts/deliver.ts";
 import { deliverEventAlerts } from "../../shared/alerts/notify.ts";
