@@ -2,8 +2,11 @@
 // minute by a schedule, so a Redis started or reconfigured without any AWS call (a restart, `CONFIG SET
 // requirepass ""`) still alerts within a minute. Known open: recorded exposure not `none` (the store's
 // exposed-now index, one Query), or armed by a probe that saw the path (ledger.ts: a refusal proves it too).
+// Latent exposures (docs/readme-path.md: the configuration opens the path, nothing answers) join at the
+// hourly refresh run: read from the store as `exposed --latent` reads them, probed, and armed when they refuse.
 import type { StateChangeEvent, Target } from "../exposure/model.ts";
 import { formatEndpoint } from "../exposure/model.ts";
+import { loadLatentExposures } from "../report/latent.ts";
 import { type ProbeShardOptions, probeAndRecord } from "../scan/shards.ts";
 import { allItems } from "../store/store.ts";
 import { updateArmed } from "./fast-probe.ts";
@@ -30,9 +33,12 @@ export function armedProbeId(time: Date): string {
   return `armed-${Math.floor(time.getTime() / 60_000)}`;
 }
 
-/** The armed set: exposed endpoints first (most severe first), then those armed by a refusal. */
+/**
+ * The armed set: exposed endpoints first (most severe first), then those armed by a refusal, then (when
+ * `latentAt` is given: the hourly refresh run) the recorded latent exposures not armed yet.
+ */
 export async function armedTargets(
-  options: Pick<ArmedOptions, "store" | "ledger" | "maxTargets">,
+  options: Pick<ArmedOptions, "store" | "ledger" | "maxTargets"> & { latentAt?: Date },
 ): Promise<{ targets: Target[]; armedBefore: Set<string> }> {
   const max = options.maxTargets ?? DEFAULT_MAX_ARMED;
   const targets = new Map<string, Target>();
@@ -48,15 +54,31 @@ export async function armedTargets(
     armedBefore.add(endpoint);
     if (targets.size < max && !targets.has(endpoint)) targets.set(endpoint, target);
   }
+  if (options.latentAt !== undefined && targets.size < max) {
+    // Per account of the recent scans, every endpoint state of that account (docs/fastpath.md, the cost line).
+    for (const state of await loadLatentExposures(options.store, { now: options.latentAt })) {
+      if (targets.size >= max) break;
+      if (!targets.has(state.endpoint))
+        targets.set(state.endpoint, {
+          host: state.ip,
+          port: state.port,
+          ...(state.asset ? { asset: state.asset } : {}),
+        });
+    }
+  }
   return { targets: [...targets.values()], armedBefore };
 }
 
 export async function probeArmed(options: ArmedOptions): Promise<ArmedOutcome> {
-  const { targets, armedBefore } = await armedTargets(options);
+  // Marks are refreshed once an hour (their ttl is a day), not every minute; latent exposures are read then.
+  const refresh = Math.floor(options.scheduledTime.getTime() / 60_000) % 60 === 0;
+  const { targets, armedBefore } = await armedTargets({
+    ...options,
+    ...(refresh ? { latentAt: options.scheduledTime } : {}),
+  });
   const probeId = armedProbeId(options.scheduledTime);
   const { results, events } = await probeAndRecord(targets, { ...options, probeId });
-  // Marks are refreshed once an hour (their ttl is a day), not every minute.
-  const minute = Math.floor(options.scheduledTime.getTime() / 60_000);
-  await updateArmed(options.ledger, targets, results, armedBefore, minute % 60 === 0);
+  // A latent endpoint that refuses (RST) is armed here, and probed every minute from then on.
+  await updateArmed(options.ledger, targets, results, armedBefore, refresh);
   return { probeId, armed: targets.length, probed: results.length, events };
 }

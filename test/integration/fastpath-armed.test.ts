@@ -8,6 +8,7 @@ import { updateArmed } from "../../shared/fastpath/fast-probe.ts";
 import { MemoryFastPathLedger } from "../../shared/fastpath/ledger.ts";
 import { SqliteDatabase } from "../../shared/store/sqlite/database.ts";
 import { SqliteExposureStore } from "../../shared/store/sqlite/sqlite-store.ts";
+import { observation } from "../helpers/observations.ts";
 
 const binary = findRedisServer();
 let lab: LocalLab;
@@ -50,6 +51,66 @@ describe("armed tier", () => {
     const third = await probeArmed({ store, ledger, scheduledTime: new Date(t0.getTime() + 120_000), context });
     expect(third.armed).toBe(1);
     expect(third.events).toEqual([]);
+    db(store);
+  }, 60_000);
+
+  it("a recorded latent exposure joins at the hourly refresh run; a Redis started there alerts at the next run", async () => {
+    const store = new SqliteExposureStore({ db: new SqliteDatabase({ path: ":memory:" }) });
+    const ledger = new MemoryFastPathLedger();
+    let up = false;
+    const context = {
+      connectTo: (ip: string) => ({ host: "127.0.0.1", port: ip === "35.171.0.20" && up ? redis.port : closedPort }),
+    };
+    // A sweep read the account and saw the path open to the whole internet with nothing answering (RST).
+    const asset = {
+      provider: "aws" as const,
+      accountId: "222222222222",
+      region: "us-east-1",
+      resourceType: "ec2-instance",
+      resourceId: "i-0aa0000000000020",
+      tags: {},
+      path: {
+        verdict: "open" as const,
+        scope: "any" as const,
+        reason: "sgr-0fa5700000000001 (sg-0redis000000001) admits 0.0.0.0/0",
+        rules: [
+          {
+            groupId: "sg-0redis000000001",
+            ruleId: "sgr-0fa5700000000001",
+            protocol: "tcp",
+            fromPort: 6379,
+            toPort: 6379,
+            source: "0.0.0.0/0",
+          },
+        ],
+      },
+    };
+    await store.startScan({
+      scanId: "scan-1",
+      startedAt: "2026-11-25T10:30:00.000Z",
+      targets: 1,
+      shards: 1,
+      accountsRead: ["222222222222"],
+    });
+    const recorded = await store.recordObservation(
+      observation("closed", "2026-11-25T10:30:05.000Z", { ip: "35.171.0.20", port: 6379, asset }),
+      { scanId: "scan-1" },
+    );
+    expect(recorded.event).toBeUndefined(); // latent: recorded, never paged
+    // Between refresh runs the latent set is not read: nothing is armed yet.
+    const before = await probeArmed({ store, ledger, scheduledTime: new Date("2026-11-25T10:59:00Z"), context });
+    expect(before.armed).toBe(0);
+    // The hourly refresh run reads the latent exposures, probes them, and the refusal arms the endpoint.
+    const refresh = await probeArmed({ store, ledger, scheduledTime: new Date("2026-11-25T11:00:00Z"), context });
+    expect(refresh).toMatchObject({ armed: 1, probed: 1, events: [] });
+    expect((await ledger.armed()).map((t) => `${t.host} ${t.asset?.path?.verdict}`)).toEqual(["35.171.0.20 open"]);
+
+    up = true; // `redis-server` started by hand: no AWS call, no event.
+    const next = await probeArmed({ store, ledger, scheduledTime: new Date("2026-11-25T11:01:00Z"), context });
+    expect(next.armed).toBe(1);
+    expect(next.events).toHaveLength(1);
+    expect(next.events[0]!.endpoint).toBe("35.171.0.20:6379");
+    expect(next.events[0]!.alerts).toContain("newly-unauthenticated");
     db(store);
   }, 60_000);
 
