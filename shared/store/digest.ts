@@ -40,6 +40,16 @@ export function bucketOf(endpoint: string): number {
   return createHash("sha256").update(endpoint).digest().readUInt32BE(0) % DIGEST_BUCKETS;
 }
 
+/**
+ * Seen records (seen.ts) cover 4 consecutive digest buckets each (128 in all), so a small fleet writes
+ * few of them per sweep while one still holds 5 million endpoints' hashes in ~200 KB. Fixed forever.
+ */
+export const SEEN_BUCKETS = DIGEST_BUCKETS / 4;
+
+export function seenBucketOf(endpoint: string): number {
+  return bucketOf(endpoint) >> 2;
+}
+
 export interface DigestEntry {
   version: number;
   state: ProbeState;
@@ -321,12 +331,12 @@ export async function openShardRecording(
 
 const formatKey = (result: ProbeResult) => formatEndpoint(result.ip, result.port);
 
-/** Observations by digest bucket: endpoint -> its earliest observation time among them (for seen.ts). */
+/** Observations by seen bucket (seenBucketOf): endpoint -> its earliest observation time among them (for seen.ts). */
 export function observedByBucket(results: readonly ProbeResult[]): Map<number, Map<string, string>> {
   const observed = new Map<number, Map<string, string>>();
   for (const result of results) {
     const endpoint = formatKey(result);
-    const bucket = bucketOf(endpoint);
+    const bucket = seenBucketOf(endpoint);
     const times = observed.get(bucket) ?? new Map<string, string>();
     const at = canonicalTime(result.observedAt);
     const earlier = times.get(endpoint);

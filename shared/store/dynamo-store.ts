@@ -20,7 +20,7 @@ import type { Acknowledgement } from "../exposure/acknowledgement.ts";
 import { formatEndpoint, type ProbeResult, type ScanRecord, type StateChangeEvent } from "../exposure/model.ts";
 import { canonicalTime, decideTransition, type EndpointState } from "../exposure/transitions.ts";
 import { decodeCursor, encodeCursor, MAX_PAGE_SIZE, nextDay, pageSize, timeRangeBounds, utcDay } from "./contract.ts";
-import { bucketOf, openShardRecording } from "./digest.ts";
+import { openShardRecording, seenBucketOf } from "./digest.ts";
 import { DynamoAcknowledgements } from "./dynamo-acks.ts";
 import { DynamoDigestBackend, markInDigest } from "./dynamo-digest.ts";
 import { DynamoScans } from "./dynamo-scans.ts";
@@ -111,8 +111,8 @@ export class DynamoExposureStore implements ExposureStore {
   /** Records as returned to readers: lastObservedAt from the seen records too (seen.ts), one batch read. */
   async #withSeen(states: EndpointState[]): Promise<EndpointState[]> {
     if (states.length === 0) return states;
-    const seen = await this.#digests().readSeen([...new Set(states.map((state) => bucketOf(state.endpoint)))]);
-    return states.map((state) => withSeen(state, seen.get(bucketOf(state.endpoint))?.groups));
+    const seen = await this.#digests().readSeen([...new Set(states.map((state) => seenBucketOf(state.endpoint)))]);
+    return states.map((state) => withSeen(state, seen.get(seenBucketOf(state.endpoint))?.groups));
   }
 
   async #withSeenPage(page: Page<EndpointState>): Promise<Page<EndpointState>> {

@@ -11,7 +11,7 @@
 //   scan   SCAN#<scanId>           SCAN                      GSI2 (scans by day; written once)
 //          SCAN#<scanId>           PROGRESS                  none (shard counts, completedAt)
 //   digest DIGEST#<bucket, 3 hex>  DIGEST                    none (digest.ts: one per stable hash bucket)
-//   seen   SEEN#<bucket, 3 hex>    SEEN                      none (seen.ts: who was observed when, per bucket)
+//   seen   SEEN#<bucket, 3 hex>    SEEN                      none (seen.ts: who was observed when, 128 buckets)
 //
 //   GSI1  GSI1PK = "EXPOSED"                 GSI1SK = <exposure code>#<worst finding code>#<since>#<endpoint>
 //         exposure code 1 = unauthenticated, 2 = reachable; finding code 0 = critical ... 4 = info, 5 = none,

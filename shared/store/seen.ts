@@ -1,5 +1,5 @@
 // Seen records: the proof that an endpoint was observed, without rewriting its record when nothing
-// changed (docs/readme-store.md, "Seen records"). One small record per digest bucket (digest.ts),
+// changed (docs/readme-store.md, "Seen records"). One record per seen bucket (digest.ts seenBucketOf),
 // rewritten by every shard that observed endpoints of the bucket: it groups a short hash of each endpoint
 // by the scan (or fast-path probe) that observed it last, with that observation time. A record's
 // `lastObservedAt` as the store returns it is the later of the record's own value and its seen time,

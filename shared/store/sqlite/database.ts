@@ -52,7 +52,7 @@ CREATE TABLE IF NOT EXISTS scan_shards (
 ) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS seen (
-  bucket INTEGER PRIMARY KEY,      -- the digest bucket (shared/store/digest.ts bucketOf)
+  bucket INTEGER PRIMARY KEY,      -- the seen bucket (shared/store/digest.ts seenBucketOf)
   groups TEXT NOT NULL             -- its seen groups (shared/store/seen.ts), JSON, hashes packed as hex
 );
 

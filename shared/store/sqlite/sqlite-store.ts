@@ -26,7 +26,7 @@ import {
   shardCounts,
   timeRangeBounds,
 } from "../contract.ts";
-import { bucketOf, observedByBucket } from "../digest.ts";
+import { observedByBucket, seenBucketOf } from "../digest.ts";
 import { mergeSeen, type SeenGroup, seenGroupId, withSeen } from "../seen.ts";
 import type {
   ExposureStore,
@@ -135,7 +135,7 @@ export class SqliteExposureStore implements ExposureStore {
 
   /** A record as returned to readers: lastObservedAt from its seen record too. */
   #withSeen(state: EndpointState): EndpointState {
-    return withSeen(state, this.#seenGroups(bucketOf(state.endpoint)));
+    return withSeen(state, this.#seenGroups(seenBucketOf(state.endpoint)));
   }
 
   #withSeenPage(page: Page<EndpointState>): Page<EndpointState> {
