@@ -1,8 +1,7 @@
 // Builds the app's stacks from CDK context and plugs cdk-nag in; shared by infra/app.ts and the tests.
-import { type App, Arn, Validations } from "aws-cdk-lib";
+import { type App, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import { monitorConfigFromContext } from "./config.ts";
-import { FAST_PATH_ROUTER_ROLE_NAME } from "./constructs/fast-path.ts";
 import { MemberStackSet, templateBodyOf } from "./constructs/member-stack-set.ts";
 import { EventForwardingStack } from "./event-forwarding-stack.ts";
 import { FastPathStack, FORWARDING_STACK_NAME } from "./fast-path-stack.ts";
@@ -17,7 +16,7 @@ export const FAST_PATH_STACK_NAME = "ExposureMonitorFastPath";
 export interface MonitorApp {
   monitor: MonitorStack;
   memberRole: MemberRoleStack;
-  /** The StackSet deploying the member stack to the organization; only with memberOrganizationalUnitIds. */
+  /** The StackSet deploying the member stack to the organization (in the fast-path stack); only with memberOrganizationalUnitIds. */
   memberStackSet: MemberStackSet | null;
   /** The fast path's monitor-account part and its forwarding StackSet (docs/fastpath.md). */
   fastPath: FastPathStack;
@@ -37,11 +36,6 @@ export function buildMonitorApp(app: App): MonitorApp {
     table: monitor.table,
     opsTopic: monitor.opsTopic,
   });
-  // Built from the fixed role name, so the monitor stack does not depend on the fast-path stack.
-  const routerRoleArn = Arn.format(
-    { service: "iam", region: "", resource: "role", resourceName: FAST_PATH_ROUTER_ROLE_NAME },
-    monitor,
-  );
   const memberProps: MemberRoleStackProps = {
     description: "Exposure Monitor read-only role for member accounts (deploy with a StackSet)",
     roleName: config.memberRoleName,
@@ -51,18 +45,21 @@ export function buildMonitorApp(app: App): MonitorApp {
   const memberStackSet =
     config.memberOrganizationalUnitIds.length === 0
       ? null
-      : new MemberStackSet(monitor, "MemberStackSet", {
+      : // In the fast-path stack, deployed after the monitor stack: the member role's trust policy names the
+        // enumerate and router roles, and IAM refuses a trust policy naming a role that does not exist yet.
+        new MemberStackSet(fastPath, "MemberStackSet", {
           stackSetName: MEMBER_STACK_SET_NAME,
-          description: "Exposure Monitor member-account stack (read-only role), deployed by the monitor stack",
+          description:
+            "Exposure Monitor member-account stack (read-only role), deployed once both roles it trusts exist",
           templateBody: templateBodyOf((own) => new MemberRoleStack(own, MEMBER_ROLE_STACK_NAME, memberProps)),
           parameters: {
             MonitorRoleArn: monitor.enumerate.role.roleArn,
-            FastPathRoleArn: routerRoleArn,
+            FastPathRoleArn: fastPath.fastPath.router.role.roleArn,
             ExternalId: config.externalId,
           },
           organizationalUnitIds: config.memberOrganizationalUnitIds,
           callAs: config.stackSetCallAs,
-          regions: [monitor.region],
+          regions: [fastPath.region],
         });
   // As a stack of its own for the management account; a StackSet for every other account and region.
   const eventForwarding = new EventForwardingStack(app, FORWARDING_STACK_NAME, {

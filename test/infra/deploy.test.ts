@@ -1,4 +1,4 @@
-// `npm run deploy`: the member-role StackSet the monitor stack creates (service-managed, auto-deployed to
+// `npm run deploy`: the member-role StackSet (service-managed, created once the roles it trusts exist, auto-deployed to
 // the chosen organization root or OUs, its template the member stack's own), the context checks that
 // stop a deploy before anything touches AWS, and the documented example context.
 import { spawnSync } from "node:child_process";
@@ -32,7 +32,7 @@ describe("the member-role StackSet", () => {
   });
 
   it("is service-managed, auto-deployed to the chosen OUs in the monitor's region", () => {
-    synthesized.monitorTemplate.hasResourceProperties("AWS::CloudFormation::StackSet", {
+    Template.fromStack(synthesized.fastPath).hasResourceProperties("AWS::CloudFormation::StackSet", {
       StackSetName: MEMBER_STACK_SET_NAME,
       PermissionModel: "SERVICE_MANAGED",
       AutoDeployment: { Enabled: true, RetainStacksOnAccountRemoval: false },
@@ -48,14 +48,26 @@ describe("the member-role StackSet", () => {
   });
 
   it("deploys exactly the member stack's template, every parameter filled", () => {
-    const [stackSet] = Object.values(synthesized.monitorTemplate.findResources("AWS::CloudFormation::StackSet"));
+    const [stackSet] = Object.values(
+      Template.fromStack(synthesized.fastPath).findResources("AWS::CloudFormation::StackSet", {
+        Properties: { StackSetName: MEMBER_STACK_SET_NAME },
+      }),
+    );
     const properties = (stackSet as { Properties: { TemplateBody: string; Parameters: unknown[] } }).Properties;
     const memberTemplate = synthesized.memberTemplate.toJSON() as { Parameters: Record<string, unknown> };
     expect(JSON.parse(properties.TemplateBody)).toEqual(memberTemplate);
-    const enumerateRole = logicalIdOf(synthesized.monitor.enumerate.role);
+    // Both trusted roles by reference, so CloudFormation creates the StackSet only after both exist (IAM
+    // refuses a trust policy naming a role that does not exist).
+    const routerRole = logicalIdOf(synthesized.fastPath.fastPath.router.role);
     expect(properties.Parameters).toEqual(
       expect.arrayContaining([
-        { ParameterKey: "MonitorRoleArn", ParameterValue: { "Fn::GetAtt": [enumerateRole, "Arn"] } },
+        {
+          ParameterKey: "MonitorRoleArn",
+          ParameterValue: {
+            "Fn::ImportValue": expect.stringContaining(logicalIdOf(synthesized.monitor.enumerate.role)),
+          },
+        },
+        { ParameterKey: "FastPathRoleArn", ParameterValue: { "Fn::GetAtt": [routerRole, "Arn"] } },
         { ParameterKey: "ExternalId", ParameterValue: "ext-123" },
       ]),
     );
@@ -63,7 +75,9 @@ describe("the member-role StackSet", () => {
   });
 
   it("is absent without target OUs", () => {
-    synthesizeApp().monitorTemplate.resourceCountIs("AWS::CloudFormation::StackSet", 0);
+    const none = synthesizeApp();
+    none.monitorTemplate.resourceCountIs("AWS::CloudFormation::StackSet", 0);
+    Template.fromStack(none.fastPath).resourceCountIs("AWS::CloudFormation::StackSet", 0);
     synthesizeApp({ accounts: "current" }).monitorTemplate.hasResource("AWS::Lambda::Function", Match.anyValue());
   });
 });

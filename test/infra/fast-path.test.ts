@@ -9,8 +9,10 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_FORWARDING_REGIONS, FAST_PATH_ROUTER_ROLE_NAME } from "../../infra/constructs/fast-path.ts";
 import { forwardedPatterns } from "../../infra/event-forwarding-stack.ts";
+import { FORWARDING_STACK_SET_NAME } from "../../infra/fast-path-stack.ts";
+import { MEMBER_STACK_SET_NAME } from "../../infra/monitor-app.ts";
 import { CLOUDTRAIL_CATALOG } from "../../shared/fastpath/catalog.ts";
-import { type SynthesizedApp, synthesizeApp } from "./synth-helper.ts";
+import { logicalIdOf, type SynthesizedApp, synthesizeApp } from "./synth-helper.ts";
 
 const ORG = { organizationId: "o-abcdefghij", memberOrganizationalUnitIds: "r-ab12" };
 type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
@@ -78,7 +80,9 @@ describe("fast-path infrastructure", () => {
   });
 
   it("deploys the forwarding rules with a service-managed, auto-deploying StackSet in every enabled region", () => {
-    const stackSets = fast.findResources("AWS::CloudFormation::StackSet") as Resources;
+    const stackSets = fast.findResources("AWS::CloudFormation::StackSet", {
+      Properties: { StackSetName: FORWARDING_STACK_SET_NAME },
+    }) as Resources;
     const [stackSet] = Object.values(stackSets);
     expect(Object.keys(stackSets)).toHaveLength(1);
     const props = stackSet!.Properties;
@@ -145,22 +149,13 @@ describe("fast-path infrastructure", () => {
     fast.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(1 minute)" });
     fast.hasResourceProperties("AWS::IAM::Role", { RoleName: FAST_PATH_ROUTER_ROLE_NAME });
     const stackSet = Object.values(
-      synth.monitorTemplate.findResources("AWS::CloudFormation::StackSet") as Resources,
+      fast.findResources("AWS::CloudFormation::StackSet", {
+        Properties: { StackSetName: MEMBER_STACK_SET_NAME },
+      }) as Resources,
     )[0]!;
     expect(stackSet.Properties.Parameters).toContainEqual({
       ParameterKey: "FastPathRoleArn",
-      ParameterValue: {
-        "Fn::Join": [
-          "",
-          [
-            "arn:",
-            { Ref: "AWS::Partition" },
-            ":iam::",
-            { Ref: "AWS::AccountId" },
-            `:role/${FAST_PATH_ROUTER_ROLE_NAME}`,
-          ],
-        ],
-      },
+      ParameterValue: { "Fn::GetAtt": [logicalIdOf(synth.fastPath.fastPath.router.role), "Arn"] },
     });
   });
 
