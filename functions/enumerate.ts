@@ -32,6 +32,9 @@ const config = {
   // The scan records' ttl (docs/readme-store.md, "Scan records"); unset keeps them.
   scanRetentionDays:
     optionalString(ENV.scanRetentionDays) === undefined ? undefined : positiveInteger(ENV.scanRetentionDays),
+  // The ttl of the expiry events it records, the same as the probe's events.
+  eventRetentionDays:
+    optionalString(ENV.eventRetentionDays) === undefined ? undefined : positiveInteger(ENV.eventRetentionDays),
 };
 
 const store = new DynamoExposureStore({
@@ -39,7 +42,11 @@ const store = new DynamoExposureStore({
   tableName: config.tableName,
   ...(config.scanRetentionDays !== undefined ? { scanRetentionDays: config.scanRetentionDays } : {}),
 });
-const acknowledgements = new DynamoAcknowledgements({ client: documentClient, tableName: config.tableName });
+const acknowledgements = new DynamoAcknowledgements({
+  client: documentClient,
+  tableName: config.tableName,
+  ...(config.eventRetentionDays !== undefined ? { retentionDays: config.eventRetentionDays } : {}),
+});
 const queue = new FamilyShardQueue(
   new SqsShardQueue({ client: sqsClient, queueUrl: config.shardQueueUrl }),
   config.ipv6ShardQueueUrl === undefined

@@ -215,6 +215,7 @@ export class MonitorStack extends Stack {
         accounts: config.accounts,
         regions: config.regions,
         scanRetentionDays: config.scanRetentionDays,
+        ...(config.eventRetentionDays !== undefined ? { eventRetentionDays: config.eventRetentionDays } : {}),
       }),
     });
     // Only what each function calls (docs/readme-store.md, access patterns): no Scan, DeleteItem or

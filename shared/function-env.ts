@@ -70,6 +70,8 @@ export interface EnumerateEnvironment {
   accounts: "organization" | "current" | readonly string[];
   regions: readonly string[];
   scanRetentionDays?: number;
+  /** The ttl of the events it records (an expired acknowledgement's), as the probe's. */
+  eventRetentionDays?: number;
 }
 
 export function enumerateEnvironment(env: EnumerateEnvironment): Record<string, string> {
@@ -83,6 +85,7 @@ export function enumerateEnvironment(env: EnumerateEnvironment): Record<string, 
     [ENV.accounts]: typeof env.accounts === "string" ? env.accounts : env.accounts.join(","),
     ...(env.regions.length > 0 ? { [ENV.regions]: env.regions.join(",") } : {}),
     ...(env.scanRetentionDays !== undefined ? { [ENV.scanRetentionDays]: String(env.scanRetentionDays) } : {}),
+    ...(env.eventRetentionDays !== undefined ? { [ENV.eventRetentionDays]: String(env.eventRetentionDays) } : {}),
   };
 }
 

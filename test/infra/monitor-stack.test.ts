@@ -515,6 +515,19 @@ describe("monitor stack with default context", () => {
     template.resourcePropertiesCountIs("AWS::IAM::Role", { ManagedPolicyArns: Match.anyValue() }, 0);
   });
 
+  it("gives the enumerate function the event retention, for the expiry events it records", () => {
+    const functions = (t: ReturnType<typeof synthesizeApp>["monitorTemplate"]) =>
+      Object.values(t.findResources("AWS::Lambda::Function")) as {
+        Properties: { Description?: string; Environment?: { Variables?: Record<string, unknown> } };
+      }[];
+    const enumerateEnv = (t: ReturnType<typeof synthesizeApp>["monitorTemplate"]) =>
+      functions(t).find((fn) => fn.Properties.Description?.startsWith("Lists"))?.Properties.Environment?.Variables;
+    expect(enumerateEnv(synthesizeApp({ eventRetentionDays: 400 }).monitorTemplate)).toMatchObject({
+      EVENT_RETENTION_DAYS: "400",
+    });
+    expect(enumerateEnv(template)).not.toHaveProperty("EVENT_RETENTION_DAYS");
+  });
+
   it("passes the enumerate function what it needs to shard and to assume member roles", () => {
     template.hasResourceProperties("AWS::Lambda::Function", {
       Description: Match.stringLikeRegexp("^Lists"),
