@@ -65,19 +65,27 @@ export class DynamoDigestBackend implements DigestBackend {
   }
 
   async writeDigest(bucket: number, digest: Digest, expectedRev: number): Promise<boolean> {
+    return this.#putRevised(
+      {
+        PK: digestPk(bucket),
+        SK: DIGEST_SK,
+        type: ITEM_TYPE.digest,
+        rev: digest.rev,
+        e: encodeEntries(digest.entries),
+        d: Object.fromEntries(digest.marks),
+      },
+      expectedRev,
+    );
+  }
+
+  /** Puts a revisioned item (digest or seen) only over the revision read (0: only if absent); false when it lost the race. */
+  async #putRevised(item: Record<string, unknown>, expectedRev: number): Promise<boolean> {
     const { client, tableName } = this.#options;
     try {
       await client.send(
         new PutCommand({
           TableName: tableName,
-          Item: {
-            PK: digestPk(bucket),
-            SK: DIGEST_SK,
-            type: ITEM_TYPE.digest,
-            rev: digest.rev,
-            e: encodeEntries(digest.entries),
-            d: Object.fromEntries(digest.marks),
-          },
+          Item: item,
           ...(expectedRev === 0
             ? { ConditionExpression: "attribute_not_exists(PK)" }
             : { ConditionExpression: "rev = :rev", ExpressionAttributeValues: { ":rev": expectedRev } }),
@@ -104,28 +112,16 @@ export class DynamoDigestBackend implements DigestBackend {
   }
 
   async writeSeen(bucket: number, seen: Seen, expectedRev: number): Promise<boolean> {
-    const { client, tableName } = this.#options;
-    try {
-      await client.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: {
-            PK: seenPk(bucket),
-            SK: SEEN_SK,
-            type: ITEM_TYPE.seen,
-            rev: seen.rev,
-            g: seen.groups.map((group) => ({ s: group.scanId, t: group.at, h: packHashes(group.hashes) })),
-          },
-          ...(expectedRev === 0
-            ? { ConditionExpression: "attribute_not_exists(PK)" }
-            : { ConditionExpression: "rev = :rev", ExpressionAttributeValues: { ":rev": expectedRev } }),
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (error instanceof Error && error.name === "ConditionalCheckFailedException") return false;
-      throw error;
-    }
+    return this.#putRevised(
+      {
+        PK: seenPk(bucket),
+        SK: SEEN_SK,
+        type: ITEM_TYPE.seen,
+        rev: seen.rev,
+        g: seen.groups.map((group) => ({ s: group.scanId, t: group.at, h: packHashes(group.hashes) })),
+      },
+      expectedRev,
+    );
   }
 
   async readStates(endpoints: readonly string[]): Promise<Map<string, EndpointState>> {
