@@ -81,11 +81,20 @@ export async function runStoreScenario(
     const probe = await tools.runEngine(fleet, sockets, ["--engine", "adaptive"]);
 
     const steps: StoreStep[] = [];
+    // EXPOSURE_BENCH_CPU_PROF=DIR writes a V8 CPU profile of every CLI step there too (docs/readme-bench.md).
+    const profile = process.env.EXPOSURE_BENCH_CPU_PROF;
     const cli = async (name: string, args: string[], inScanner: boolean): Promise<Timed> => {
       const command = `exposure ${args.join(" ")}`;
+      const node = [
+        ...(profile
+          ? ["--cpu-prof", `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${name.replace(/\W+/g, "-")}.cpuprofile`]
+          : []),
+        CLI,
+        ...args,
+      ];
       const result = inScanner
-        ? await tools.run("ip", fleet.execArgs(fleet.scannerNs, process.execPath, [CLI, ...args]), 600_000)
-        : await tools.run(process.execPath, [CLI, ...args], 120_000);
+        ? await tools.run("ip", fleet.execArgs(fleet.scannerNs, process.execPath, node), 600_000)
+        : await tools.run(process.execPath, node, 120_000);
       if (result.code !== 0) {
         throw new Error(`${command} failed (exit ${result.code}): ${result.stderr.trim().slice(-300)}`);
       }

@@ -12,10 +12,23 @@ import { formatEndpoint, type ScanRecord, type StateChangeEvent, type Target } f
 import type { AdaptiveOptions } from "../probe/adaptive.ts";
 import { allItems, type ExposureStore } from "../store/store.ts";
 import { newScanId } from "./cycle.ts";
-import { type ProbeShardOptions, probeShard, type ShardMessage, type ShardQueue, startScanCycle } from "./shards.ts";
+import {
+  type ProbeShardOptions,
+  probeShard,
+  type ShardLimits,
+  type ShardMessage,
+  type ShardQueue,
+  startScanCycle,
+} from "./shards.ts";
 
-/** Targets per shard on a laptop: one shard holds what one probe function invocation could. */
+/**
+ * Targets per shard on a laptop: one shard holds what one probe function invocation could. Shards are
+ * probed one after the other, each waiting out its own slowest (filtered) targets, so fewer is faster.
+ */
 export const LOCAL_SHARD_TARGETS = 10_000;
+
+/** No message size limit: the in-process queue is no SQS, whose 256 KB would split 10,000 targets in two. */
+export const LOCAL_SHARD_LIMITS: ShardLimits = { maxTargets: LOCAL_SHARD_TARGETS, maxBytes: Number.POSITIVE_INFINITY };
 
 /** The shard queue in one process: shards wait in memory, in order, for this process to probe them. */
 export class InProcessShardQueue implements ShardQueue {
@@ -66,7 +79,7 @@ export async function runScanCycle(options: CycleOptions): Promise<CycleResult> 
     }),
     store,
     queue,
-    shardLimits: { maxTargets: options.shardTargets ?? LOCAL_SHARD_TARGETS },
+    shardLimits: { ...LOCAL_SHARD_LIMITS, maxTargets: options.shardTargets ?? LOCAL_SHARD_TARGETS },
   });
   let scan = started.scan;
   const events: StateChangeEvent[] = [];

@@ -9,6 +9,7 @@ import { SHARD_SIZE } from "../../infra/sizing.ts";
 import type { ProbeResult, Target } from "../../shared/exposure/model.ts";
 import { exposureOf, formatEndpoint } from "../../shared/exposure/model.ts";
 import type { ProbeFunction } from "../../shared/probe/adaptive.ts";
+import { LOCAL_SHARD_LIMITS, LOCAL_SHARD_TARGETS } from "../../shared/scan/local-cycle.ts";
 import {
   encodeShardMessage,
   ProbeErrorLimitError,
@@ -47,6 +48,14 @@ function target(i: number, tags?: Record<string, string>): Target {
 }
 
 describe("splitting targets into shards", () => {
+  it("on a laptop, 10,000 targets are one shard: the in-process queue has no message size limit", () => {
+    const targets = Array.from({ length: LOCAL_SHARD_TARGETS + 1 }, (_, i) => target(i));
+    // As SQS messages these would be several shards, each probed after the other on a laptop.
+    expect(splitIntoShards("scan-x", targets, { maxTargets: LOCAL_SHARD_TARGETS }).length).toBeGreaterThan(2);
+    const shards = splitIntoShards("scan-x", targets, LOCAL_SHARD_LIMITS);
+    expect(shards.map((shard) => shard.targets.length)).toEqual([LOCAL_SHARD_TARGETS, 1]);
+  });
+
   it("SHARD_SIZE targets with ordinary owners make one message well under SQS's limit", () => {
     const ordinary = {
       Name: "payments-cache-primary",

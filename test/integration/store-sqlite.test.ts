@@ -5,9 +5,11 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import type { ProbeResult } from "../../shared/exposure/model.ts";
 import { MissingStoreError, openLocalStore, STORE_FILE } from "../../shared/store/local-store.ts";
 import { SqliteDatabase } from "../../shared/store/sqlite/database.ts";
+import { sqlite } from "../../shared/store/sqlite/driver.ts";
 import { SqliteExposureStore } from "../../shared/store/sqlite/sqlite-store.ts";
 import type { RecordResult, ShardResult } from "../../shared/store/store.ts";
 import { minutes, observation } from "../helpers/observations.ts";
@@ -144,4 +146,100 @@ describe("the store file", () => {
       db.close();
     }
   }, 60_000);
+});
+
+describe("recording a shard against the records' digests", () => {
+  const READ_RECORD = "SELECT record FROM endpoints WHERE endpoint = ?";
+  const sweep = (at: number, states: readonly ProbeResult["state"][]) =>
+    states.map((state, i) => observation(state, minutes(at), { ip: `198.51.100.${i + 1}` }));
+  const states = ["open-unauthenticated", "closed", "filtered", "auth-required"] as const;
+  /** Records one shard as probeShard does; returns the outcomes and how many records were read. */
+  async function recordShard(store: SqliteExposureStore, results: ProbeResult[], scanId: string) {
+    const reads = vi.spyOn(store.db, "get");
+    try {
+      const recorder = await store.beginShard(
+        results.map((result) => `${result.ip}:${result.port}`),
+        { scanId },
+      );
+      const outcomes = await recorder.record(results);
+      return { outcomes, recordReads: reads.mock.calls.filter(([sql]) => sql === READ_RECORD).length };
+    } finally {
+      reads.mockRestore();
+    }
+  }
+
+  it("reads no record for an unchanged observation, and only the changed one's otherwise", async () => {
+    const store = new SqliteExposureStore({ db: new SqliteDatabase({ path: join(dir, "digests.sqlite") }) });
+    try {
+      const first = await recordShard(store, sweep(0, states), "scan-1");
+      expect(first.outcomes.map((o) => o.outcome)).toEqual(["changed", "first-seen", "first-seen", "changed"]);
+      const steady = await recordShard(store, sweep(15, states), "scan-2");
+      expect(steady).toEqual({ outcomes: states.map(() => ({ outcome: "unchanged" })), recordReads: 0 });
+      // The last endpoint loses its password: only its record is read, and it changes.
+      const changed = await recordShard(store, sweep(30, [...states.slice(0, 3), "open-unauthenticated"]), "scan-3");
+      expect(changed.recordReads).toBe(1);
+      expect(changed.outcomes.map((o) => o.outcome)).toEqual(["unchanged", "unchanged", "unchanged", "changed"]);
+      expect(changed.outcomes[3]?.event?.alerts).toEqual(["newly-unauthenticated"]);
+      // Unchanged endpoints are not rewritten, but were observed (their seen record says when).
+      expect(await store.getEndpoint("198.51.100.2:6379")).toMatchObject({ version: 1, lastObservedAt: minutes(30) });
+    } finally {
+      store.db.close();
+    }
+  });
+
+  it("decides against what another process wrote after the shard began, not the digest it began with", async () => {
+    const path = join(dir, "digest-race.sqlite");
+    const store = new SqliteExposureStore({ db: new SqliteDatabase({ path }) });
+    const other = new SqliteExposureStore({ db: new SqliteDatabase({ path }) });
+    try {
+      await recordShard(store, sweep(0, ["auth-required"]), "scan-1");
+      const recorder = await store.beginShard(["198.51.100.1:6379"], { scanId: "scan-2" });
+      expect(recorder.recordedExposure("198.51.100.1:6379")).toBe("reachable");
+      // Meanwhile another process (a fast-path probe, say) sees the password gone.
+      await other.recordObservation(observation("open-unauthenticated", minutes(10), { ip: "198.51.100.1" }));
+      const [outcome] = await recorder.record(sweep(15, ["auth-required"]));
+      expect(outcome?.event?.previous?.state).toBe("open-unauthenticated");
+      expect(outcome?.event?.current.state).toBe("auth-required");
+    } finally {
+      other.db.close();
+      store.db.close();
+    }
+  });
+
+  it("gives the records of a file from before digests (schema 2) a digest, reading each once", async () => {
+    const recorded = join(dir, "schema-3.sqlite");
+    const before = new SqliteExposureStore({ db: new SqliteDatabase({ path: recorded }) });
+    await recordShard(before, sweep(0, states), "scan-1");
+    before.db.close();
+    // A file as schema 2 wrote it: its endpoints table (word for word) holding the same records, no digests.
+    const path = join(dir, "schema-2.sqlite");
+    const old = new (sqlite().DatabaseSync)(path);
+    old.exec(`CREATE TABLE IF NOT EXISTS endpoints (
+  endpoint      TEXT PRIMARY KEY,
+  ip            TEXT NOT NULL,
+  port          INTEGER NOT NULL,
+  exposed_key   TEXT,              -- exposedSortKey() while exposure is not none, else NULL
+  owner_account TEXT,
+  owner_key     TEXT,              -- <resourceId>#<endpoint>
+  version       INTEGER NOT NULL,
+  record        TEXT NOT NULL      -- the EndpointState, JSON
+) WITHOUT ROWID;
+PRAGMA user_version = 2;`);
+    old.exec(`ATTACH DATABASE '${recorded}' AS recorded`);
+    old.exec(`INSERT INTO endpoints SELECT endpoint, ip, port, exposed_key, owner_account, owner_key, version, record
+              FROM recorded.endpoints`);
+    old.close();
+
+    const store = new SqliteExposureStore({ db: new SqliteDatabase({ path }) });
+    try {
+      expect(store.db.get("PRAGMA user_version")).toEqual({ user_version: 3 });
+      const upgraded = await recordShard(store, sweep(15, states), "scan-2");
+      expect(upgraded.recordReads).toBe(states.length);
+      expect(upgraded.outcomes.map((o) => o.outcome)).toEqual(states.map(() => "unchanged"));
+      const next = await recordShard(store, sweep(30, states), "scan-3");
+      expect(next).toEqual({ outcomes: states.map(() => ({ outcome: "unchanged" })), recordReads: 0 });
+    } finally {
+      store.db.close();
+    }
+  });
 });

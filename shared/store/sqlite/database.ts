@@ -15,7 +15,7 @@ import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { sqlite } from "./driver.ts";
 
 /** Bumped when the tables below change; a file from a newer version is refused rather than misread. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS endpoints (
@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS endpoints (
   owner_account TEXT,
   owner_key     TEXT,              -- <resourceId>#<endpoint>
   version       INTEGER NOT NULL,
-  record        TEXT NOT NULL      -- the EndpointState, JSON
+  record        TEXT NOT NULL,     -- the EndpointState, JSON
+  digest        TEXT               -- the record's digest entry (sqlite-shard.ts); NULL: not vouched for
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS endpoints_by_ip ON endpoints (ip, port);
 CREATE INDEX IF NOT EXISTS endpoints_exposed ON endpoints (exposed_key) WHERE exposed_key IS NOT NULL;
@@ -107,6 +108,9 @@ export class SqliteDatabase {
         }
         if (version < SCHEMA_VERSION) {
           this.#db.exec(SCHEMA);
+          // Schema 3 added endpoints.digest: an older file's rows get NULL, filled in by the next shard.
+          const columns = this.all("PRAGMA table_info(endpoints)").map((column) => column.name);
+          if (!columns.includes("digest")) this.#db.exec("ALTER TABLE endpoints ADD COLUMN digest TEXT");
           this.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         }
       });

@@ -8,24 +8,9 @@
 // - a shard is counted only if its id was not yet in scan_shards, in the transaction that adds its counts.
 // Listings walk the same orders as the DynamoDB indexes (contract.ts), with keyset cursors.
 import type { Acknowledgement } from "../../exposure/acknowledgement.ts";
-import {
-  type Exposure,
-  formatEndpoint,
-  type ProbeResult,
-  type ScanRecord,
-  type StateChangeEvent,
-} from "../../exposure/model.ts";
+import { formatEndpoint, type ProbeResult, type ScanRecord, type StateChangeEvent } from "../../exposure/model.ts";
 import { canonicalTime, decideTransition, type EndpointState } from "../../exposure/transitions.ts";
-import {
-  decodeCursor,
-  encodeCursor,
-  exposedSortKey,
-  exposureOfSortKey,
-  newScanRecord,
-  pageSize,
-  shardCounts,
-  timeRangeBounds,
-} from "../contract.ts";
+import { decodeCursor, encodeCursor, newScanRecord, pageSize, shardCounts, timeRangeBounds } from "../contract.ts";
 import { observedByBucket, seenBucketOf } from "../digest.ts";
 import { mergeSeen, type SeenGroup, seenGroupId, withSeen } from "../seen.ts";
 import type {
@@ -37,13 +22,13 @@ import type {
   ScanStart,
   ShardRecorder,
   ShardRecordOptions,
-  ShardRecordResult,
   ShardReport,
   ShardResult,
   TimeRange,
 } from "../store.ts";
 import { SqliteAcknowledgements } from "./acks.ts";
 import type { Row, SqliteDatabase } from "./database.ts";
+import { SqliteEndpoints } from "./endpoints.ts";
 
 export interface SqliteStoreOptions {
   db: SqliteDatabase;
@@ -61,52 +46,41 @@ interface PagedQuery {
 export class SqliteExposureStore implements ExposureStore {
   readonly db: SqliteDatabase;
   readonly #now: () => Date;
+  readonly #endpoints: SqliteEndpoints;
 
   constructor(options: SqliteStoreOptions) {
     this.db = options.db;
     this.#now = options.now ?? (() => new Date());
+    this.#endpoints = new SqliteEndpoints(options.db);
   }
 
   // ---- observations -------------------------------------------------------------------------------
 
   async recordObservation(result: ProbeResult, options: RecordOptions = {}): Promise<RecordResult> {
     const endpoint = formatEndpoint(result.ip, result.port);
-    const first = this.#readEndpoint(endpoint);
+    const first = this.#endpoints.read(endpoint);
     const decision = decideTransition(first, result, options);
     if (decision.next === null) return { outcome: decision.outcome, state: first };
     // Something is to be written: decide again under the write lock, against what is there now.
     return this.db.transaction(() => {
-      const recorded = this.#readEndpoint(endpoint);
+      const recorded = this.#endpoints.read(endpoint);
       const { outcome, next, event } = decideTransition(recorded, result, options);
       if (next === null) return { outcome, state: recorded };
-      this.#writeState(next);
-      if (event) this.#insertEvent(event);
+      this.#endpoints.write(next, event);
       return { outcome, ...(event ? { event } : {}), state: next };
     });
   }
 
   /**
-   * Reads here cost no request, so the shard's observations go through recordObservation one by one;
-   * the recorded exposures come from the exposed-now sort key, without parsing the records.
+   * The recorded exposures come from the exposed-now sort key, without parsing the records; the
+   * observations are recorded in one transaction against the records' digests (endpoints.ts).
    */
   async beginShard(endpoints: readonly string[], options: ShardRecordOptions = {}): Promise<ShardRecorder> {
-    const exposures = new Map<string, Exposure>();
-    for (const endpoint of endpoints) {
-      const row = this.db.get("SELECT exposed_key FROM endpoints WHERE endpoint = ?", endpoint);
-      if (row !== undefined)
-        exposures.set(endpoint, row.exposed_key === null ? "none" : exposureOfSortKey(String(row.exposed_key)));
-    }
+    const exposures = this.#endpoints.exposures(endpoints);
     return {
       recordedExposure: (endpoint) => exposures.get(endpoint),
-      record: async (results) => {
-        const outcomes: ShardRecordResult[] = [];
-        for (const result of results) {
-          const { outcome, event } = await this.recordObservation(result, options);
-          outcomes.push({ outcome, ...(event ? { event } : {}) });
-        }
-        this.#recordSeen(results, options.scanId);
-        return outcomes;
-      },
+      record: async (results) =>
+        this.#endpoints.recordShard(results, options, () => this.#recordSeen(results, options.scanId)),
     };
   }
 
@@ -142,42 +116,10 @@ export class SqliteExposureStore implements ExposureStore {
     return { ...page, items: page.items.map((state) => this.#withSeen(state)) };
   }
 
-  #writeState(state: EndpointState): void {
-    this.db.run(
-      `INSERT INTO endpoints (endpoint, ip, port, exposed_key, owner_account, owner_key, version, record)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (endpoint) DO UPDATE SET exposed_key = excluded.exposed_key, owner_account = excluded.owner_account,
-         owner_key = excluded.owner_key, version = excluded.version, record = excluded.record`,
-      state.endpoint,
-      state.ip,
-      state.port,
-      state.exposure !== "none" ? exposedSortKey(state) : null,
-      state.asset?.accountId ?? null,
-      state.asset ? `${state.asset.resourceId}#${state.endpoint}` : null,
-      state.version,
-      JSON.stringify(state),
-    );
-  }
-
-  #insertEvent(event: StateChangeEvent): void {
-    this.db.run(
-      "INSERT INTO events (endpoint, event_key, time_key, event) VALUES (?, ?, ?, ?)",
-      event.endpoint,
-      `${event.at}#${event.eventId}`,
-      `${event.at}#${event.endpoint}#${event.eventId}`,
-      JSON.stringify(event),
-    );
-  }
-
-  #readEndpoint(endpoint: string): EndpointState | null {
-    const row = this.db.get("SELECT record FROM endpoints WHERE endpoint = ?", endpoint);
-    return row ? (JSON.parse(row.record as string) as EndpointState) : null;
-  }
-
   // ---- endpoint reads -----------------------------------------------------------------------------
 
   async getEndpoint(endpoint: string): Promise<EndpointState | null> {
-    const state = this.#readEndpoint(endpoint);
+    const state = this.#endpoints.read(endpoint);
     return state === null ? null : this.#withSeen(state);
   }
 
