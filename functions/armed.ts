@@ -13,12 +13,15 @@ import { FASTPATH_METRIC, METRIC } from "../shared/metrics-names.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { allowedMasters } from "./commons/allowed-masters.ts";
 import { documentClient } from "./commons/clients.ts";
-import { positiveInteger, requiredString } from "./commons/config.ts";
+import { FunctionConfigError, optionalString, positiveInteger, requiredString } from "./commons/config.ts";
+import { checkIpv6Path } from "./commons/ipv6-path.ts";
 import { logger, metrics, tracer } from "./commons/powertools.ts";
 import { probeContext } from "./commons/probe-context.ts";
 
 const config = {
   tableName: requiredString(ENV.tableName),
+  // The armed function outside a VPC probes IPv4 endpoints, its twin in the scanner VPC IPv6 ones.
+  family: addressFamily(optionalString(ENV.armedFamily)),
   socketConcurrency: positiveInteger(ENV.probeSocketConcurrency),
   maxTargets: positiveInteger(ENV.armedMaxTargets),
   allowedMasters: allowedMasters(),
@@ -39,6 +42,7 @@ async function run(event: ArmedScheduleEvent) {
     ledger,
     scheduledTime: Number.isNaN(scheduledTime.getTime()) ? new Date() : scheduledTime,
     maxTargets: config.maxTargets,
+    ...(config.family !== undefined ? { family: config.family } : {}),
     probe: { concurrency: config.socketConcurrency, probeOptions: { allowedMasters: config.allowedMasters } },
     context: probeContext,
   });
@@ -52,4 +56,14 @@ export const handler = middy<ArmedScheduleEvent>()
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(logMetrics(metrics))
-  .handler(async (event: ArmedScheduleEvent) => run(event));
+  .handler(async (event: ArmedScheduleEvent) => {
+    await checkIpv6Path();
+    return run(event);
+  });
+
+function addressFamily(value: string | undefined): 4 | 6 | undefined {
+  if (value === undefined) return undefined;
+  if (value === "ipv4") return 4;
+  if (value === "ipv6") return 6;
+  throw new FunctionConfigError(`environment variable ${ENV.armedFamily}: "${value}" is not ipv4 or ipv6`);
+}

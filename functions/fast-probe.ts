@@ -1,6 +1,7 @@
 // Fast probe: one SQS message = one scheduled probe of an event's targets (shared/fastpath/fast-probe.ts):
 // the same probe and record code as a scan shard, under the message's own probe id, never counted in a
-// scan. Delivered by SQS after the message's delay (the re-probe schedule, docs/fastpath.md).
+// scan. Delivered by SQS after the message's delay (the re-probe schedule, docs/fastpath.md). IPv6 targets
+// come on a queue of their own to the same code in the dual-stack scanner VPC (docs/fastpath.md, "IPv6 targets").
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";
@@ -16,6 +17,7 @@ import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { allowedMasters } from "./commons/allowed-masters.ts";
 import { documentClient } from "./commons/clients.ts";
 import { positiveInteger, requiredString } from "./commons/config.ts";
+import { checkIpv6Path } from "./commons/ipv6-path.ts";
 import { logger, metrics, tracer } from "./commons/powertools.ts";
 import { probeContext } from "./commons/probe-context.ts";
 
@@ -52,7 +54,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(captureLambdaHandler(tracer))
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(logMetrics(metrics))
-  .handler(
-    async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-      processPartialResponse(event, probeRecord, processor, { context }),
-  );
+  .handler(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    // The twin in the scanner VPC proves its IPv6 path first; thrown, the batch is delivered again.
+    await checkIpv6Path();
+    return processPartialResponse(event, probeRecord, processor, { context });
+  });

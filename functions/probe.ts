@@ -12,11 +12,11 @@ import middy from "@middy/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { ENV, type EnvName } from "../shared/function-env.ts";
 import { AddressSet } from "../shared/net/ip.ts";
-import { ipv6SelfTest } from "../shared/probe/self-test.ts";
 import { parseShardMessage, probeShard } from "../shared/scan/shards.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { documentClient } from "./commons/clients.ts";
 import { FunctionConfigError, list, optionalString, positiveInteger, requiredString } from "./commons/config.ts";
+import { checkIpv6Path } from "./commons/ipv6-path.ts";
 import { logger, metrics, tracer } from "./commons/powertools.ts";
 import { probeContext } from "./commons/probe-context.ts";
 import { emitScanCompleted } from "./commons/scan-metrics.ts";
@@ -30,8 +30,6 @@ const config = {
   // The events' ttl (optional): the history is audit evidence, kept unless the deployer sets a retention.
   eventRetentionDays:
     optionalString(ENV.eventRetentionDays) === undefined ? undefined : positiveInteger(ENV.eventRetentionDays),
-  // The IPv6 probe function's proof of its path, reached before any shard is probed (optional).
-  ipv6SelfTest: optionalString(ENV.probeIpv6SelfTest),
 };
 
 const store = new DynamoExposureStore({
@@ -77,11 +75,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse>()
   .use(injectLambdaContext(logger, { clearState: true }))
   .use(logMetrics(metrics))
   .handler(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    if (config.ipv6SelfTest !== undefined) {
-      // Thrown: the whole batch fails and SQS delivers it again, then dead-letters it. Nothing is recorded.
-      const reached = await ipv6SelfTest(config.ipv6SelfTest);
-      logger.debug("IPv6 self-test passed", { reached });
-    }
+    // Thrown: the whole batch fails and SQS delivers it again, then dead-letters it. Nothing is recorded.
+    await checkIpv6Path();
     // The records of a batch run in parallel; together they keep at most socketConcurrency sockets open.
     return processPartialResponse(
       event,

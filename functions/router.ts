@@ -13,19 +13,21 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import type { BusEvent } from "../shared/fastpath/catalog.ts";
 import { DynamoFastPathLedger } from "../shared/fastpath/ledger-dynamodb.ts";
 import { FastPathResolver } from "../shared/fastpath/resolve.ts";
-import { routeEvents } from "../shared/fastpath/router.ts";
+import { FamilyProbeScheduler, routeEvents } from "../shared/fastpath/router.ts";
 import { SqsProbeQueue } from "../shared/fastpath/sqs-probe-queue.ts";
 import { ENV } from "../shared/function-env.ts";
 import { createAwsClientFactory } from "../shared/inventory/index.ts";
 import { FASTPATH_METRIC } from "../shared/metrics-names.ts";
 import { documentClient, sqsClient } from "./commons/clients.ts";
-import { requiredString } from "./commons/config.ts";
+import { optionalString, requiredString } from "./commons/config.ts";
 import { inventoryConfig } from "./commons/inventory-config.ts";
 import { logger, metrics, tracer } from "./commons/powertools.ts";
 
 const config = {
   tableName: requiredString(ENV.tableName),
   fastProbeQueueUrl: requiredString(ENV.fastProbeQueueUrl),
+  // IPv6 targets go to the fast-probe function in the scanner VPC (docs/fastpath.md, "IPv6 targets").
+  fastProbeIpv6QueueUrl: optionalString(ENV.fastProbeIpv6QueueUrl),
   inventory: inventoryConfig(),
 };
 
@@ -36,7 +38,12 @@ const clients = createAwsClientFactory({
 });
 const resolver = new FastPathResolver(clients, { ...config.inventory, callTimeoutMs: 10_000 });
 const ledger = new DynamoFastPathLedger({ client: documentClient, tableName: config.tableName });
-const scheduler = new SqsProbeQueue({ client: sqsClient, queueUrl: config.fastProbeQueueUrl });
+const scheduler = new FamilyProbeScheduler(
+  new SqsProbeQueue({ client: sqsClient, queueUrl: config.fastProbeQueueUrl }),
+  config.fastProbeIpv6QueueUrl === undefined
+    ? undefined
+    : new SqsProbeQueue({ client: sqsClient, queueUrl: config.fastProbeIpv6QueueUrl }),
+);
 const processor = new BatchProcessor(EventType.SQS);
 
 async function routeRecord(record: SQSRecord): Promise<void> {

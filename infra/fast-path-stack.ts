@@ -9,7 +9,7 @@ import { RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { Topic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import type { MonitorConfig } from "./config.ts";
-import { DEFAULT_FORWARDING_REGIONS, FastPath } from "./constructs/fast-path.ts";
+import { DEFAULT_FORWARDING_REGIONS, FastPath, type FastPathProps } from "./constructs/fast-path.ts";
 import { MemberStackSet, templateBodyOf } from "./constructs/member-stack-set.ts";
 import { EventForwardingStack } from "./event-forwarding-stack.ts";
 
@@ -20,6 +20,8 @@ export interface FastPathStackProps extends StackProps {
   config: MonitorConfig;
   table: Table;
   opsTopic: Topic;
+  /** The monitor's IPv6 scanner subnets and self-test (FastPathProps.ipv6). */
+  ipv6?: FastPathProps["ipv6"];
 }
 
 export class FastPathStack extends Stack {
@@ -35,6 +37,7 @@ export class FastPathStack extends Stack {
       table: props.table,
       alarmAction: new SnsAction(props.opsTopic),
       logRetention: retention(config.logRetentionDays),
+      ...(props.ipv6 !== undefined ? { ipv6: props.ipv6 } : {}),
     });
     this.forwardingStackSet =
       config.memberOrganizationalUnitIds.length === 0

@@ -35,6 +35,7 @@ export function buildMonitorApp(app: App): MonitorApp {
     config,
     table: monitor.table,
     opsTopic: monitor.opsTopic,
+    ipv6: { network: monitor.ipv6Scanner.network, selfTest: monitor.ipv6Scanner.selfTest },
   });
   const memberProps: MemberRoleStackProps = {
     description: "Exposure Monitor read-only role for member accounts (deploy with a StackSet)",

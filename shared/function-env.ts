@@ -40,8 +40,12 @@ export const ENV = {
   slackWebhookSecretArn: "SLACK_WEBHOOK_SECRET_ARN",
   /** router: the fast-probe queue's URL (docs/fastpath.md). */
   fastProbeQueueUrl: "FAST_PROBE_QUEUE_URL",
+  /** router: the IPv6 fast-probe queue's URL, read by the fast-probe function in the scanner VPC (optional). */
+  fastProbeIpv6QueueUrl: "FAST_PROBE_IPV6_QUEUE_URL",
   /** armed: endpoints probed per run at most. */
   armedMaxTargets: "ARMED_MAX_TARGETS",
+  /** armed: "ipv4" or "ipv6", the address family this function probes (optional; unset = both). */
+  armedFamily: "ARMED_FAMILY",
   /** notify: the least severity the Slack webhook gets (optional; all when unset). */
   slackMinSeverity: "SLACK_MIN_SEVERITY",
   /** notify: the EventBridge bus every state change is put on. */
@@ -136,8 +140,11 @@ export function notifyEnvironment(env: NotifyEnvironment): Record<string, string
   };
 }
 
-export interface RouterEnvironment extends Omit<EnumerateEnvironment, "shardQueueUrl" | "shardSize"> {
+export interface RouterEnvironment
+  extends Omit<EnumerateEnvironment, "shardQueueUrl" | "shardSize" | "ipv6ShardQueueUrl"> {
   fastProbeQueueUrl: string;
+  /** IPv6 targets are scheduled here when set (the fast-probe function in the scanner VPC). */
+  fastProbeIpv6QueueUrl?: string;
 }
 
 /** The router reads accounts, regions, ports and the member role like enumerate, and schedules on its own queue. */
@@ -151,9 +158,19 @@ export function routerEnvironment(env: RouterEnvironment): Record<string, string
     shardQueueUrl: "-",
     shardSize: 1,
   });
-  return { ...inventory, [ENV.fastProbeQueueUrl]: env.fastProbeQueueUrl };
+  return {
+    ...inventory,
+    [ENV.fastProbeQueueUrl]: env.fastProbeQueueUrl,
+    ...(env.fastProbeIpv6QueueUrl !== undefined ? { [ENV.fastProbeIpv6QueueUrl]: env.fastProbeIpv6QueueUrl } : {}),
+  };
 }
 
-export function armedEnvironment(env: ProbeEnvironment & { maxTargets: number }): Record<string, string> {
-  return { ...probeEnvironment(env), [ENV.armedMaxTargets]: String(env.maxTargets) };
+export function armedEnvironment(
+  env: ProbeEnvironment & { maxTargets: number; family?: "ipv4" | "ipv6" },
+): Record<string, string> {
+  return {
+    ...probeEnvironment(env),
+    [ENV.armedMaxTargets]: String(env.maxTargets),
+    ...(env.family !== undefined ? { [ENV.armedFamily]: env.family } : {}),
+  };
 }

@@ -23,7 +23,7 @@ import { DIMENSION, FASTPATH_METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../
 import type { MonitorConfig } from "../config.ts";
 import { FASTPATH_READ_ACTIONS, INVENTORY_READ_ACTIONS } from "../member-role-actions.ts";
 import { PROBE_MEMORY_MB, PROBE_SOCKET_CONCURRENCY, PROBE_TIMEOUT_SECONDS } from "../sizing.ts";
-import { MonitorFunction } from "./monitor-function.ts";
+import { MonitorFunction, type MonitorFunctionProps } from "./monitor-function.ts";
 
 /** The central bus's name, fixed so the member template's parameter can be written down before deploying. */
 export const FAST_PATH_BUS_NAME = "exposure-monitor-fast-path";
@@ -60,6 +60,12 @@ export interface FastPathProps {
   table: Table;
   alarmAction: IAlarmAction;
   logRetention: RetentionDays;
+  /**
+   * The monitor's dual-stack scanner subnets (infra/constructs/ipv6-scanner.ts). A function outside a VPC
+   * has no IPv6 egress, so with these the fast probe and the armed tier get twins there for IPv6 endpoints
+   * (docs/fastpath.md, "IPv6 targets"); without, IPv6 endpoints end as probe errors (coverage gaps).
+   */
+  ipv6?: { network: NonNullable<MonitorFunctionProps["network"]>; selfTest: string };
 }
 
 export class FastPath extends Construct {
@@ -71,7 +77,19 @@ export class FastPath extends Construct {
   readonly router: MonitorFunction;
   readonly fastProbe: MonitorFunction;
   readonly armed: MonitorFunction;
+  /** The IPv6 twins in the scanner VPC (with props.ipv6). */
+  readonly ipv6: {
+    fastProbeQueue: Queue;
+    fastProbeDeadLetterQueue: Queue;
+    fastProbe: MonitorFunction;
+    armed: MonitorFunction;
+  } | null;
   readonly alarms: Alarm[] = [];
+
+  /** Every function of the fast path. */
+  get functions(): MonitorFunction[] {
+    return [this.router, this.fastProbe, this.armed, ...(this.ipv6 ? [this.ipv6.fastProbe, this.ipv6.armed] : [])];
+  }
 
   constructor(scope: Construct, id: string, props: FastPathProps) {
     super(scope, id);
@@ -111,7 +129,22 @@ export class FastPath extends Construct {
       Duration.seconds(6 * FAST_PROBE_TIMEOUT_SECONDS),
       this.fastProbeDeadLetterQueue,
     );
-    for (const dlq of [this.routerDeadLetterQueue, this.fastProbeDeadLetterQueue]) {
+    const ipv6Queues =
+      props.ipv6 === undefined
+        ? null
+        : (() => {
+            const deadLetterQueue = queue("FastProbeIpv6DeadLetterQueue", Duration.seconds(0));
+            return {
+              deadLetterQueue,
+              queue: queue("FastProbeIpv6Queue", Duration.seconds(6 * FAST_PROBE_TIMEOUT_SECONDS), deadLetterQueue),
+            };
+          })();
+    const deadLetterQueues = [
+      this.routerDeadLetterQueue,
+      this.fastProbeDeadLetterQueue,
+      ...(ipv6Queues ? [ipv6Queues.deadLetterQueue] : []),
+    ];
+    for (const dlq of deadLetterQueues) {
       Validations.of(dlq).acknowledge({
         id: "AwsSolutions::AwsSolutions-SQS3",
         reason:
@@ -145,6 +178,7 @@ export class FastPath extends Construct {
       logRetention: props.logRetention,
       environment: routerEnvironment({
         fastProbeQueueUrl: this.fastProbeQueue.queueUrl,
+        ...(ipv6Queues ? { fastProbeIpv6QueueUrl: ipv6Queues.queue.queueUrl } : {}),
         probePorts: config.probePorts,
         memberRoleName: config.memberRoleName,
         externalId: config.externalId,
@@ -154,6 +188,7 @@ export class FastPath extends Construct {
     });
     this.router.bindTable(props.table, "readWrite");
     this.fastProbeQueue.grantSendMessages(this.router.role);
+    ipv6Queues?.queue.grantSendMessages(this.router.role);
     this.router.fn.addEventSource(
       new SqsEventSource(this.routerQueue, { batchSize: 10, reportBatchItemFailures: true, maxConcurrency: 20 }),
     );
@@ -189,56 +224,89 @@ export class FastPath extends Construct {
         "The read-only role has the same name in every member account, and the account is only known from the event; the role trusts only the monitor's functions and requires the external id.",
     });
 
-    // ---- Fast probe and armed tier: the probe function's code path, outside any VPC.
+    // ---- Fast probe and armed tier: the probe function's code path, outside any VPC; with props.ipv6, twins
+    // in the scanner VPC for IPv6 endpoints (no X-Ray there: no IPv4 way out, as for the IPv6 probe function).
     const probeEnv = { socketConcurrency: PROBE_SOCKET_CONCURRENCY, allowedMasters: config.allowedMasters };
-    this.fastProbe = new MonitorFunction(this, "FastProbe", {
-      handler: "fast-probe",
-      description: "Fast path: probes an event's targets at one step of the re-probe schedule and records them",
-      memoryMb: PROBE_MEMORY_MB,
-      timeout: Duration.seconds(FAST_PROBE_TIMEOUT_SECONDS),
-      logRetention: props.logRetention,
-      environment: probeEnvironment(probeEnv),
-    });
-    this.fastProbe.bindTable(props.table, "readWrite");
-    this.fastProbe.fn.addEventSource(
-      new SqsEventSource(this.fastProbeQueue, {
-        batchSize: 1,
-        reportBatchItemFailures: true,
-        maxConcurrency: config.probeMaxConcurrency,
-      }),
-    );
-
-    this.armed = new MonitorFunction(this, "Armed", {
-      handler: "armed",
-      description: "Fast path: probes every endpoint whose path from the internet is known open, every minute",
-      memoryMb: PROBE_MEMORY_MB,
-      timeout: Duration.seconds(ARMED_TIMEOUT_SECONDS),
-      logRetention: props.logRetention,
-      environment: armedEnvironment({ ...probeEnv, maxTargets: DEFAULT_MAX_ARMED }),
-    });
-    this.armed.bindTable(props.table, "readWrite");
+    const fastProbe = (id: string, queue: Queue, ipv6?: FastPathProps["ipv6"]) => {
+      const fn = new MonitorFunction(this, id, {
+        handler: "fast-probe",
+        description: `Fast path: probes an event's ${ipv6 ? "IPv6 " : ""}targets at one step of the re-probe schedule and records them`,
+        memoryMb: PROBE_MEMORY_MB,
+        timeout: Duration.seconds(FAST_PROBE_TIMEOUT_SECONDS),
+        logRetention: props.logRetention,
+        environment: probeEnvironment({ ...probeEnv, ...(ipv6 ? { ipv6SelfTest: ipv6.selfTest } : {}) }),
+        ...(ipv6 ? { network: ipv6.network, tracing: false } : {}),
+      });
+      fn.bindTable(props.table, "readWrite");
+      fn.fn.addEventSource(
+        new SqsEventSource(queue, {
+          batchSize: 1,
+          reportBatchItemFailures: true,
+          maxConcurrency: config.probeMaxConcurrency,
+        }),
+      );
+      return fn;
+    };
+    const armed = (id: string, family: "ipv4" | "ipv6", ipv6?: FastPathProps["ipv6"]) =>
+      new MonitorFunction(this, id, {
+        handler: "armed",
+        description: `Fast path: probes every ${family === "ipv6" ? "IPv6" : "IPv4"} endpoint whose path from the internet is known open, every minute`,
+        memoryMb: PROBE_MEMORY_MB,
+        timeout: Duration.seconds(ARMED_TIMEOUT_SECONDS),
+        logRetention: props.logRetention,
+        environment: armedEnvironment({
+          ...probeEnv,
+          maxTargets: DEFAULT_MAX_ARMED,
+          // Without IPv6 twins the one armed function takes both families (IPv6 ones end as probe errors).
+          ...(props.ipv6 ? { family } : {}),
+          ...(ipv6 ? { ipv6SelfTest: ipv6.selfTest } : {}),
+        }),
+        ...(ipv6 ? { network: ipv6.network, tracing: false } : {}),
+      });
+    this.fastProbe = fastProbe("FastProbe", this.fastProbeQueue);
+    this.armed = armed("Armed", "ipv4");
+    this.ipv6 =
+      props.ipv6 === undefined || ipv6Queues === null
+        ? null
+        : {
+            fastProbeQueue: ipv6Queues.queue,
+            fastProbeDeadLetterQueue: ipv6Queues.deadLetterQueue,
+            fastProbe: fastProbe("FastProbeIpv6", ipv6Queues.queue, props.ipv6),
+            armed: armed("ArmedIpv6", "ipv6", props.ipv6),
+          };
+    const armedFunctions = [this.armed, ...(this.ipv6 ? [this.ipv6.armed] : [])];
+    for (const monitorFn of armedFunctions) monitorFn.bindTable(props.table, "readWrite");
+    for (const monitorFn of this.ipv6 ? [this.ipv6.fastProbe, this.ipv6.armed] : []) {
+      Validations.of(monitorFn.role).acknowledge({
+        id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
+        reason:
+          "Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to attach the function to the scanner subnets; AWS's managed policy is exactly that.",
+      });
+    }
     const schedulerRole = new Role(this, "ArmedSchedulerRole", {
       assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
         conditions: { StringEquals: { "aws:SourceAccount": stack.account } },
       }),
       description: "EventBridge Scheduler: invoke the Exposure Monitor armed function",
     });
-    Validations.of(schedulerRole).acknowledge({
-      id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.armed.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
-      reason:
-        "CDK's scheduler target grants lambda:InvokeFunction on the armed function and its versions/aliases only.",
-    });
-    new Schedule(this, "ArmedSchedule", {
-      description: "Probes the armed endpoints (path known open) every minute",
-      schedule: ScheduleExpression.rate(Duration.minutes(1)),
-      target: new LambdaInvoke(this.armed.fn, {
-        role: schedulerRole,
-        input: ScheduleTargetInput.fromObject({ scheduledTime: ContextAttribute.scheduledTime }),
-        retryAttempts: 0,
-        // A run that could not start within its minute is superseded by the next one.
-        maxEventAge: Duration.seconds(60),
-      }),
-    });
+    for (const monitorFn of armedFunctions) {
+      Validations.of(schedulerRole).acknowledge({
+        id: `AwsSolutions::AwsSolutions-IAM5[Resource::<${stack.getLogicalId(monitorFn.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+        reason:
+          "CDK's scheduler target grants lambda:InvokeFunction on the armed function and its versions/aliases only.",
+      });
+      new Schedule(this, `${monitorFn.node.id}Schedule`, {
+        description: `Probes the armed endpoints (path known open) every minute${monitorFn === this.armed ? "" : ", IPv6"}`,
+        schedule: ScheduleExpression.rate(Duration.minutes(1)),
+        target: new LambdaInvoke(monitorFn.fn, {
+          role: schedulerRole,
+          input: ScheduleTargetInput.fromObject({ scheduledTime: ContextAttribute.scheduledTime }),
+          retryAttempts: 0,
+          // A run that could not start within its minute is superseded by the next one.
+          maxEventAge: Duration.seconds(60),
+        }),
+      });
+    }
 
     // The table lives in the monitor stack: its ARN is an import here, so bindTable's acknowledgement of the
     // index ARNs (written for a table in the same stack) does not name it; the same grant, acknowledged by
@@ -246,7 +314,7 @@ export class FastPath extends Construct {
     const tableStack = Stack.of(props.table);
     if (tableStack !== stack) {
       const imported = importedArnName(tableStack, tableStack.resolve(props.table.tableArn));
-      for (const monitorFn of [this.router, this.fastProbe, this.armed]) {
+      for (const monitorFn of this.functions) {
         Validations.of(monitorFn.role).acknowledge({
           id: `AwsSolutions::AwsSolutions-IAM5[Resource::${imported}/index/*]`,
           reason:
@@ -283,7 +351,7 @@ export class FastPath extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }),
     );
-    for (const dlq of [this.routerDeadLetterQueue, this.fastProbeDeadLetterQueue]) {
+    for (const dlq of deadLetterQueues) {
       this.alarms.push(
         new Alarm(this, `${dlq.node.id}Alarm`, {
           alarmDescription: `Messages are waiting in ${dlq.node.id}: fast-path work that failed every retry.`,
@@ -295,7 +363,7 @@ export class FastPath extends Construct {
         }),
       );
     }
-    for (const monitorFn of [this.router, this.fastProbe, this.armed]) {
+    for (const monitorFn of this.functions) {
       this.alarms.push(
         new Alarm(this, `${monitorFn.node.id}ErrorsAlarm`, {
           alarmDescription: `The fast path's ${monitorFn.node.id} function failed.`,

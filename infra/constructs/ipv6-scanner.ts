@@ -33,7 +33,7 @@ import {
   SHARD_MAX_RECEIVE_COUNT,
   SHARD_VISIBILITY_TIMEOUT_SECONDS,
 } from "../sizing.ts";
-import { MonitorFunction, type TableGrant } from "./monitor-function.ts";
+import { MonitorFunction, type MonitorFunctionProps, type TableGrant } from "./monitor-function.ts";
 
 export interface Ipv6ScannerProps {
   table: Table;
@@ -55,6 +55,10 @@ export class Ipv6Scanner extends Construct {
   readonly deadLetterQueue: Queue;
   readonly probe: MonitorFunction;
   readonly egressOnlyGateway: CfnEgressOnlyInternetGateway;
+  /** Where a function probing IPv6 runs: the scanner subnets, outbound only (the fast path's IPv6 twins too). */
+  readonly network: NonNullable<MonitorFunctionProps["network"]>;
+  /** What such a function reaches over IPv6 before probing (ENV.probeIpv6SelfTest). */
+  readonly selfTest: string;
 
   constructor(scope: Construct, id: string, props: Ipv6ScannerProps) {
     super(scope, id);
@@ -94,6 +98,13 @@ export class Ipv6Scanner extends Construct {
       allowAllOutbound: true,
       allowAllIpv6Outbound: true,
     });
+    this.network = {
+      vpc: this.vpc,
+      subnets: { subnetType: SubnetType.PRIVATE_ISOLATED },
+      securityGroups: [securityGroup],
+      ipv6AllowedForDualStack: true,
+    };
+    this.selfTest = props.selfTest ?? `s3.dualstack.${stack.region}.amazonaws.com:443`;
 
     this.deadLetterQueue = new Queue(this, "ShardDeadLetterQueue", {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -123,14 +134,9 @@ export class Ipv6Scanner extends Construct {
         socketConcurrency: PROBE_SOCKET_CONCURRENCY,
         allowedMasters: props.allowedMasters,
         ...(props.eventRetentionDays !== undefined ? { eventRetentionDays: props.eventRetentionDays } : {}),
-        ipv6SelfTest: props.selfTest ?? `s3.dualstack.${stack.region}.amazonaws.com:443`,
+        ipv6SelfTest: this.selfTest,
       }),
-      network: {
-        vpc: this.vpc,
-        subnets: { subnetType: SubnetType.PRIVATE_ISOLATED },
-        securityGroups: [securityGroup],
-        ipv6AllowedForDualStack: true,
-      },
+      network: this.network,
     });
     this.probe.bindTable(props.table, props.tableAccess);
     this.probe.fn.addEventSource(

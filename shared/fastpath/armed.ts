@@ -4,6 +4,7 @@
 // exposed-now index, one Query), or armed by a probe that saw the path (ledger.ts: a refusal proves it too).
 // Latent exposures (docs/readme-path.md: the configuration opens the path, nothing answers) join at the
 // hourly refresh run: read from the store as `exposed --latent` reads them, probed, and armed when they refuse.
+import { isIP } from "node:net";
 import type { StateChangeEvent, Target } from "../exposure/model.ts";
 import { formatEndpoint } from "../exposure/model.ts";
 import { loadLatentExposures } from "../report/latent.ts";
@@ -18,6 +19,11 @@ export interface ArmedOptions extends ProbeShardOptions {
   scheduledTime: Date;
   /** Endpoints probed per run at most (the schedule's cost bound); the most exposed first. */
   maxTargets?: number;
+  /**
+   * Only endpoints of this address family: in AWS the function outside a VPC probes IPv4 and its twin in
+   * the dual-stack scanner VPC IPv6 (docs/fastpath.md, "IPv6 targets"). Unset: both (the laptop).
+   */
+  family?: 4 | 6;
 }
 
 export interface ArmedOutcome {
@@ -38,18 +44,22 @@ export function armedProbeId(time: Date): string {
  * `latentAt` is given: the hourly refresh run) the recorded latent exposures not armed yet.
  */
 export async function armedTargets(
-  options: Pick<ArmedOptions, "store" | "ledger" | "maxTargets"> & { latentAt?: Date },
+  options: Pick<ArmedOptions, "store" | "ledger" | "maxTargets" | "family"> & { latentAt?: Date },
 ): Promise<{ targets: Target[]; armedBefore: Set<string> }> {
   const max = options.maxTargets ?? DEFAULT_MAX_ARMED;
+  const family = options.family;
+  const ours = (host: string) => family === undefined || (isIP(host) === 6 ? 6 : 4) === family;
   const targets = new Map<string, Target>();
   for await (const state of allItems((cursor) =>
     options.store.listExposed({ limit: 1000, ...(cursor ? { cursor } : {}) }),
   )) {
     if (targets.size >= max) break;
+    if (!ours(state.ip)) continue;
     targets.set(state.endpoint, { host: state.ip, port: state.port, ...(state.asset ? { asset: state.asset } : {}) });
   }
   const armedBefore = new Set<string>();
   for (const target of await options.ledger.armed()) {
+    if (!ours(target.host)) continue;
     const endpoint = formatEndpoint(target.host, target.port);
     armedBefore.add(endpoint);
     if (targets.size < max && !targets.has(endpoint)) targets.set(endpoint, target);
@@ -58,7 +68,7 @@ export async function armedTargets(
     // Per account of the recent scans, every endpoint state of that account (docs/fastpath.md, the cost line).
     for (const state of await loadLatentExposures(options.store, { now: options.latentAt })) {
       if (targets.size >= max) break;
-      if (!targets.has(state.endpoint))
+      if (ours(state.ip) && !targets.has(state.endpoint))
         targets.set(state.endpoint, {
           host: state.ip,
           port: state.port,

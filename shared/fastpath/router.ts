@@ -4,6 +4,7 @@
 // (same event id, e.g. a retry or a replay) schedules nothing, and an endpoint already scheduled within the
 // last minute, by this batch or another, is not scheduled again. An account that cannot be read is
 // reported in the outcome, never dropped silently.
+import { isIP } from "node:net";
 import type { CoverageGap, Target } from "../exposure/model.ts";
 import { type BusEvent, type Change, changeFromEvent, isIrrelevant } from "./catalog.ts";
 import { type FastPathLedger, TOMBSTONE_TTL_SECONDS } from "./ledger.ts";
@@ -16,6 +17,50 @@ export const EVENT_CLAIM_SECONDS = 6 * 3_600;
 /** Where scheduled probes go: SQS with per-message delays in AWS (sqs-probe-queue.ts). */
 export interface ProbeScheduler {
   schedule(probes: readonly PlannedProbe[]): Promise<void>;
+}
+
+/**
+ * Sends the IPv6 targets of each planned probe to a scheduler of their own (the fast-probe function in the
+ * dual-stack scanner VPC: a function outside a VPC has no IPv6 egress, docs/fastpath.md "IPv6 targets")
+ * and the rest to the first, as the sweep's shards are split (shared/scan/shards.ts FamilyShardQueue). A
+ * probe split in two keeps its probe id, delay and stop keys in both halves; without an IPv6 scheduler
+ * everything goes to the first.
+ */
+export class FamilyProbeScheduler implements ProbeScheduler {
+  readonly #ipv4: ProbeScheduler;
+  readonly #ipv6: ProbeScheduler | undefined;
+
+  constructor(ipv4: ProbeScheduler, ipv6?: ProbeScheduler) {
+    this.#ipv4 = ipv4;
+    this.#ipv6 = ipv6;
+  }
+
+  async schedule(probes: readonly PlannedProbe[]): Promise<void> {
+    const ipv6Scheduler = this.#ipv6;
+    if (ipv6Scheduler === undefined) return this.#ipv4.schedule(probes);
+    const ipv4: PlannedProbe[] = [];
+    const ipv6: PlannedProbe[] = [];
+    for (const probe of probes) {
+      const v6 = probe.message.targets.filter((target) => isIP(target.host) === 6);
+      const v4 = probe.message.targets.filter((target) => isIP(target.host) !== 6);
+      const half = (targets: typeof v4): PlannedProbe => ({
+        delaySeconds: probe.delaySeconds,
+        message: {
+          ...probe.message,
+          targets,
+          stopKeys: Object.fromEntries(
+            Object.entries(probe.message.stopKeys).filter(([host]) => targets.some((target) => target.host === host)),
+          ),
+        },
+      });
+      if (v4.length > 0) ipv4.push(v6.length === 0 ? probe : half(v4));
+      if (v6.length > 0) ipv6.push(v4.length === 0 ? probe : half(v6));
+    }
+    await Promise.all([
+      ipv4.length > 0 ? this.#ipv4.schedule(ipv4) : undefined,
+      ipv6.length > 0 ? ipv6Scheduler.schedule(ipv6) : undefined,
+    ]);
+  }
 }
 
 export interface RoutedEvent {

@@ -60,6 +60,8 @@ const sns = mockClient(SNSClient);
 const eventBridge = mockClient(EventBridgeClient);
 const stdout: string[] = [];
 const QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/111111111111/ExposureMonitorFastPath-FastProbeQueue";
+// IPv6 targets: the queue of the fast-probe twin in the scanner VPC (the same handler code).
+const IPV6_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/111111111111/ExposureMonitorFastPath-FastProbeIpv6Queue";
 const TOPIC_ARN = "arn:aws:sns:us-east-1:111111111111:ExposureMonitor-AlertTopic";
 
 let lab: LocalLab;
@@ -118,13 +120,14 @@ async function importWith<T>(environment: Record<string, string>, load: () => Pr
   }
 }
 
-/** The probes the router scheduled since the last call, with their delays. */
-function scheduled(): Array<{ delay: number; message: FastProbeMessage }> {
+/** The probes the router scheduled since the last call, with their delays and queues. */
+function scheduled(): Array<{ delay: number; queue: string; message: FastProbeMessage }> {
   const calls = sqs.commandCalls(SendMessageBatchCommand);
   sqs.resetHistory();
   return calls.flatMap((call) =>
     (call.args[0].input.Entries ?? []).map((entry) => ({
       delay: entry.DelaySeconds ?? 0,
+      queue: call.args[0].input.QueueUrl ?? "",
       message: JSON.parse(entry.MessageBody!) as FastProbeMessage,
     })),
   );
@@ -192,6 +195,7 @@ beforeAll(async () => {
       {
         ...common,
         [ENV.fastProbeQueueUrl]: QUEUE_URL,
+        [ENV.fastProbeIpv6QueueUrl]: IPV6_QUEUE_URL,
         [ENV.probePorts]: "6379",
         [ENV.memberRoleName]: "ExposureMonitorReadOnly",
         [ENV.externalId]: "exposure-monitor-ext",
@@ -248,11 +252,21 @@ describe("the fast path through the Lambda handlers", () => {
     const routed = await handlers.router.handler(sqsEvent([JSON.stringify(change)]), context("Router"));
     expect(routed.batchItemFailures).toEqual([]);
     const probes = scheduled().sort((a, b) => a.delay - b.delay);
-    expect(probes.map((p) => p.delay)).toEqual([0, 30, 120, 600]);
-    pendingProbe = probes[3]!.message;
-    expect(new Set(probes.flatMap((p) => p.message.targets.map((t) => t.host)))).toEqual(
-      new Set(["35.171.0.10", "35.171.0.11", "2600:1f18:4a3:6a01::10"]),
-    );
+    const hostsOn = (queue: string) =>
+      new Set(probes.filter((p) => p.queue === queue).flatMap((p) => p.message.targets.map((t) => t.host)));
+    // Each family on its own queue (IPv6 to the scanner VPC's twin), each at every step of the schedule,
+    // the two halves of a step under one probe id.
+    expect(hostsOn(QUEUE_URL)).toEqual(new Set(["35.171.0.10", "35.171.0.11"]));
+    expect(hostsOn(IPV6_QUEUE_URL)).toEqual(new Set(["2600:1f18:4a3:6a01::10"]));
+    for (const queue of [QUEUE_URL, IPV6_QUEUE_URL]) {
+      expect(probes.filter((p) => p.queue === queue).map((p) => p.delay)).toEqual([0, 30, 120, 600]);
+    }
+    const ids = (queue: string) => probes.filter((p) => p.queue === queue).map((p) => p.message.probeId);
+    expect(ids(IPV6_QUEUE_URL)).toEqual(ids(QUEUE_URL));
+    for (const probe of probes.filter((p) => p.queue === IPV6_QUEUE_URL)) {
+      expect(Object.keys(probe.message.stopKeys)).toEqual(["2600:1f18:4a3:6a01::10"]);
+    }
+    pendingProbe = probes.filter((p) => p.queue === QUEUE_URL)[3]!.message;
     // Owners travel with the targets.
     expect(probes[0]!.message.targets.find((t) => t.host === "35.171.0.10")?.asset).toMatchObject({
       accountId: MEMBER_ACCOUNT,

@@ -12,6 +12,7 @@ import { forwardedPatterns } from "../../infra/event-forwarding-stack.ts";
 import { FORWARDING_STACK_SET_NAME } from "../../infra/fast-path-stack.ts";
 import { MEMBER_STACK_SET_NAME } from "../../infra/monitor-app.ts";
 import { CLOUDTRAIL_CATALOG } from "../../shared/fastpath/catalog.ts";
+import { ENV } from "../../shared/function-env.ts";
 import { logicalIdOf, type SynthesizedApp, synthesizeApp } from "./synth-helper.ts";
 
 const ORG = { organizationId: "o-abcdefghij", memberOrganizationalUnitIds: "r-ab12" };
@@ -123,11 +124,11 @@ describe("fast-path infrastructure", () => {
     expect(single.findResources("AWS::CloudFormation::StackSet")).toEqual({});
   });
 
-  it("routes the bus to an encrypted router queue and schedules probes on a fast-probe queue, each with a dead-letter queue", () => {
+  it("routes the bus to an encrypted router queue and schedules probes on fast-probe queues (IPv4, IPv6), each with a dead-letter queue", () => {
     const queues = fast.findResources("AWS::SQS::Queue") as Resources;
-    expect(Object.keys(queues)).toHaveLength(4);
+    expect(Object.keys(queues)).toHaveLength(6);
     const redriven = Object.values(queues).filter((q) => q.Properties.RedrivePolicy !== undefined);
-    expect(redriven).toHaveLength(2);
+    expect(redriven).toHaveLength(3);
     for (const queue of Object.values(queues)) {
       expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
       // Delays are per message (the re-probe schedule), never a queue-wide default.
@@ -140,13 +141,18 @@ describe("fast-path infrastructure", () => {
       Targets: [Match.objectLike({ DeadLetterConfig: Match.anyValue(), RetryPolicy: Match.anyValue() })],
     });
     const mappings = Object.values(fast.findResources("AWS::Lambda::EventSourceMapping") as Resources);
-    expect(mappings).toHaveLength(2);
+    expect(mappings).toHaveLength(3);
     for (const mapping of mappings)
       expect(mapping.Properties.FunctionResponseTypes).toEqual(["ReportBatchItemFailures"]);
   });
 
   it("probes the armed tier every minute, and the member role trusts the router by its fixed name", () => {
-    fast.hasResourceProperties("AWS::Scheduler::Schedule", { ScheduleExpression: "rate(1 minute)" });
+    const schedules = Object.values(fast.findResources("AWS::Scheduler::Schedule") as Resources);
+    // One schedule per armed function: IPv4 outside the VPC, IPv6 in the scanner VPC.
+    expect(schedules.map((schedule) => schedule.Properties.ScheduleExpression)).toEqual([
+      "rate(1 minute)",
+      "rate(1 minute)",
+    ]);
     fast.hasResourceProperties("AWS::IAM::Role", { RoleName: FAST_PATH_ROUTER_ROLE_NAME });
     const stackSet = Object.values(
       fast.findResources("AWS::CloudFormation::StackSet", {
@@ -159,6 +165,51 @@ describe("fast-path infrastructure", () => {
     });
   });
 
+  it("IPv6 endpoints go to twins of the fast probe and the armed function in the scanner VPC (no IPv6 egress outside a VPC)", () => {
+    const { fastPath } = synth.fastPath;
+    const ipv6 = fastPath.ipv6;
+    expect(ipv6).not.toBeNull();
+    const resources = fast.toJSON().Resources as Resources;
+    const fn = (construct: Parameters<typeof logicalIdOf>[0]) => resources[logicalIdOf(construct)]!.Properties;
+    const env = (construct: Parameters<typeof logicalIdOf>[0]) =>
+      (fn(construct).Environment as { Variables: Record<string, unknown> }).Variables;
+    const scanner = synth.monitor.ipv6Scanner;
+    // The router schedules IPv6 targets on the IPv6 queue and may send there.
+    expect(env(fastPath.router.fn)[ENV.fastProbeIpv6QueueUrl]).toEqual({ Ref: logicalIdOf(ipv6!.fastProbeQueue) });
+    fast.hasResourceProperties("AWS::IAM::Policy", {
+      Roles: [{ Ref: logicalIdOf(fastPath.router.role) }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(["sqs:SendMessage"]),
+            Resource: { "Fn::GetAtt": [logicalIdOf(ipv6!.fastProbeQueue), "Arn"] },
+          }),
+        ]),
+      },
+    });
+    // The twins run in the scanner subnets with IPv6 allowed, prove their path first, and are not traced.
+    for (const twin of [ipv6!.fastProbe.fn, ipv6!.armed.fn]) {
+      const props = fn(twin);
+      expect(props.VpcConfig).toMatchObject({ Ipv6AllowedForDualStack: true });
+      const subnets = (props.VpcConfig as { SubnetIds: unknown[] }).SubnetIds;
+      expect(subnets).toHaveLength(scanner.vpc.isolatedSubnets.length);
+      expect(env(twin)[ENV.probeIpv6SelfTest]).toEqual(synth.fastPath.resolve(scanner.selfTest));
+      expect(props.TracingConfig).toBeUndefined();
+    }
+    // The IPv4 functions stay outside any VPC, without a self-test; each armed function takes one family.
+    for (const outside of [fastPath.fastProbe.fn, fastPath.armed.fn]) {
+      expect(fn(outside).VpcConfig).toBeUndefined();
+      expect(env(outside)[ENV.probeIpv6SelfTest]).toBeUndefined();
+    }
+    expect(env(fastPath.armed.fn)[ENV.armedFamily]).toBe("ipv4");
+    expect(env(ipv6!.armed.fn)[ENV.armedFamily]).toBe("ipv6");
+    // The IPv6 fast probe reads the IPv6 queue.
+    fast.hasResourceProperties("AWS::Lambda::EventSourceMapping", {
+      FunctionName: { Ref: logicalIdOf(ipv6!.fastProbe.fn) },
+      EventSourceArn: { "Fn::GetAtt": [logicalIdOf(ipv6!.fastProbeQueue), "Arn"] },
+    });
+  });
+
   it("alarms on p90 event-to-alert latency over 60 s, unreadable accounts, dead letters and function errors", () => {
     fast.hasResourceProperties("AWS::CloudWatch::Alarm", {
       MetricName: "FastPathEventToAlertMs",
@@ -168,7 +219,8 @@ describe("fast-path infrastructure", () => {
     });
     fast.hasResourceProperties("AWS::CloudWatch::Alarm", { MetricName: "FastPathUnreadable", Threshold: 1 });
     const alarms = Object.values(fast.findResources("AWS::CloudWatch::Alarm") as Resources);
-    expect(alarms).toHaveLength(7);
+    // Latency, unreadable, three dead-letter queues, five functions.
+    expect(alarms).toHaveLength(10);
     for (const alarm of alarms) expect((alarm.Properties.AlarmActions as unknown[]).length).toBe(1);
   });
 });
@@ -178,7 +230,7 @@ describe("fast-path bundles", () => {
     const synth = synthesizeApp({}, { bundle: true });
     const template = Template.fromStack(synth.fastPath);
     const functions = Object.values(template.findResources("AWS::Lambda::Function") as Resources);
-    expect(functions).toHaveLength(3);
+    expect(functions).toHaveLength(5);
     const env = {
       AWS_REGION: "us-east-1",
       TABLE_NAME: "exposure-monitor",

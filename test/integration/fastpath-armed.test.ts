@@ -3,7 +3,7 @@
 // redis-server on loopback standing in for a public address, the embedded store.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRedisServer, freePort, type LabServer, LocalLab } from "../../cli/local-lab.ts";
-import { armedProbeId, probeArmed } from "../../shared/fastpath/armed.ts";
+import { armedProbeId, armedTargets, probeArmed } from "../../shared/fastpath/armed.ts";
 import { updateArmed } from "../../shared/fastpath/fast-probe.ts";
 import { MemoryFastPathLedger } from "../../shared/fastpath/ledger.ts";
 import { SqliteDatabase } from "../../shared/store/sqlite/database.ts";
@@ -113,6 +113,29 @@ describe("armed tier", () => {
     expect(next.events[0]!.alerts).toContain("newly-unauthenticated");
     db(store);
   }, 60_000);
+
+  it("takes one address family when asked: IPv4 outside a VPC, IPv6 in the scanner VPC (both otherwise)", async () => {
+    const store = new SqliteExposureStore({ db: new SqliteDatabase({ path: ":memory:" }) });
+    const ledger = new MemoryFastPathLedger();
+    for (const ip of ["35.171.0.30", "2600:1f18:4a3:6a01::30"]) {
+      await store.recordObservation(observation("open-unauthenticated", "2026-11-25T10:30:05.000Z", { ip }), {
+        scanId: "scan-1",
+      });
+    }
+    await ledger.arm({ host: "35.171.0.31", port: 6379 }, 3_600);
+    await ledger.arm({ host: "2600:1f18:4a3:6a01::31", port: 6379 }, 3_600);
+    const hosts = async (family?: 4 | 6) => {
+      const { targets, armedBefore } = await armedTargets({ store, ledger, ...(family ? { family } : {}) });
+      return { targets: targets.map((t) => t.host).sort(), armedBefore: [...armedBefore].sort() };
+    };
+    expect(await hosts(4)).toEqual({ targets: ["35.171.0.30", "35.171.0.31"], armedBefore: ["35.171.0.31:6379"] });
+    expect(await hosts(6)).toEqual({
+      targets: ["2600:1f18:4a3:6a01::30", "2600:1f18:4a3:6a01::31"],
+      armedBefore: ["[2600:1f18:4a3:6a01::31]:6379"],
+    });
+    expect((await hosts()).targets).toHaveLength(4);
+    db(store);
+  });
 
   it("an armed endpoint gone silent leaves the set; a steady set is not rewritten every minute", async () => {
     const ledger = new MemoryFastPathLedger();

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Change } from "../../shared/fastpath/catalog.ts";
 import { MemoryFastPathLedger } from "../../shared/fastpath/ledger.ts";
 import type { Resolution } from "../../shared/fastpath/resolve.ts";
-import { type ProbeScheduler, routeEvents } from "../../shared/fastpath/router.ts";
+import { FamilyProbeScheduler, type ProbeScheduler, routeEvents } from "../../shared/fastpath/router.ts";
 import {
   eventTimeOfProbeId,
   fastProbeId,
@@ -161,5 +161,55 @@ describe("fast-path router", () => {
     expect(eventTimeOfProbeId(fastProbeId("e", "2026-11-25T10:00:00Z", 3))).toBe(Date.parse("2026-11-25T10:00:00Z"));
     expect(eventTimeOfProbeId("scan-20261125T100000Z-abcdef")).toBeNull();
     expect(eventTimeOfProbeId(undefined)).toBeNull();
+  });
+});
+
+describe("probes by address family", () => {
+  const recording = () => {
+    const sent: PlannedProbe[] = [];
+    return { sent, scheduler: { schedule: async (probes) => void sent.push(...probes) } as ProbeScheduler };
+  };
+  const probe = (hosts: string[]): PlannedProbe => ({
+    delaySeconds: 30,
+    message: {
+      probeId: fastProbeId("event-1", "2026-11-25T10:00:00Z", 2),
+      eventId: "event-1",
+      eventName: "AuthorizeSecurityGroupIngress",
+      eventTime: "2026-11-25T10:00:00Z",
+      scheduledAt: "2026-11-25T10:00:05Z",
+      targets: hosts.map((host) => ({ host, port: 6379 })),
+      stopKeys: Object.fromEntries(hosts.map((host) => [host, [`ip:${host}`, "eni:eni-1"]])),
+    },
+  });
+
+  it("sends the IPv6 targets of a probe to the IPv6 scheduler, the rest to the first, each half with its stop keys", async () => {
+    const ipv4 = recording();
+    const ipv6 = recording();
+    const mixed = probe(["35.171.0.10", "2600:1f18::10", "35.171.0.11"]);
+    await new FamilyProbeScheduler(ipv4.scheduler, ipv6.scheduler).schedule([
+      mixed,
+      probe(["35.171.0.12"]),
+      probe(["2600:1f18::11"]),
+    ]);
+    expect(ipv4.sent.map((p) => p.message.targets.map((t) => t.host))).toEqual([
+      ["35.171.0.10", "35.171.0.11"],
+      ["35.171.0.12"],
+    ]);
+    expect(ipv6.sent.map((p) => p.message.targets.map((t) => t.host))).toEqual([["2600:1f18::10"], ["2600:1f18::11"]]);
+    expect(Object.keys(ipv4.sent[0]!.message.stopKeys)).toEqual(["35.171.0.10", "35.171.0.11"]);
+    expect(ipv6.sent[0]!.message.stopKeys).toEqual({ "2600:1f18::10": ["ip:2600:1f18::10", "eni:eni-1"] });
+    // Both halves keep the probe's id, delay and event.
+    for (const half of [ipv4.sent[0]!, ipv6.sent[0]!]) {
+      expect(half.delaySeconds).toBe(30);
+      expect(half.message.probeId).toBe(mixed.message.probeId);
+      expect(half.message.eventId).toBe("event-1");
+    }
+  });
+
+  it("without an IPv6 scheduler, sends everything to the first", async () => {
+    const only = recording();
+    const probes = [probe(["35.171.0.10", "2600:1f18::10"])];
+    await new FamilyProbeScheduler(only.scheduler).schedule(probes);
+    expect(only.sent).toEqual(probes);
   });
 });
