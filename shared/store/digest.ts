@@ -213,7 +213,8 @@ export async function openShardRecording(
     for (const [bucket, members] of byBucket) {
       let stored = digests.get(bucket);
       for (let attempt = 1; ; attempt++) {
-        const entries = new Map<string, DigestEntry>();
+        // A bucket may span two shards: the other shard's entries are kept as stored.
+        const entries = new Map<string, DigestEntry>(stored?.entries ?? []);
         for (const endpoint of members) {
           const mine = finals.get(endpoint) ?? trusted.get(endpoint);
           const theirs = stored?.entries.get(endpoint);

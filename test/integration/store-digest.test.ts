@@ -77,6 +77,41 @@ describe("recording shards through digests", () => {
     expect(recorder.recordedExposure("203.0.113.200:6379")).toBeUndefined();
   }, 180_000); // 300 endpoints through DynamoDB Local: slow on a loaded machine, not a timing assertion
 
+  it("keeps the whole digest of a bucket split across two shards: the next sweep reads no record", async () => {
+    const store = await dynamodb.newStore();
+    // Endpoints of one digest bucket, recorded by two shards (as a bucket at a shard boundary is).
+    const ips = Array.from({ length: 2000 }, (_, i) => `198.19.${i >> 8}.${i & 255}`);
+    const bucket = bucketOf(`${ips[0]}:6379`);
+    const members = ips.filter((ip) => bucketOf(`${ip}:6379`) === bucket);
+    expect(members.length).toBeGreaterThanOrEqual(2);
+    const others = ips.filter((ip) => bucketOf(`${ip}:6379`) !== bucket).slice(0, 3);
+    const shards = [[members[0]!, ...others], members.slice(1)];
+    const sweep = async (n: number) => {
+      for (const shard of shards) {
+        await recordShard(
+          store,
+          shard.map((ip) => observation("closed", minutes(n * 15), { ip })),
+          `scan-${n}`,
+        );
+      }
+    };
+    await sweep(0);
+    const digest = (
+      await dynamodb.client.send(
+        new GetCommand({ TableName: store.tableName, Key: { PK: digestPk(bucket), SK: DIGEST_SK } }),
+      )
+    ).Item!;
+    expect([...decodeEntries(String(digest.e)).keys()].sort()).toEqual(members.map((ip) => `${ip}:6379`).sort());
+    const counting = countRequests();
+    await sweep(1);
+    counting.stop();
+    // Digests and seen records read, seen records written; no record read, no digest rewritten.
+    expect(Object.keys(counting.counts).sort()).toEqual(["BatchGetItemCommand", "PutItemCommand"]);
+    expect(counting.counts.PutItemCommand).toBe(
+      new Set(shards.flat().map((ip) => seenBucketOf(`${ip}:6379`))).size + 1,
+    );
+  }, 180_000);
+
   it("builds digests from the records of a table written before digests existed", async () => {
     const store = await dynamodb.newStore();
     const endpoint = "198.18.200.1:6379";
