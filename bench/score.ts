@@ -37,7 +37,7 @@ export interface Score {
 }
 
 export function verdictOf(result: ProbeResult): Verdict {
-  return { state: result.state, exposure: result.exposure, version: result.server?.version ?? null };
+  return { state: result.state, exposure: result.exposure, version: result.protocol.version ?? null };
 }
 
 export function score(endpoints: Endpoint[], verdicts: Map<string, Verdict>): Score {

@@ -72,7 +72,10 @@ function observation(i: number, state: ProbeState, atMs: number): ProbeResult {
     state,
     exposure,
     tls: false,
-    server: exposure === "none" ? null : { product: "redis", version: "7.2.4", mode: "standalone", role: "master" },
+    protocol:
+      exposure === "none"
+        ? { name: "redis" }
+        : { name: "redis", product: "redis", version: "7.2.4", mode: "standalone", role: "master" },
     findings: [],
     reply: "",
     durationMs: 2,

@@ -8,6 +8,7 @@ import {
   type ProbeResult,
 } from "../../shared/exposure/model.ts";
 import { printable } from "../../shared/printable.ts";
+import { serverOf } from "../../shared/probe/redis/facts.ts";
 import { probeAdaptive } from "../../shared/probe/scheduler.ts";
 import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
 import { formatTable, ProgressLine } from "../output.ts";
@@ -38,7 +39,7 @@ for the address family, no descriptors, no buffers, a name that does not resolve
 the target; a line on stderr counts them.`;
 
 function describeServer(result: ProbeResult): string {
-  const server = result.server;
+  const server = serverOf(result.protocol);
   if (!server) return "";
   const parts = [server.product, server.version ?? "?"];
   if (server.mode && server.mode !== "standalone") parts.push(server.mode);

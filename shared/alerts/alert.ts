@@ -92,7 +92,7 @@ export function alertsFromEvent(event: StateChangeEvent): Alert[] {
     state: event.current.state,
     exposure: event.current.exposure,
     tls: event.current.tls,
-    server: event.current.server,
+    protocol: event.current.protocol,
   };
   const previous = event.previous ? { state: event.previous.state, exposure: event.previous.exposure } : null;
   const kinds = [...new Set(event.alerts)];

@@ -50,7 +50,7 @@ export function chatbotThreadId(target: string): string {
 }
 
 export function chatbotNotification(alert: Alert): ChatbotNotification {
-  const server = describeServer(alert.current.server);
+  const server = describeServer(alert.current.protocol);
   const lines = [
     `*${alert.severity.toUpperCase()}* \`${alert.target}\` is ${plain(stateChange(alert))}.`,
     `*What:* ${alert.current.state}, exposure ${alert.current.exposure}, TLS ${alert.current.tls ? "yes" : "no"}${server ? `, ${plain(server)}` : ""}`,

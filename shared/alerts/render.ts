@@ -2,9 +2,10 @@
 // (what, where, owner, since, what to do), the console form, and the JSON itself.
 // Server facts and finding evidence come from hostile peers: every rendering strips control
 // characters and bounds lengths.
-import type { AlertKind, ServerFacts } from "../exposure/model.ts";
+import type { AlertKind, ProtocolFacts } from "../exposure/model.ts";
 import { pathLine } from "../inventory/path/text.ts";
 import { oneLine, truncate } from "../printable.ts";
+import { serverOf } from "../probe/redis/facts.ts";
 import type { OwnerRef as AlertAsset } from "../remediation/remediation.ts";
 import type { Alert } from "./alert.ts";
 
@@ -31,7 +32,8 @@ export function ownerLabel(asset: AlertAsset | null): string {
 }
 
 /** "Redis 7.2.4 standalone master", "Valkey 8.0.1 replica of 198.51.100.7:6379", or null. */
-export function describeServer(server: ServerFacts | null): string | null {
+export function describeServer(protocol: ProtocolFacts): string | null {
+  const server = serverOf(protocol);
   if (!server) return null;
   const product = server.product === "unknown" ? "Redis-compatible" : server.product;
   const parts = [
@@ -73,7 +75,7 @@ export function emailSubject(alert: Alert, max = 99): string {
 
 /** The plain-text body: the facts first, then numbered steps. */
 export function emailBody(alert: Alert): string {
-  const server = describeServer(alert.current.server);
+  const server = describeServer(alert.current.protocol);
   const lines = [
     `${KIND_HEADLINES[alert.kind]}: ${alert.target} is ${stateChange(alert)}.`,
     "",

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import type { StateChangeEvent } from "../exposure/model.ts";
+import { type StateChangeEvent, withProtocol } from "../exposure/model.ts";
 import type { Alert } from "./alert.ts";
 import type { AlertDeliverer, DeliveryLedger, DeliveryReport } from "./deliver.ts";
 import { deliverAll } from "./deliver.ts";
@@ -43,7 +43,9 @@ export function decodeRetryMessage(body: string): RetryMessage {
   ) {
     throw new Error("retry message lacks an alert id, its endpoint or its channels");
   }
-  return { alert: m.alert as Alert, channels: m.channels as string[] };
+  // A message queued before alerts named their protocol carries `current.server` (docs/readme-probe.md).
+  const alert = m.alert as Alert;
+  return { alert: { ...alert, current: withProtocol(alert.current) }, channels: m.channels as string[] };
 }
 
 /** SQS FIFO ids take at most 128 characters: the endpoint fits, the dedup id is a digest. */

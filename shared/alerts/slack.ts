@@ -60,7 +60,7 @@ function field(label: string, value: string): TextObject {
 }
 
 export function slackMessage(alert: Alert): SlackMessage {
-  const server = describeServer(alert.current.server);
+  const server = describeServer(alert.current.protocol);
   const header = `${SEVERITY_MARK[alert.severity]} ${alert.severity.toUpperCase()}: ${KIND_HEADLINES[alert.kind]}`;
   const fields = [
     field("Target", code(alert.target)),

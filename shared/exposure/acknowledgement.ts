@@ -83,7 +83,7 @@ export function acknowledgementExpiryEvent(ack: Acknowledgement, state: Endpoint
       state: state.state,
       exposure: state.exposure,
       tls: state.tls,
-      server: state.server,
+      protocol: state.protocol,
       ...(state.certificate ? { certificate: state.certificate } : {}),
     },
     findings: state.findings,

@@ -29,28 +29,34 @@ export function exposureRank(exposure: Exposure): number {
   return EXPOSURES.indexOf(exposure);
 }
 
-export type Product = "redis" | "valkey" | "dragonfly" | "keydb" | "unknown";
-
-export interface LoadedModule {
+/**
+ * What the protocol module learnt of the server, under the name of the protocol it spoke
+ * (docs/readme-probe.md, "Protocol facts"). `name` is always there; the rest only when
+ * the server told it. `product`, `version`, `mode` and `role` are the server's identity for the history (a
+ * change of any is an event); every other field is the protocol's own, read only by its module.
+ */
+export interface ProtocolFacts {
+  /** The protocol module's name, as a `Target` names it. */
   name: string;
-  version?: string;
-  path?: string;
+  /** The product that answered, in the module's words; absent when the server said nothing about itself. */
+  product?: string;
+  version?: string | null;
+  mode?: string | null;
+  role?: string | null;
+  [fact: string]: unknown;
 }
 
-/** The selected facts kept from INFO; never the raw text, client lists or key names. */
-export interface ServerFacts {
-  product: Product;
-  version: string | null;
-  mode: "standalone" | "cluster" | "sentinel" | null;
-  role: "master" | "replica" | null;
-  masterHost?: string;
-  masterPort?: number;
-  masterLinkStatus?: "up" | "down";
-  os?: string;
-  uptimeSeconds?: number;
-  executable?: string;
-  loading?: boolean;
-  modules?: LoadedModule[];
+/** The protocol of a target that names none, and of records written before results named their protocol. */
+export const DEFAULT_PROTOCOL = "redis";
+
+/**
+ * A snapshot written before results named their protocol kept the Redis facts at `server` (null when INFO
+ * did not answer): read as `protocol: { name: DEFAULT_PROTOCOL, ...server }`. A current one is returned as is.
+ */
+export function withProtocol<T extends object>(snapshot: T): T {
+  if ("protocol" in snapshot || !("server" in snapshot)) return snapshot;
+  const { server, ...rest } = snapshot as T & { server: Record<string, unknown> | null };
+  return { ...rest, protocol: { ...server, name: DEFAULT_PROTOCOL } } as T;
 }
 
 export type Severity = "critical" | "high" | "medium" | "low" | "info";
@@ -139,7 +145,7 @@ export interface EndpointSnapshot {
   state: ProbeState;
   exposure: Exposure;
   tls: boolean;
-  server: ServerFacts | null;
+  protocol: ProtocolFacts;
   certificate?: CertificateFacts;
 }
 
@@ -150,7 +156,7 @@ export type ExposureLevel = Pick<EndpointSnapshot, "state" | "exposure">;
 export interface Target {
   host: string;
   port: number;
-  /** The protocol module that speaks to it (shared/probe/protocols.ts); absent means "redis". */
+  /** The protocol module that speaks to it (shared/probe/protocols.ts); absent means DEFAULT_PROTOCOL. */
   protocol?: string;
   asset?: Asset;
   /**
@@ -169,7 +175,8 @@ export interface ProbeResult {
   exposure: Exposure;
   tls: boolean;
   certificate?: CertificateFacts;
-  server: ServerFacts | null;
+  /** The protocol spoken and what it learnt (its facts are the module's: shared/probe/<name>/facts.ts). */
+  protocol: ProtocolFacts;
   findings: Finding[];
   /** The first reply, at most 200 printable characters. */
   reply: string;

@@ -38,7 +38,7 @@ import {
   formatEndpoint,
   type ProbeResult,
   type ProbeState,
-  type ServerFacts,
+  type ProtocolFacts,
   type StateChangeEvent,
 } from "./model.ts";
 
@@ -123,9 +123,10 @@ export function canonicalTime(value: string): string {
   return new Date(ms).toISOString();
 }
 
-function serverIdentity(server: ServerFacts | null): string {
-  if (server === null) return "";
-  return [server.product, server.version ?? "", server.mode ?? "", server.role ?? ""].join("|");
+/** The server's identity from the protocol's facts; "" when it said nothing (a target's protocol never changes). */
+function serverIdentity(facts: ProtocolFacts): string {
+  if (facts.product === undefined) return "";
+  return [facts.product, facts.version ?? "", facts.mode ?? "", facts.role ?? ""].join("|");
 }
 
 function findingIds(findings: Finding[]): string {
@@ -139,8 +140,8 @@ function findingIds(findings: Finding[]): string {
  * What makes two observations of an endpoint "the same" for the history, as one string: equal keys
  * mean no event. The store's digests keep a hash of it (shared/store/digest.ts).
  */
-export function recordedFactsKey(facts: Pick<EndpointState, "state" | "tls" | "server" | "findings">): string {
-  return [facts.state, facts.tls ? "tls" : "plain", serverIdentity(facts.server), findingIds(facts.findings)].join(
+export function recordedFactsKey(facts: Pick<EndpointState, "state" | "tls" | "protocol" | "findings">): string {
+  return [facts.state, facts.tls ? "tls" : "plain", serverIdentity(facts.protocol), findingIds(facts.findings)].join(
     "\n",
   );
 }
@@ -172,7 +173,7 @@ export function decideTransition(
     state,
     exposure,
     tls: observation.tls,
-    server: observation.server,
+    protocol: observation.protocol,
     ...(observation.certificate ? { certificate: observation.certificate } : {}),
     findings: observation.findings,
     asset: observation.asset ?? recorded?.asset ?? null,
@@ -299,7 +300,7 @@ function change(recorded: EndpointState | null, observed: Observed, at: string, 
       state: observed.state,
       exposure: observed.exposure,
       tls: observed.tls,
-      server: observed.server,
+      protocol: observed.protocol,
       ...(observed.certificate ? { certificate: observed.certificate } : {}),
     },
     findings: observed.findings,

@@ -25,7 +25,15 @@ export interface ExposureStateChangeDetail {
   observedAt: string;
   firstSeenAt: string;
   previous: { state: string; exposure: string } | null;
-  current: { state: string; exposure: string; tls: boolean; product: string | null; version: string | null };
+  current: {
+    state: string;
+    exposure: string;
+    tls: boolean;
+    /** The protocol spoken (ProbeResult.protocol.name). */
+    protocol: string;
+    product: string | null;
+    version: string | null;
+  };
   /** Alert kinds this change raised (none for a change that alerts no one, e.g. closed to filtered). */
   alerts: AlertKind[];
   /** The most severe of its alerts, or "info" when it raised none. */
@@ -62,8 +70,9 @@ export function stateChangeDetail(event: StateChangeEvent): ExposureStateChangeD
       state: event.current.state,
       exposure: event.current.exposure,
       tls: event.current.tls,
-      product: event.current.server?.product ?? null,
-      version: event.current.server?.version ?? null,
+      protocol: event.current.protocol.name,
+      product: event.current.protocol.product ?? null,
+      version: event.current.protocol.version ?? null,
     },
     alerts: [...new Set(event.alerts)],
     severity,

@@ -5,6 +5,7 @@ import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import { callWithDeadline } from "../deadline.ts";
 import {
+  DEFAULT_PROTOCOL,
   exposureOf,
   formatEndpoint,
   PROBE_ERROR,
@@ -67,7 +68,7 @@ export function resultOf(
     exposure: exposureOf(state),
     tls: fields.tls ?? false,
     ...(fields.certificate ? { certificate: fields.certificate } : {}),
-    server: fields.server ?? null,
+    protocol: fields.protocol ?? { name: target.protocol ?? DEFAULT_PROTOCOL },
     findings: fields.findings ?? [],
     reply: fields.reply ?? "",
     durationMs: Date.now() - started,
@@ -186,7 +187,7 @@ export async function probeTarget(
     const verdict = protocol.verdict(result.conversation as Conversation, settings);
     return finishResult(address, verdict.state, {
       tls,
-      server: verdict.server,
+      protocol: verdict.protocol,
       findings: verdict.findings,
       reply: verdict.reply,
       ...(result.certificate ? { certificate: result.certificate } : {}),

@@ -1,7 +1,8 @@
 // What a protocol module gives the transport (docs/readme-probe.md, "Protocol modules"). The transport owns
 // TCP, TLS, the deadline and the byte cap and decides the neutral verdicts (closed, filtered,
-// dropped); a module only speaks its protocol on a connection that is up, and judges what it heard.
-import type { Finding, ProbeState, ServerFacts } from "../exposure/model.ts";
+// dropped); a module only speaks its protocol on a connection that is up, and judges what it heard. Its words for alerts and reports are registered apart
+// (shared/protocols/), so that those know no probe internals.
+import type { Finding, ProbeState, ProtocolFacts } from "../exposure/model.ts";
 import type { AddressSet } from "../net/ip.ts";
 
 /** The protocol's side of one connection. */
@@ -15,7 +16,8 @@ export interface Conversation {
 /** What the protocol makes of a connection on which at least one byte arrived. */
 export interface Verdict {
   state: ProbeState;
-  server: ServerFacts | null;
+  /** The protocol's facts, under its name (ProbeResult.protocol). */
+  protocol: ProtocolFacts;
   findings: Finding[];
   /** The first reply, at most 200 printable characters. */
   reply: string;

@@ -10,11 +10,10 @@ import type {
   ExposurePath,
   Finding,
   ProbeState,
-  ServerFacts,
 } from "../exposure/model.ts";
 import { closingSteps } from "../inventory/path/text.ts";
 import { oneLine, truncate } from "../printable.ts";
-import { compareVersions, parseVersion } from "../probe/redis/cves.ts";
+import { compareVersions, parseVersion, type ServerFacts, serverOf } from "../probe/redis/facts.ts";
 
 /** Who owns the address, in the words alerts and reports use. */
 export interface OwnerRef {
@@ -190,7 +189,7 @@ function stateLines({ current, port }: RemediationInput): string[] {
           ];
     case "busy":
       return [
-        current.server?.loading
+        serverOf(current.protocol)?.loading
           ? "The server is loading its dataset and answers anyone who connects: finish the network restriction before it is back in service."
           : "The server answered busy (maxclients reached, loading or a long-running script). If outside clients fill maxclients it may be abused or under attack: check `INFO clients` and `CLIENT LIST` from inside.",
       ];
@@ -235,7 +234,7 @@ function compromiseLines({ findings, current }: RemediationInput): string[] {
   ];
   // Ids from shared/exposure/findings.ts; an indicator without specific advice gets the general line only.
   const has = (...ids: string[]) => iocs.some((finding) => ids.includes(finding.id));
-  const server = current.server;
+  const server = serverOf(current.protocol);
   if (has("ioc:rogue-master")) {
     const master = server?.masterHost
       ? ` ${quoted(server.masterHost)}:${server.masterPort ?? 6379}`
@@ -266,8 +265,9 @@ function compromiseLines({ findings, current }: RemediationInput): string[] {
 function cveLines({ findings, current }: RemediationInput): string[] {
   const cves = findings.filter((finding) => finding.kind === "cve");
   if (cves.length === 0) return [];
-  const version = current.server?.version ? quoted(current.server.version, 40) : null;
-  const product = productLabel(current.server);
+  const server = serverOf(current.protocol);
+  const version = server?.version ? quoted(server.version, 40) : null;
+  const product = productLabel(server);
   const fixedIn = new Map<string, string>();
   const unfixed: string[] = [];
   for (const cve of cves) {

@@ -168,7 +168,8 @@ export function toAsff(subject: AsffSubject, options: AsffOptions): AsffFinding 
         ? "no longer answers"
         : "is reachable";
   const title = truncate(`Redis at ${endpoint} ${what} from the internet`, ASFF_LIMITS.title);
-  const product = subject.server ? `${subject.server.product} ${subject.server.version ?? ""}`.trim() : "unknown";
+  const { product: name, version } = subject.protocol;
+  const product = name !== undefined ? `${name} ${version ?? ""}`.trim() : "unknown";
   const owner = subject.asset
     ? `${subject.asset.resourceType} ${subject.asset.resourceId}${subject.asset.name ? ` (${subject.asset.name})` : ""} in ${subject.asset.accountId}/${subject.asset.region}`
     : "an address with no known owner";
@@ -255,9 +256,7 @@ export function toAsff(subject: AsffSubject, options: AsffOptions): AsffFinding 
   if (!resolved && cves.length > 0) {
     finding.Vulnerabilities = cves.map((cve) => ({
       Id: cve.id,
-      ...(subject.server?.version
-        ? { VulnerablePackages: [{ Name: subject.server.product, Version: subject.server.version }] }
-        : {}),
+      ...(name !== undefined && version ? { VulnerablePackages: [{ Name: name, Version: version }] } : {}),
     }));
   }
   return finding;

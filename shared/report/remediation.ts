@@ -5,13 +5,13 @@ import { ownerRef, remediationFor } from "../remediation/remediation.ts";
 
 export interface RemediationSubject {
   port: number;
-  current: Pick<StateChangeEvent["current"], "state" | "exposure" | "tls" | "server">;
+  current: Pick<StateChangeEvent["current"], "state" | "exposure" | "tls" | "protocol">;
   findings: readonly Finding[];
   asset: Asset | null;
 }
 
 function lines(subject: RemediationSubject, findings: readonly Finding[]): string[] {
-  const { state, exposure, tls, server } = subject.current;
+  const { state, exposure, tls, protocol } = subject.current;
   return remediationFor({
     kind:
       exposure === "unauthenticated"
@@ -21,7 +21,7 @@ function lines(subject: RemediationSubject, findings: readonly Finding[]): strin
           : "newly-internet-facing",
     port: subject.port,
     previous: null,
-    current: { state, exposure, tls, server },
+    current: { state, exposure, tls, protocol },
     findings,
     asset: ownerRef(subject.asset),
   });

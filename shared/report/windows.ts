@@ -12,7 +12,7 @@ export interface EndpointAtEnd {
   ip: string;
   port: number;
   exposure: Exposure;
-  /** The last recorded observation's state, TLS and server facts. */
+  /** The last recorded observation's state, TLS and protocol facts. */
   current: StateChangeEvent["current"];
   /** When the current exposure level (reachable or unauthenticated) began; null when not exposed. */
   levelSince: string | null;

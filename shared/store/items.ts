@@ -1,7 +1,7 @@
 // Item codecs: the one mapping between the domain's records (shared/exposure) and the table's items
 // (schema.ts), used by the store (dynamo-store.ts) and by the stream consumer (functions/commons/stream.ts)
 // alike, so what is written and what is read back cannot drift apart. docs/readme-store.md has the keys.
-import type { ScanRecord, StateChangeEvent } from "../exposure/model.ts";
+import { type ScanRecord, type StateChangeEvent, withProtocol } from "../exposure/model.ts";
 import type { EndpointState } from "../exposure/transitions.ts";
 import { DAY_MS, exposedSortKey, utcDay } from "./contract.ts";
 import {
@@ -47,6 +47,17 @@ export function ttlAttribute(at: string, retentionDays: number | undefined): Ite
   return { [TABLE_SCHEMA.ttlAttribute]: Math.floor((Date.parse(at) + retentionDays * DAY_MS) / 1000) };
 }
 
+/**
+ * A state or event record (an item without its storage attributes, or a row's JSON) in the current shape:
+ * records of either shape read the same (docs/readme-probe.md, "Protocol facts").
+ */
+export function decodeRecord<T extends object>(record: T): T {
+  const upgraded = withProtocol(record);
+  const current = (upgraded as { current?: unknown }).current;
+  if (typeof current !== "object" || current === null) return upgraded;
+  return { ...upgraded, current: withProtocol(current) };
+}
+
 // ---- current state ---------------------------------------------------------------------------------
 
 export function stateItem(state: EndpointState): Item {
@@ -70,7 +81,7 @@ export function stateItem(state: EndpointState): Item {
 }
 
 export function stateFromItem(item: Item): EndpointState {
-  return recordOf<EndpointState>(item);
+  return decodeRecord(recordOf<EndpointState>(item));
 }
 
 // ---- state-change events ----------------------------------------------------------------------------
@@ -101,7 +112,7 @@ export function eventFromItem(item: Item): StateChangeEvent {
   if (typeof item.eventId !== "string" || typeof item.endpoint !== "string" || !Array.isArray(item.alerts)) {
     throw new MalformedItemError("item holds a malformed state-change event");
   }
-  return recordOf<StateChangeEvent>(item);
+  return decodeRecord(recordOf<StateChangeEvent>(item));
 }
 
 // ---- scans -----------------------------------------------------------------------------------------

@@ -365,7 +365,7 @@ describe("starting a scan and probing a shard (DynamoDB Local)", () => {
         state,
         exposure: exposureOf(state),
         tls: false,
-        server: null,
+        protocol: { name: "redis" },
         findings: [],
         reply: "",
         durationMs: state === "filtered" ? (options.connectTimeoutMs ?? 0) : 1,

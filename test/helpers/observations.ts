@@ -17,12 +17,12 @@ export function observation(state: ProbeState, at: string, extra: Partial<ProbeR
     state,
     exposure: exposureOf(state),
     tls: false,
-    server:
+    protocol:
       state === "open-unauthenticated"
-        ? { product: "redis", version: "7.2.4", mode: "standalone", role: "master" }
+        ? { name: "redis", product: "redis", version: "7.2.4", mode: "standalone", role: "master" }
         : state === "auth-required"
-          ? { product: "redis", version: null, mode: null, role: null }
-          : null,
+          ? { name: "redis", product: "redis", version: null, mode: null, role: null }
+          : { name: "redis" },
     findings: [],
     reply: "",
     durationMs: 3,

@@ -164,7 +164,7 @@ describe("a user's round trip", () => {
       "state",
       "exposure",
       "tls",
-      "server",
+      "protocol",
       "findings",
       "reply",
       "durationMs",

@@ -89,7 +89,7 @@ describe("the monitor over a changing server", () => {
       previous: { state: "auth-required", exposure: "reachable" },
       current: { state: "open-unauthenticated", exposure: "unauthenticated", tls: false },
     });
-    expect(unauthenticated.current.server).toMatchObject({ product: "redis", version: "7.0.15" });
+    expect(unauthenticated.current.protocol).toMatchObject({ name: "redis", product: "redis", version: "7.0.15" });
 
     const third = await cycle();
     expect(third.events).toEqual([]);
@@ -156,7 +156,7 @@ describe("the monitor over a changing server", () => {
         state: "open-unauthenticated",
         exposure: "unauthenticated",
         tls: false,
-        server: { product: "redis", version: "8.2.2", mode: "standalone", role: "master" },
+        protocol: { name: "redis", product: "redis", version: "8.2.2", mode: "standalone", role: "master" },
         findings: [],
         reply: "+PONG",
         durationMs: 3,

@@ -5,8 +5,9 @@ import { execFileSync } from "node:child_process";
 import { closeSync, ftruncateSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Finding, ProbeResult, ServerFacts } from "../../shared/exposure/model.ts";
+import type { Finding, ProbeResult } from "../../shared/exposure/model.ts";
 import { DEFAULT_ADAPTIVE_OPTIONS } from "../../shared/probe/adaptive.ts";
+import type { ServerFacts } from "../../shared/probe/redis/facts.ts";
 import {
   LAB_CASES,
   type LabCase,
@@ -362,7 +363,7 @@ describe("exposure probe against the namespace lab", () => {
     if (expected.reply !== undefined) expect(result.reply.startsWith(expected.reply), result.reply).toBe(true);
     expect(result.reply.length).toBeLessThanOrEqual(200);
     expect(result.reply).toMatch(/^[\x20-\x7e]*$/);
-    if (expected.server) expect(result.server).toMatchObject(expected.server);
+    if (expected.server) expect(result.protocol).toMatchObject({ name: "redis", ...expected.server });
     if (expected.state !== "open-unauthenticated") expect(result.findings).toEqual([]);
 
     const compromise = result.findings.filter((finding) => finding.kind === "compromise").map((finding) => finding.id);
@@ -375,7 +376,7 @@ describe("exposure probe against the namespace lab", () => {
         expect(finding.evidence).toBe(expected.cveEvidence);
       }
     }
-    if (expected.noFacts) expect(result.server).toBeNull();
+    if (expected.noFacts) expect(result.protocol).toEqual({ name: "redis" });
     for (const finding of result.findings) checkFinding(finding);
 
     if (expected.certificate) {
@@ -434,7 +435,7 @@ describe("exposure probe against the namespace lab", () => {
     ]);
     expect(result.code).toBe(0);
     const [replica] = parseLines(result.stdout);
-    expect(replica?.server?.masterHost).toBe(ROGUE_MASTER);
+    expect(replica?.protocol.masterHost).toBe(ROGUE_MASTER);
     expect(replica?.findings.map((finding) => finding.id)).not.toContain("ioc:rogue-master");
   });
 

@@ -91,7 +91,10 @@ function probeResult(endpoint: string, asset: Asset | null, [at, state, findings
     state,
     exposure,
     tls: false,
-    server: exposure === "none" ? null : { product: "redis", version: "7.2.4", mode: "standalone", role: "master" },
+    protocol:
+      exposure === "none"
+        ? { name: "redis" }
+        : { name: "redis", product: "redis", version: "7.2.4", mode: "standalone", role: "master" },
     findings,
     reply: "",
     durationMs: 2,

@@ -4,11 +4,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GetCommand } from "@aws-sdk/lib-dynamodb";
+import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
+import { eventFromItem } from "../../shared/store/items.ts";
 import { JavaMissingError, startLocalDynamo } from "../../shared/store/local-dynamo.ts";
 import { endpointPk, eventSk, STATE_SK, TABLE_SCHEMA } from "../../shared/store/schema.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
+import { legacyRecord } from "../helpers/legacy-records.ts";
 import { minutes, observation, T0 } from "../helpers/observations.ts";
 import { storeContract } from "./store-contract.ts";
 
@@ -66,5 +68,32 @@ describe("DynamoDB Local (a test dependency)", () => {
 
   it("refuses a persistent start without a directory", async () => {
     await expect(startLocalDynamo({})).rejects.toThrow(/needs dataDir/);
+  });
+});
+
+describe("items written before results named their protocol", () => {
+  it("read back as the protocol field, for the store and the stream consumer alike", async () => {
+    const store = await dynamodb.newStore();
+    const { event } = await store.recordObservation(observation("open-unauthenticated", minutes(0)));
+    const state = await store.getEndpoint(ENDPOINT);
+    expect(state?.protocol).toMatchObject({ name: "redis", product: "redis", version: "7.2.4" });
+    for (const SK of [STATE_SK, eventSk(event!.at, event!.eventId)]) {
+      const Key = { PK: endpointPk(ENDPOINT), SK };
+      const { Item } = await dynamodb.client.send(new GetCommand({ TableName: store.tableName, Key }));
+      await dynamodb.client.send(new PutCommand({ TableName: store.tableName, Item: legacyRecord(Item!) }));
+    }
+    const { Item: oldEvent } = await dynamodb.client.send(
+      new GetCommand({
+        TableName: store.tableName,
+        Key: { PK: endpointPk(ENDPOINT), SK: eventSk(event!.at, event!.eventId) },
+      }),
+    );
+    expect(oldEvent?.current).toHaveProperty("server");
+    expect(eventFromItem(oldEvent!)).toEqual(event);
+    expect(await store.getEndpoint(ENDPOINT)).toEqual(state);
+    expect((await store.history(ENDPOINT)).items).toEqual([event]);
+    // Unchanged facts in the old shape are the same facts: the next observation is no event.
+    const next = await store.recordObservation(observation("open-unauthenticated", minutes(15)));
+    expect(next.event).toBeUndefined();
   });
 });

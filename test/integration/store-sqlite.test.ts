@@ -12,6 +12,7 @@ import { SqliteDatabase } from "../../shared/store/sqlite/database.ts";
 import { sqlite } from "../../shared/store/sqlite/driver.ts";
 import { SqliteExposureStore } from "../../shared/store/sqlite/sqlite-store.ts";
 import type { RecordResult, ShardResult } from "../../shared/store/store.ts";
+import { legacyRecord } from "../helpers/legacy-records.ts";
 import { minutes, observation } from "../helpers/observations.ts";
 import { storeContract } from "./store-contract.ts";
 
@@ -241,5 +242,34 @@ PRAGMA user_version = 2;`);
     } finally {
       store.db.close();
     }
+  });
+});
+
+describe("rows written before results named their protocol", () => {
+  it("read back as the protocol field", async () => {
+    const store = new SqliteExposureStore({ db: new SqliteDatabase({ path: join(dir, "legacy.sqlite") }) });
+    const endpoint = "203.0.113.10:6379";
+    const { event } = await store.recordObservation(observation("open-unauthenticated", minutes(0)));
+    const state = await store.getEndpoint(endpoint);
+    expect(state?.protocol).toMatchObject({ name: "redis", product: "redis", version: "7.2.4" });
+    const row = store.db.get("SELECT record FROM endpoints WHERE endpoint = ?", endpoint);
+    store.db.run(
+      "UPDATE endpoints SET record = ? WHERE endpoint = ?",
+      JSON.stringify(legacyRecord(JSON.parse(row!.record as string))),
+      endpoint,
+    );
+    const eventRow = store.db.get("SELECT event FROM events WHERE endpoint = ?", endpoint);
+    store.db.run(
+      "UPDATE events SET event = ? WHERE endpoint = ?",
+      JSON.stringify(legacyRecord(JSON.parse(eventRow!.event as string))),
+      endpoint,
+    );
+    expect(store.db.get("SELECT record FROM endpoints WHERE endpoint = ?", endpoint)?.record).toContain('"server"');
+    expect(await store.getEndpoint(endpoint)).toEqual(state);
+    expect(await store.endpointsOfIp("203.0.113.10")).toEqual([state]);
+    expect((await store.history(endpoint)).items).toEqual([event]);
+    const next = await store.recordObservation(observation("open-unauthenticated", minutes(15)));
+    expect(next.event).toBeUndefined();
+    store.db.close();
   });
 });

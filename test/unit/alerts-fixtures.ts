@@ -6,8 +6,9 @@ import { type Alert, alertsFromEvent } from "../../shared/alerts/alert.ts";
 import type { AlertDeliverer, DeliveryLedger } from "../../shared/alerts/deliver.ts";
 import { SqliteDeliveryState } from "../../shared/alerts/ledger-sqlite.ts";
 import { type DeliveryWatermark, deliverRecordedEvents } from "../../shared/alerts/notify.ts";
-import type { AlertKind, Asset, ProbeState, ServerFacts, StateChangeEvent } from "../../shared/exposure/model.ts";
+import type { AlertKind, Asset, ProbeState, StateChangeEvent } from "../../shared/exposure/model.ts";
 import { exposureOf } from "../../shared/exposure/model.ts";
+import { type RedisFacts, redisFacts, type ServerFacts } from "../../shared/probe/redis/facts.ts";
 import { SqliteDatabase } from "../../shared/store/sqlite/database.ts";
 
 export const WEB_1: Asset = {
@@ -19,7 +20,8 @@ export const WEB_1: Asset = {
   name: "web-1",
 };
 
-export const REDIS_7_2_4: ServerFacts = { product: "redis", version: "7.2.4", mode: "standalone", role: "master" };
+export const REDIS_7_2_4_INFO: ServerFacts = { product: "redis", version: "7.2.4", mode: "standalone", role: "master" };
+export const REDIS_7_2_4: RedisFacts = redisFacts(REDIS_7_2_4_INFO);
 
 /** The time every fixture event is observed at (unless overridden). */
 export const EVENT_AT = "2026-11-22T03:00:05.123Z";
@@ -34,7 +36,7 @@ export function stateChangeEvent(overrides: Partial<StateChangeEvent> & { state?
     port: 6379,
     at: EVENT_AT,
     previous: { state: "auth-required", exposure: "reachable" },
-    current: { state, exposure: exposureOf(state), tls: false, server: REDIS_7_2_4 },
+    current: { state, exposure: exposureOf(state), tls: false, protocol: REDIS_7_2_4 },
     findings: [],
     newFindings: [],
     alerts: ["newly-unauthenticated"],

@@ -4,9 +4,10 @@ import { alertId, alertsFromEvent } from "../../shared/alerts/alert.ts";
 import { consoleLines, emailBody, emailSubject } from "../../shared/alerts/render.ts";
 import { type SlackBlock, type SlackMessage, slackMessage } from "../../shared/alerts/slack.ts";
 import type { Finding, ProbeState } from "../../shared/exposure/model.ts";
+import { redisFacts } from "../../shared/probe/redis/facts.ts";
 import { compromiseFindings, cveFindings } from "../../shared/probe/redis/findings.ts";
 import { remediationFor } from "../../shared/remediation/remediation.ts";
-import { alertOf, REDIS_7_2_4, stateChangeEvent, WEB_1 } from "./alerts-fixtures.ts";
+import { alertOf, REDIS_7_2_4, REDIS_7_2_4_INFO, stateChangeEvent, WEB_1 } from "./alerts-fixtures.ts";
 
 const ROGUE_MASTER: Finding = {
   id: "ioc:rogue-master",
@@ -39,7 +40,7 @@ describe("alertsFromEvent", () => {
       severity: "critical",
       target: "203.0.113.10:6379",
       previous: { state: "auth-required", exposure: "reachable" },
-      current: { state: "open-unauthenticated", exposure: "unauthenticated", tls: false, server: REDIS_7_2_4 },
+      current: { state: "open-unauthenticated", exposure: "unauthenticated", tls: false, protocol: REDIS_7_2_4 },
       asset: {
         account: "111122223333",
         region: "eu-west-1",
@@ -75,8 +76,8 @@ describe("alertsFromEvent", () => {
     expect(
       alertOf("resolved", { state: "closed", previous: { state: "auth-required", exposure: "reachable" } }).severity,
     ).toBe("info");
-    const rediShell = cveFindings(REDIS_7_2_4).filter((finding) => finding.id === "CVE-2025-49844");
-    const high = cveFindings(REDIS_7_2_4).filter((finding) => finding.severity === "high");
+    const rediShell = cveFindings(REDIS_7_2_4_INFO).filter((finding) => finding.id === "CVE-2025-49844");
+    const high = cveFindings(REDIS_7_2_4_INFO).filter((finding) => finding.severity === "high");
     expect(rediShell).toHaveLength(1);
     expect(alertOf("new-finding", { newFindings: rediShell, findings: [...rediShell, ...high] }).severity).toBe(
       "critical",
@@ -85,7 +86,7 @@ describe("alertsFromEvent", () => {
   });
 
   it("lists only the new findings in a new-finding alert, all findings in the others", () => {
-    const all = cveFindings(REDIS_7_2_4);
+    const all = cveFindings(REDIS_7_2_4_INFO);
     const event = stateChangeEvent({
       alerts: ["newly-unauthenticated", "new-finding"],
       findings: [...all, ROGUE_MASTER],
@@ -162,7 +163,7 @@ describe("remediation", () => {
     const lines = remediationFor({
       ...loading,
       port: 6379,
-      current: { ...loading.current, server: { ...REDIS_7_2_4, loading: true } },
+      current: { ...loading.current, protocol: { ...REDIS_7_2_4, loading: true } },
     });
     expect(text(lines)).toContain("loading its dataset");
   });
@@ -193,7 +194,7 @@ describe("remediation", () => {
   });
 
   it("CVEs: one upgrade line to the highest fixed release of the line, naming every CVE", () => {
-    const findings = cveFindings(REDIS_7_2_4);
+    const findings = cveFindings(REDIS_7_2_4_INFO);
     expect(findings.length).toBeGreaterThan(2);
     const alert = alertOf("newly-unauthenticated", { findings });
     const upgrade = alert.remediation.filter((line) => line.startsWith("Upgrade"));
@@ -210,7 +211,7 @@ describe("remediation", () => {
 
   it("compromise: treat as compromised first, then advice for each indicator", () => {
     const server = {
-      ...REDIS_7_2_4,
+      ...REDIS_7_2_4_INFO,
       role: "replica" as const,
       masterHost: "198.51.100.66",
       masterPort: 8888,
@@ -229,7 +230,7 @@ describe("remediation", () => {
       ["ioc:admin-commands", "ioc:module-path", "ioc:rogue-master", "ioc:system-module", "ioc:tmp-executable"].sort(),
     );
     const alert = alertOf("new-finding", {
-      current: { state: "open-unauthenticated", exposure: "unauthenticated", tls: false, server },
+      current: { state: "open-unauthenticated", exposure: "unauthenticated", tls: false, protocol: redisFacts(server) },
       findings: iocs,
       newFindings: iocs,
     });
@@ -246,7 +247,7 @@ describe("remediation", () => {
     const tmpOnly = iocs.filter((finding) => finding.id === "ioc:tmp-executable");
     expect(tmpOnly[0]?.needsCorroboration).toBe(true);
     const suspicious = alertOf("new-finding", {
-      current: { state: "open-unauthenticated", exposure: "unauthenticated", tls: false, server },
+      current: { state: "open-unauthenticated", exposure: "unauthenticated", tls: false, protocol: redisFacts(server) },
       findings: tmpOnly,
       newFindings: tmpOnly,
     });
@@ -279,7 +280,7 @@ describe("email and console rendering", () => {
   });
 
   it("body: what, where, owner, since, findings and numbered steps", () => {
-    const findings = cveFindings(REDIS_7_2_4).slice(0, 1);
+    const findings = cveFindings(REDIS_7_2_4_INFO).slice(0, 1);
     const body = emailBody(alertOf("newly-unauthenticated", { findings }));
     expect(body.split("\n")[0]).toBe(
       "Redis open without authentication: 203.0.113.10:6379 is open-unauthenticated (was auth-required).",
@@ -347,7 +348,7 @@ function blockKitViolations(message: SlackMessage): string[] {
 
 describe("Slack Block Kit", () => {
   it("header, facts as fields, findings, steps and a context line", () => {
-    const message = slackMessage(alertOf("newly-unauthenticated", { findings: cveFindings(REDIS_7_2_4) }));
+    const message = slackMessage(alertOf("newly-unauthenticated", { findings: cveFindings(REDIS_7_2_4_INFO) }));
     expect(blockKitViolations(message)).toEqual([]);
     expect(message.blocks.map((block) => block.type)).toEqual([
       "header",
@@ -388,7 +389,7 @@ describe("Slack Block Kit", () => {
         state: "open-unauthenticated",
         exposure: "unauthenticated",
         tls: false,
-        server: { ...REDIS_7_2_4, version: hostile, masterHost: hostile, role: "replica" },
+        protocol: { ...REDIS_7_2_4, version: hostile, masterHost: hostile, role: "replica" },
       },
     });
     const message = slackMessage(alert);
@@ -419,7 +420,7 @@ describe("Slack Block Kit", () => {
             state: "open-unauthenticated",
             exposure: "unauthenticated",
             tls: true,
-            server: {
+            protocol: {
               ...REDIS_7_2_4,
               version,
               role: "replica",

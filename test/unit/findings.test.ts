@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ServerFacts } from "../../shared/exposure/model.ts";
 import { AddressSet } from "../../shared/net/ip.ts";
-import { compareVersions, isAffected, parseVersion, REDIS_CVES, VALKEY_CVES } from "../../shared/probe/redis/cves.ts";
+import { isAffected, REDIS_CVES, VALKEY_CVES } from "../../shared/probe/redis/cves.ts";
+import { compareVersions, parseVersion, type ServerFacts } from "../../shared/probe/redis/facts.ts";
 import { compromiseFindings, cveFindings } from "../../shared/probe/redis/findings.ts";
 import { parseInfo, serverFactsOf } from "../../shared/probe/redis/info.ts";
 

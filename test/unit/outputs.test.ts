@@ -88,7 +88,8 @@ describe("AWS Chatbot custom notification on the SNS message", () => {
         state: "open-unauthenticated",
         exposure: "unauthenticated",
         tls: false,
-        server: {
+        protocol: {
+          name: "redis",
           product: "redis",
           version: "7.0.0`<!channel>`*bold*\n".repeat(200),
           mode: "standalone",
@@ -160,7 +161,14 @@ describe("EventBridge: every state change as an event", () => {
       observedAt: quiet.at,
       firstSeenAt: quiet.firstSeenAt,
       previous: { state: "closed", exposure: "none" },
-      current: { state: "filtered", exposure: "none", tls: false, product: "redis", version: "7.2.4" },
+      current: {
+        state: "filtered",
+        exposure: "none",
+        tls: false,
+        protocol: "redis",
+        product: "redis",
+        version: "7.2.4",
+      },
       alerts: [],
       severity: "info",
       findings: [],

@@ -90,7 +90,7 @@ function subject(overrides: Partial<AsffSubject> = {}): AsffSubject {
     state: "open-unauthenticated",
     exposure: "unauthenticated",
     tls: false,
-    server: { product: "redis", version: "7.2.4", mode: "standalone", role: "master" },
+    protocol: { name: "redis", product: "redis", version: "7.2.4", mode: "standalone", role: "master" },
     findings: [],
     asset: OWNER_A,
     since: "2026-03-01T10:00:00.000Z",
@@ -150,7 +150,7 @@ describe("ASFF findings", () => {
       subject({
         state: "closed",
         exposure: "none",
-        server: null,
+        protocol: { name: "redis" },
         since: "2026-03-02T00:00:00.000Z",
         lastObservedAt: "2026-03-02T00:00:00.000Z",
       }),

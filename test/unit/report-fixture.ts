@@ -97,7 +97,10 @@ export function event(spec: EventSpec): StateChangeEvent {
       state: spec.state,
       exposure,
       tls: false,
-      server: exposure === "none" ? null : { product: "redis", version: "7.2.4", mode: "standalone", role: "master" },
+      protocol:
+        exposure === "none"
+          ? { name: "redis" }
+          : { name: "redis", product: "redis", version: "7.2.4", mode: "standalone", role: "master" },
     },
     findings: spec.findings ?? [],
     newFindings: spec.newFindings ?? [],

@@ -59,7 +59,13 @@ function hostileInput() {
     alerts: ["newly-unauthenticated"],
     asset: { ...OWNER_A, resourceId: "i-0666", name: HOSTILE, tags: { Name: HOSTILE } },
   });
-  hostile.current.server = { product: "redis", version: `7.0.0"><svg onload=alert(2)>`, mode: null, role: null };
+  hostile.current.protocol = {
+    name: "redis",
+    product: "redis",
+    version: `7.0.0"><svg onload=alert(2)>`,
+    mode: null,
+    role: null,
+  };
   return { ...base, events: [...base.events, hostile] };
 }
 

@@ -11,7 +11,7 @@ function result(target: Target, state: ProbeState, durationMs: number): ProbeRes
     state,
     exposure: exposureOf(state),
     tls: false,
-    server: null,
+    protocol: { name: "redis" },
     findings: [],
     reply: "",
     durationMs,

@@ -244,10 +244,10 @@ describe("other changes, ordering and checkpoints", () => {
     const upgraded = decideTransition(
       open,
       observation("open-unauthenticated", minutes(15), {
-        server: { product: "redis", version: "8.2.2", mode: "standalone", role: "master" },
+        protocol: { name: "redis", product: "redis", version: "8.2.2", mode: "standalone", role: "master" },
       }),
     );
-    expect(upgraded.event).toMatchObject({ alerts: [], current: { server: { version: "8.2.2" } } });
+    expect(upgraded.event).toMatchObject({ alerts: [], current: { protocol: { version: "8.2.2" } } });
   });
 
   it("older observations are stale, equal ones duplicates, and neither writes", () => {

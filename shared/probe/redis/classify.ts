@@ -55,7 +55,7 @@ const isPong = (reply: RespValue | undefined) => reply?.type === "simple" && rep
 /**
  * Classifies a connection on which at least one byte arrived. (No bytes at all is not decided here:
  * the caller retries with TLS before calling it `dropped`.) What each answer proves is in
- * docs/probe.md, "What an answer proves".
+ * docs/readme-probe.md, "What an answer proves".
  */
 export function classifyExchange(exchange: Exchange): Classification {
   const first = exchange.firstBytes[0];

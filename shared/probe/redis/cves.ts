@@ -1,7 +1,8 @@
 // Known CVEs that matter from the outside, per product, as data: each row names its source (the vendor's
 // release notes or advisory). Add a row to extend a table. A product without a table (Dragonfly) gets no
-// version-based finding: its releases are numbered on their own. See docs/probe.md, "Product and version".
-import type { Product, Severity } from "../../exposure/model.ts";
+// version-based finding: its releases are numbered on their own. See docs/readme-probe.md, "Product and version".
+import type { Severity } from "../../exposure/model.ts";
+import { compareVersions, type Product, parseVersion } from "./facts.ts";
 
 export interface KnownCve {
   id: string;
@@ -262,22 +263,6 @@ export const CVE_TABLES: Partial<Record<Product, { versionField: string; cves: K
   valkey: { versionField: "valkey_version", cves: VALKEY_CVES },
   keydb: { versionField: "redis_version", cves: KEYDB_CVES },
 };
-
-/** Parses "7.0.15" (or "7.0.15-rc1", "255.255.255") into numbers; null when it is not a version. */
-export function parseVersion(text: string): number[] | null {
-  // Dragonfly writes "df-v1.25.4", others sometimes "v8.0.1".
-  const match = /^(?:df-)?v?(\d{1,5})\.(\d{1,5})(?:\.(\d{1,5}))?/.exec(text.trim());
-  if (!match) return null;
-  return [Number(match[1]), Number(match[2]), Number(match[3] ?? 0)];
-}
-
-export function compareVersions(a: number[], b: number[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const diff = (a[i] ?? 0) - (b[i] ?? 0);
-    if (diff !== 0) return Math.sign(diff);
-  }
-  return 0;
-}
 
 /**
  * Affected when below the fixed release of its own minor line. A line with no fixed release is affected

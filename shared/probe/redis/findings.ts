@@ -1,9 +1,10 @@
 // Findings: known CVEs by product and version, and signs of compromise visible in INFO (read-only).
-// See docs/probe.md, "Product and version" and "Signs of compromise".
+// See docs/readme-probe.md, "Product and version" and "Signs of compromise".
 
-import type { Finding, ServerFacts } from "../../exposure/model.ts";
+import type { Finding } from "../../exposure/model.ts";
 import { type AddressSet, ipFamily, isPrivateAddress } from "../../net/ip.ts";
 import { CVE_TABLES, isAffected, type KnownCve } from "./cves.ts";
+import type { ServerFacts } from "./facts.ts";
 import type { InfoFields } from "./info.ts";
 
 export interface FindingOptions {

@@ -1,7 +1,8 @@
 // Reads the text of an INFO reply into the few server facts the monitor keeps.
 // The raw text, client lists and keyspace details are never kept: only what `ServerFacts` names.
-import type { LoadedModule, Product, ServerFacts } from "../../exposure/model.ts";
+
 import { printable } from "../../printable.ts";
+import type { LoadedModule, Product, ServerFacts } from "./facts.ts";
 
 /** Longest text kept from one INFO value: a 70,000-character master_host is the peer's, not ours to store. */
 const MAX_FACT_LENGTH = 256;
@@ -64,7 +65,7 @@ export function isInfoText(text: string): boolean {
 /**
  * The product first, from its own fields: Valkey prints a fixed `redis_version:7.2.4` for compatibility
  * before `server_name:valkey` and `valkey_version`, Dragonfly adds `dragonfly_version`, KeyDB adds fields of
- * its own (docs/probe.md, "Product and version").
+ * its own (docs/readme-probe.md, "Product and version").
  */
 function productOf(fields: Map<string, string>): Product {
   if (fields.has("valkey_version") || fields.get("server_name") === "valkey") return "valkey";

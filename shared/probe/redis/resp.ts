@@ -2,7 +2,7 @@
 // more than `maxBytes` of input: on malformed or oversized input it stops and records why in `error`.
 // Replies may arrive split across any number of packets; `feed` can be called with any chunking.
 // A bulk string longer than the cap is read up to the cap and kept as a cut value (`truncated`); the
-// rest is never read (docs/probe.md, "What an answer proves").
+// rest is never read (docs/readme-probe.md, "What an answer proves").
 
 export type RespValue =
   | { type: "simple"; value: string }

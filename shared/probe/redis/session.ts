@@ -1,8 +1,9 @@
 // The Redis conversation on one connection, read-only: pipelined PING + INFO, then INFO
 // commandstats only when INFO answered, then QUIT. Buffers at most `maxBytes`.
-import type { Finding, ServerFacts } from "../../exposure/model.ts";
+import type { Finding } from "../../exposure/model.ts";
 import type { Conversation, ProtocolModule, Verdict, VerdictOptions } from "../protocol.ts";
 import { classifyExchange, describeReply, type Exchange } from "./classify.ts";
+import { REDIS, redisFacts, type ServerFacts } from "./facts.ts";
 import { compromiseFindings, cveFindings } from "./findings.ts";
 import { parseInfo, serverFactsOf } from "./info.ts";
 import { looksLikeResp, RespReader } from "./resp.ts";
@@ -59,11 +60,16 @@ export function redisVerdict(session: RedisSession, options: VerdictOptions): Ve
     server = serverFactsOf(info);
     findings = [...compromiseFindings(info, server, options), ...cveFindings(server)];
   }
-  return { state: classification.state, server, findings, reply: describeReply(exchange, classification) };
+  return {
+    state: classification.state,
+    protocol: redisFacts(server),
+    findings,
+    reply: describeReply(exchange, classification),
+  };
 }
 
 export const redis: ProtocolModule = {
-  name: "redis",
+  name: REDIS,
   defaultPort: 6379,
   converse: (maxBytes) => new RedisSession(maxBytes),
   verdict: (conversation, options) => redisVerdict(conversation as RedisSession, options),

@@ -13,6 +13,7 @@ import { type Exposure, formatEndpoint, type ProbeResult, type StateChangeEvent 
 import { decideTransition, type EndpointState } from "../../exposure/transitions.ts";
 import { exposedSortKey, exposureOfSortKey } from "../contract.ts";
 import { type DigestEntry, decodeEntries, encodeEntries, entryOf, unchangedAgainst } from "../digest.ts";
+import { decodeRecord } from "../items.ts";
 import type { RecordOptions, ShardRecordOptions, ShardRecordResult } from "../store.ts";
 import type { SqliteDatabase } from "./database.ts";
 
@@ -39,7 +40,7 @@ export class SqliteEndpoints {
 
   read(endpoint: string): EndpointState | null {
     const row = this.#db.get("SELECT record FROM endpoints WHERE endpoint = ?", endpoint);
-    return row ? (JSON.parse(row.record as string) as EndpointState) : null;
+    return row ? decodeRecord(JSON.parse(row.record as string) as EndpointState) : null;
   }
 
   /** The exposure recorded at each endpoint's last observation (from the exposed-now sort key, no parsing). */

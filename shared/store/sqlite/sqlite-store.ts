@@ -12,6 +12,7 @@ import { formatEndpoint, type ProbeResult, type ScanRecord, type StateChangeEven
 import { canonicalTime, decideTransition, type EndpointState } from "../../exposure/transitions.ts";
 import { decodeCursor, encodeCursor, newScanRecord, pageSize, shardCounts, timeRangeBounds } from "../contract.ts";
 import { observedByBucket, seenBucketOf } from "../digest.ts";
+import { decodeRecord } from "../items.ts";
 import { mergeSeen, type SeenGroup, seenGroupId, withSeen } from "../seen.ts";
 import type {
   ExposureStore,
@@ -126,7 +127,7 @@ export class SqliteExposureStore implements ExposureStore {
   async endpointsOfIp(ip: string): Promise<EndpointState[]> {
     return this.db
       .all("SELECT record FROM endpoints WHERE ip = ? ORDER BY port", ip)
-      .map((row) => this.#withSeen(JSON.parse(row.record as string) as EndpointState));
+      .map((row) => this.#withSeen(decodeRecord(JSON.parse(row.record as string) as EndpointState)));
   }
 
   async history(endpoint: string, options: Partial<TimeRange> & PageOptions = {}): Promise<Page<StateChangeEvent>> {
@@ -280,7 +281,7 @@ export class SqliteExposureStore implements ExposureStore {
     const after = options.cursor ? decodeCursor<{ after?: unknown } | null>(options.cursor)?.after : "";
     if (typeof after !== "string") throw new Error("invalid page cursor");
     const rows: Row[] = this.db.all(query.sql, ...query.params, after, limit + 1);
-    const items = rows.slice(0, limit).map((row) => JSON.parse(row.value as string) as T);
+    const items = rows.slice(0, limit).map((row) => decodeRecord(JSON.parse(row.value as string) as T & object));
     const last = rows[limit - 1];
     return rows.length > limit && last ? { items, cursor: encodeCursor({ after: last.key }) } : { items };
   }
