@@ -69,7 +69,10 @@ export function buildReport(input: ReportInput): AuditReport {
     windows,
     openFindings,
     timeline,
-    acknowledgements: acknowledgementsOverlapping(input.acknowledgements ?? [], toIso(fromMs), toIso(toMs_)),
+    // Oldest first, whatever order they were read in (the output is the same for the same history).
+    acknowledgements: acknowledgementsOverlapping(input.acknowledgements ?? [], toIso(fromMs), toIso(toMs_)).sort(
+      (a, b) => compareText(a.createdAt, b.createdAt) || compareText(a.id, b.id),
+    ),
     latentExposures: (input.latent ?? []).map(latentExposure).sort((a, b) => compareText(a.endpoint, b.endpoint)),
   };
 }

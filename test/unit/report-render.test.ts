@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { type Acknowledgement, acknowledgementId } from "../../shared/exposure/acknowledgement.ts";
 import type { StateChangeEvent } from "../../shared/exposure/model.ts";
 import { manifestFor, renderManifest, sha256Hex, verifyReport } from "../../shared/report/manifest.ts";
 import { CSV_COLUMNS, csvField } from "../../shared/report/render/csv.ts";
@@ -110,6 +111,82 @@ describe("CSV", () => {
     expect(csvField("-1+2")).toBe("'-1+2");
     expect(csvField(42)).toBe("42");
     expect(csvField(null)).toBe("");
+  });
+});
+
+describe("acknowledgements, for the auditor", () => {
+  const ack = (endpoint: string, createdAt: string, until: string, extra: Partial<Acknowledgement> = {}) => ({
+    id: acknowledgementId(endpoint, createdAt),
+    endpoint,
+    reason: "honeypot of the red team",
+    author: "alice",
+    createdAt,
+    until,
+    revokedAt: null,
+    revokedBy: null,
+    expiryAlertedAt: null,
+    ...extra,
+  });
+  const straddling = ack("198.51.100.7:6379", "2026-02-20T00:00:00.000Z", "2026-03-01T06:00:00.000Z", {
+    expiryAlertedAt: "2026-03-01T06:10:00.000Z",
+  });
+  // A reason a spreadsheet would run as a formula, with a comma and quotes; on an IPv6 endpoint.
+  const revoked = ack("[2001:db8::7]:6379", "2026-03-01T10:00:00.000Z", "2026-04-01T00:00:00.000Z", {
+    reason: '=HYPERLINK("x"), says "bob"',
+    author: "bob",
+    revokedAt: "2026-03-01T12:00:00.000Z",
+    revokedBy: "carol",
+  });
+  const outside = ack("203.0.113.10:6379", "2026-01-01T00:00:00.000Z", "2026-02-01T00:00:00.000Z");
+  const report = buildReport(fixtureInput({ acknowledgements: [outside, revoked, straddling] }));
+
+  it("every format lists every acknowledgement in force during the period, and no other", () => {
+    expect(report.acknowledgements.map((a) => a.id)).toEqual([straddling.id, revoked.id]);
+    for (const format of REPORT_FORMATS) {
+      const text = renderReport(report, format);
+      for (const listed of [straddling, revoked]) {
+        expect(text, `${format}: ${listed.endpoint}`).toContain(listed.createdAt);
+        expect(text, `${format}: ${listed.endpoint}`).toContain(listed.until);
+      }
+      expect(text, format).not.toContain(outside.createdAt);
+      expect(text, format).toContain("alice");
+      expect(text, format).toContain("carol");
+    }
+  });
+
+  it("CSV: one row per acknowledgement after the windows, its fields in the ack_ columns", () => {
+    const rows = parseCsv(renderReport(report, "csv"));
+    expect(rows[0]).toEqual([...CSV_COLUMNS]);
+    expect(rows).toHaveLength(1 + report.windows.length + 2);
+    const byColumn = rows.slice(1).map((row) => Object.fromEntries(CSV_COLUMNS.map((column, i) => [column, row[i]])));
+    expect(byColumn.slice(0, report.windows.length).every((row) => row.record === "window" && row.ack_id === "")).toBe(
+      true,
+    );
+    const acks = byColumn.slice(report.windows.length);
+    expect(acks[0]).toEqual({
+      ...Object.fromEntries(CSV_COLUMNS.map((column) => [column, ""])),
+      endpoint: "198.51.100.7:6379",
+      ip: "198.51.100.7",
+      port: "6379",
+      record: "acknowledgement",
+      ack_id: straddling.id,
+      ack_from: straddling.createdAt,
+      ack_until: straddling.until,
+      ack_by: "alice",
+      ack_reason: "honeypot of the red team",
+      ack_expiry_alerted_at: "2026-03-01T06:10:00.000Z",
+    });
+    expect(acks[1]).toMatchObject({
+      endpoint: "[2001:db8::7]:6379",
+      ip: "2001:db8::7",
+      port: "6379",
+      record: "acknowledgement",
+      ack_revoked_at: "2026-03-01T12:00:00.000Z",
+      ack_revoked_by: "carol",
+      ack_by: "bob",
+      ack_reason: `'=HYPERLINK("x"), says "bob"`,
+      ack_expiry_alerted_at: "",
+    });
   });
 });
 
