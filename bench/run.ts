@@ -202,6 +202,9 @@ export async function runEngine(fleet: Fleet, sockets: number, extra: string[]):
 /** `exposure probe --json --targets FILE` in the scanner namespace, as a user runs it: process start included. */
 export async function runProbeCli(fleet: Fleet): Promise<ToolRun> {
   const args = [CLI_BUNDLE, "probe", "--json", "--targets", fleet.targetsFile];
+  // EXPOSURE_BENCH_CPU_PROF=DIR profiles this run too (docs/readme-bench.md).
+  const profile = process.env.EXPOSURE_BENCH_CPU_PROF;
+  if (profile) args.unshift("--cpu-prof", `--cpu-prof-dir=${profile}`);
   const result = await run("ip", fleet.execArgs(fleet.scannerNs, process.execPath, args), 240_000);
   if (result.code !== 0)
     throw new Error(`exposure probe failed (exit ${result.code}): ${result.stderr.trim().slice(-500)}`);

@@ -1,16 +1,49 @@
 // The probe's options, shared by `probe`, `scan` and `watch`: parsed and checked once, before anything runs.
-import { constants } from "node:fs";
+import { constants, readFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { isIP } from "node:net";
 import { AddressSet } from "../shared/net/ip.ts";
 import { printable } from "../shared/printable.ts";
-import { type AdaptiveOptions, DEFAULT_ADAPTIVE_OPTIONS } from "../shared/probe/adaptive.ts";
+import { type AdaptiveOptions, DEFAULT_ADAPTIVE_OPTIONS, DEFAULT_SOCKETS } from "../shared/probe/adaptive.ts";
 import { DEFAULT_PROBE_OPTIONS, type ProbeOptions } from "../shared/probe/probe.ts";
 import { DEFAULT_PORT, MAX_TARGETS, parseTargets, TargetError, targetSpecsFromText } from "../shared/probe/targets.ts";
 import { intOption, UsageError } from "./args.ts";
 
 /** A connected peer's reply time plus a little: the deadline a longer --timeout-ms gets at least. */
 const DEADLINE_MARGIN_MS = DEFAULT_PROBE_OPTIONS.replyTimeoutMs + 500;
+
+/** Sockets at once by default on a machine of the command's own (docs/readme-probe.md, "Sockets"). */
+export const CLI_SOCKETS = 1_000;
+/** Descriptors kept for the process itself beside the sockets: as many as the probe function keeps. */
+export const RESERVED_DESCRIPTORS = 1_024 - DEFAULT_SOCKETS;
+
+/**
+ * The open-files limit of this process (Node raises its soft limit to the hard one at start), from
+ * Linux's /proc/self/limits; undefined where that cannot be read.
+ */
+export function openFilesLimit(limits?: string): number | undefined {
+  let text = limits;
+  if (text === undefined) {
+    try {
+      text = readFileSync("/proc/self/limits", "utf8");
+    } catch {
+      return undefined;
+    }
+  }
+  const match = /^Max open files\s+(\d+|unlimited)/m.exec(text);
+  if (!match) return undefined;
+  return match[1] === "unlimited" ? Number.POSITIVE_INFINITY : Number(match[1]);
+}
+
+/**
+ * The default --concurrency: CLI_SOCKETS where the limit on open files leaves RESERVED_DESCRIPTORS
+ * beside them, else what it leaves (at least 1); the probe function's DEFAULT_SOCKETS where the
+ * limit is unknown.
+ */
+export function defaultConcurrency(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_SOCKETS;
+  return Math.max(1, Math.min(CLI_SOCKETS, limit - RESERVED_DESCRIPTORS));
+}
 
 export const PROBE_OPTIONS = {
   targets: { type: "string" },
@@ -67,7 +100,7 @@ export const PROBE_OPTION_TABLE: { readonly [K in keyof typeof PROBE_OPTIONS]: O
   },
   concurrency: {
     value: "N",
-    int: { default: DEFAULT_ADAPTIVE_OPTIONS.concurrency, min: 1, max: 10_000 },
+    int: { default: defaultConcurrency(openFilesLimit()), min: 1, max: 10_000 },
     meaning: "sockets open at once at most",
   },
   "no-tls": { meaning: "do not retry with TLS when plaintext gets no byte back" },

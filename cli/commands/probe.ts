@@ -11,7 +11,7 @@ import { printable } from "../../shared/printable.ts";
 import { serverOf } from "../../shared/probe/redis/facts.ts";
 import { probeAdaptive } from "../../shared/probe/scheduler.ts";
 import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
-import { formatTable, ProgressLine } from "../output.ts";
+import { formatTable, LineWriter, ProgressLine } from "../output.ts";
 import { adaptiveSettings, loadTargets, PROBE_HELP, PROBE_OPTIONS, probeSettings } from "../probe-args.ts";
 
 export const EXIT_EXPOSED = 3;
@@ -116,6 +116,7 @@ export async function run(argv: string[]): Promise<number> {
       ? new ProgressLine(targets.length)
       : null;
   const rows: string[][] = [];
+  const json = values.json ? new LineWriter() : null;
   let worst = 0;
   const probeErrors = new Map<string, number>();
   for await (const result of probeAdaptive(targets, adaptiveSettings(options))) {
@@ -128,10 +129,11 @@ export async function run(argv: string[]): Promise<number> {
     counts.set(label, (counts.get(label) ?? 0) + 1);
     if (!shown(result)) {
       // not listed (--open)
-    } else if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    } else if (json) json.line(JSON.stringify(result));
     else rows.push(values.verbose ? [...resultRow(result), replyOf(result)] : resultRow(result));
     progress?.tick(result.exposure !== "none" && result.exposure !== null);
   }
+  json?.flush();
   progress?.done();
   if (!values.json) {
     const order = new Map(targets.map((target, index) => [`${target.host}|${target.port}`, index]));

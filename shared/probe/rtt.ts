@@ -38,6 +38,8 @@ export class RttSamples {
   readonly #recent: number[] = [];
   readonly #keep: number;
   #sorted: number[] | null = null;
+  /** `count` when #sorted was made. */
+  #sortedAt = 0;
 
   constructor(keep = 256) {
     this.#keep = keep;
@@ -53,9 +55,12 @@ export class RttSamples {
 
   percentile(p: number): number | null {
     if (this.#recent.length === 0) return null;
-    // Re-sorted at most every 16 samples: timeouts are asked for far more often than samples change.
-    if (this.#sorted === null || this.count % 16 === 0 || this.#sorted.length < 16) {
+    // Re-sorted after 16 new samples (after each while there are fewer): timeouts are asked for far
+    // more often than samples change, and between samples not at all.
+    const fresh = this.count - this.#sortedAt;
+    if (this.#sorted === null || fresh >= 16 || (fresh > 0 && this.#sorted.length < 16)) {
       this.#sorted = [...this.#recent].sort((a, b) => a - b);
+      this.#sortedAt = this.count;
     }
     const sorted = this.#sorted;
     return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;

@@ -10,7 +10,7 @@ import {
   type ProbeFunction,
 } from "./adaptive.ts";
 import { LossEstimate } from "./loss.ts";
-import { failedResult, type ProbeContext, probeTarget } from "./probe.ts";
+import { failedResult, type ProbeContext, type ProbeOptions, probeTarget } from "./probe.ts";
 import { RoundTrips, rttSampleOf } from "./rtt.ts";
 import { EventLoopStalls, type Silence, STALL_RECORD_DELAY_MS, type StallClock, silenceDuringStall } from "./stalls.ts";
 
@@ -103,6 +103,7 @@ export class Scheduler {
   /** When each pass last saw a silence: a stall is only on record once the loop has turned again. */
   readonly #lastSilenceAt = new Map<number, number>();
   readonly #timeoutSums: number[] = [];
+  readonly #optionsByTimeout = new Map<number, Partial<ProbeOptions>>();
   /** Final results not yet handed to the consumer. */
   readonly completed: ProbeOutcome[] = [];
   #active = 0;
@@ -253,25 +254,43 @@ export class Scheduler {
     this.#running.add(attempt);
     this.#active++;
     stats.maxInFlight = Math.max(stats.maxInFlight, this.#active);
-    // A TLS handshake gets the long timeout, never this attempt's silent-SYN one (probe.ts).
-    const probeOptions = {
-      handshakeTimeoutMs: this.#settings.ceilingMs,
-      ...this.#settings.probeOptions,
-      connectTimeoutMs: timeoutMs,
-    };
-    this.#probe(job.target, probeOptions, this.#context)
-      .then(
-        (result) => this.#onResult(job, timeoutMs, attempt.startedAt, result),
+    this.#probe(job.target, this.#probeOptions(timeoutMs), this.#context).then(
+      (result) => {
+        this.#onResult(job, timeoutMs, attempt.startedAt, result);
+        this.#ended(attempt);
+      },
+      (error: unknown) => {
         // A probe never throws by contract; if one does, the target is still reported.
-        (error: unknown) => this.#finish(failedResult(job.target, error)),
-      )
-      .finally(() => {
-        this.#active--;
-        this.#running.delete(attempt);
-        this.#decideSoon();
-        this.launch();
-        this.#wake?.();
-      });
+        this.#finish(failedResult(job.target, error));
+        this.#ended(attempt);
+      },
+    );
+  }
+
+  /**
+   * The options of an attempt with this connect timeout: made once per timeout (a few dozen whole
+   * milliseconds in a scan) rather than once per attempt. A TLS handshake gets the long timeout,
+   * never the attempt's silent-SYN one (probe.ts).
+   */
+  #probeOptions(timeoutMs: number): Partial<ProbeOptions> {
+    let options = this.#optionsByTimeout.get(timeoutMs);
+    if (options === undefined) {
+      options = {
+        handshakeTimeoutMs: this.#settings.ceilingMs,
+        ...this.#settings.probeOptions,
+        connectTimeoutMs: timeoutMs,
+      };
+      this.#optionsByTimeout.set(timeoutMs, options);
+    }
+    return options;
+  }
+
+  #ended(attempt: Running): void {
+    this.#active--;
+    this.#running.delete(attempt);
+    this.#decideSoon();
+    this.launch();
+    this.#wake?.();
   }
 
   #onResult(job: Job, timeoutMs: number, startedAt: number, outcome: ProbeOutcome): void {

@@ -6,7 +6,10 @@
 export interface TimerEntry {
   /** Due time, performance.now() milliseconds. */
   at: number;
-  fn: () => void;
+  // biome-ignore lint/suspicious/noExplicitAny: the argument's type is checked where the entry is scheduled.
+  fn: (arg: any) => void;
+  /** What `fn` is called with: a connection's state, so that no closure is made per entry. */
+  arg: unknown;
   /** Position in the heap, -1 once fired or cancelled. */
   index: number;
 }
@@ -21,9 +24,11 @@ export class TimerWheel {
     return this.#heap.length;
   }
 
-  /** Calls `fn` once, `delayMs` from now, unless cancelled first. */
-  schedule(delayMs: number, fn: () => void): TimerEntry {
-    const entry: TimerEntry = { at: performance.now() + Math.max(0, delayMs), fn, index: this.#heap.length };
+  /** Calls `fn(arg)` once, `delayMs` from now, unless cancelled first. */
+  schedule(delayMs: number, fn: () => void): TimerEntry;
+  schedule<T>(delayMs: number, fn: (arg: T) => void, arg: T): TimerEntry;
+  schedule(delayMs: number, fn: (arg: unknown) => void, arg?: unknown): TimerEntry {
+    const entry: TimerEntry = { at: performance.now() + Math.max(0, delayMs), fn, arg, index: this.#heap.length };
     this.#heap.push(entry);
     this.#up(entry.index);
     if (entry.index === 0) this.#arm();
@@ -79,7 +84,7 @@ export class TimerWheel {
     const now = performance.now() + 1;
     for (let first = this.#heap[0]; first !== undefined && first.at <= now; first = this.#heap[0]) {
       this.cancel(first);
-      first.fn();
+      first.fn(first.arg);
     }
     this.#arm();
   }

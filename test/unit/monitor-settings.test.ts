@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { adaptiveSettings } from "../../cli/probe-args.ts";
+import {
+  adaptiveSettings,
+  CLI_SOCKETS,
+  defaultConcurrency,
+  openFilesLimit,
+  RESERVED_DESCRIPTORS,
+} from "../../cli/probe-args.ts";
 import { AddressSet } from "../../shared/net/ip.ts";
-import { DEFAULT_ADAPTIVE_OPTIONS } from "../../shared/probe/adaptive.ts";
+import { DEFAULT_ADAPTIVE_OPTIONS, DEFAULT_SOCKETS } from "../../shared/probe/adaptive.ts";
 
 describe("scan/watch probe options as the adaptive scheduler's", () => {
   it("makes --timeout-ms the longest connect timeout and passes the rest to every probe", () => {
@@ -30,5 +36,29 @@ describe("scan/watch probe options as the adaptive scheduler's", () => {
 
   it("keeps the scheduler's defaults when nothing is given", () => {
     expect(adaptiveSettings({})).toMatchObject({ ceilingMs: DEFAULT_ADAPTIVE_OPTIONS.ceilingMs, probeOptions: {} });
+  });
+});
+
+describe("the default --concurrency", () => {
+  const limits = (soft: string) =>
+    `Limit                     Soft Limit           Hard Limit           Units     \nMax open files            ${soft}                ${soft}                files     \n`;
+
+  it("reads the open-files limit from /proc/self/limits text", () => {
+    expect(openFilesLimit(limits("20000"))).toBe(20_000);
+    expect(openFilesLimit(limits("unlimited"))).toBe(Number.POSITIVE_INFINITY);
+    expect(openFilesLimit("no such line")).toBeUndefined();
+  });
+
+  it("is 1,000 sockets where the limit leaves room for the process's own descriptors", () => {
+    expect(defaultConcurrency(20_000)).toBe(CLI_SOCKETS);
+    expect(defaultConcurrency(CLI_SOCKETS + RESERVED_DESCRIPTORS)).toBe(CLI_SOCKETS);
+    expect(defaultConcurrency(Number.POSITIVE_INFINITY)).toBe(CLI_SOCKETS);
+  });
+
+  it("keeps the reserve under a lower limit, and the probe function's default when the limit is unknown", () => {
+    expect(defaultConcurrency(1_024)).toBe(DEFAULT_SOCKETS);
+    expect(defaultConcurrency(256)).toBe(256 - RESERVED_DESCRIPTORS);
+    expect(defaultConcurrency(40)).toBe(1);
+    expect(defaultConcurrency(undefined)).toBe(DEFAULT_SOCKETS);
   });
 });
