@@ -1,6 +1,5 @@
 // What `exposure scan` and `exposure watch` share: options, target sources, one cycle with alerting.
 import { mkdirSync } from "node:fs";
-import { deliverExpiryAlerts } from "../shared/alerts/ack-expiry.ts";
 import { localAlerting } from "../shared/alerts/local.ts";
 import { deliverRecordedEvents } from "../shared/alerts/notify.ts";
 import { describeAcknowledgement } from "../shared/exposure/acknowledgement.ts";
@@ -134,6 +133,7 @@ export async function monitorCycle(opened: OpenedStore, settings: MonitorSetting
     targets,
     probe: adaptiveSettings(settings.probe),
     ...(coverage ? { coverage } : {}),
+    ...(opened.expiryRecorder ? { expiryRecorder: opened.expiryRecorder } : {}),
     onResult: (outcome) => {
       progress?.tick(outcome.exposure !== "none" && outcome.exposure !== null);
       settings.onResult?.(outcome);
@@ -165,17 +165,12 @@ export async function deliverLocally(
   for (const { alert, ack } of delivery.held) {
     process.stderr.write(`exposure: ${alert.kind} ${alert.target} not paged: ${describeAcknowledgement(ack)}\n`);
   }
-  // An acknowledgement that expired with its endpoint still exposed alerts once.
-  const expiry = await deliverExpiryAlerts({ store: opened.store, ...alerting, now: new Date() });
-  for (const failure of [...delivery.failed, ...expiry.failed]) {
+  for (const failure of delivery.failed) {
     process.stderr.write(
       `exposure: alert ${failure.alertId} not delivered to ${failure.deliverer} (retried next cycle): ${failure.error}\n`,
     );
   }
-  return {
-    delivered: delivery.delivered.length + expiry.delivered.length,
-    pendingDeliveries: delivery.failed.length + expiry.failed.length,
-  };
+  return { delivered: delivery.delivered.length, pendingDeliveries: delivery.failed.length };
 }
 
 /** With `startedAt` (watch), the summary line starts with the cycle's start time. */
@@ -188,11 +183,18 @@ export function printCycle(report: CycleReport, json: boolean, startedAt?: Date)
   const counts = Object.entries(scan.countsByState)
     .map(([state, count]) => `${count} ${state}`)
     .join(", ");
-  const changes = report.events.map((event) => [
-    event.endpoint,
-    event.previous ? `${event.previous.state} -> ${event.current.state}` : `first seen: ${event.current.state}`,
-    event.alerts.join(", "),
-  ]);
+  const changes = [
+    ...report.expiryEvents.map((event) => [
+      event.endpoint,
+      `acknowledgement expired, still ${event.current.state}`,
+      event.alerts.join(", "),
+    ]),
+    ...report.events.map((event) => [
+      event.endpoint,
+      event.previous ? `${event.previous.state} -> ${event.current.state}` : `first seen: ${event.current.state}`,
+      event.alerts.join(", "),
+    ]),
+  ];
   const stamp = startedAt ? `${startedAt.toISOString()} ` : "";
   process.stdout.write(
     `${stamp}scan ${scan.scanId}: ${scan.targets} targets (${counts || "none"}), ${plural(report.events.length, "change")}, ${plural(report.alerts.length, "alert")}\n`,

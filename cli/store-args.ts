@@ -3,6 +3,7 @@
 // --table, a deployed table. The one place that decides either, and refuses a missing local store
 // to the read commands.
 
+import type { ExpiryEventRecorder } from "../shared/alerts/ack-expiry.ts";
 import { SqliteDeliveryState } from "../shared/alerts/ledger-sqlite.ts";
 import { DEFAULT_STORE_DIR, MissingStoreError, openLocalStore } from "../shared/store/local-store.ts";
 import type { ExposureStore } from "../shared/store/store.ts";
@@ -27,6 +28,8 @@ export interface OpenedStore {
   storeDir: string | null;
   /** The alert delivery ledger and watermark in the local store's file (with --table: none, see cli/monitor.ts). */
   deliveryState?: SqliteDeliveryState;
+  /** Records acknowledgement expiries in the local store (with --table: none, the deployed enumerate does). */
+  expiryRecorder?: ExpiryEventRecorder;
   close(): Promise<void>;
 }
 
@@ -75,6 +78,7 @@ export async function openStore(
     label: `local store ${storeDir}`,
     storeDir,
     deliveryState: new SqliteDeliveryState(local.db),
+    expiryRecorder: local.store,
     close: () => local.close(),
   };
 }

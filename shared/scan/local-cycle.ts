@@ -1,10 +1,13 @@
 // One monitoring cycle in one process (the laptop monitor), through the cloud's own steps
 // (docs/architecture.md, "One cycle"): the target list (or inventory) -> startScanCycle splits it into
 // shards on a queue -> here an in-process queue instead of SQS -> probeShard for each shard -> recorded
-// observations and state-change events. Delivery is the notify function's path too (shared/alerts/notify.ts).
+// observations and state-change events. Like the enumerate function, the cycle also records the event of each
+// acknowledgement that expired with its endpoint still exposed (shared/alerts/ack-expiry.ts). Delivery is the
+// notify function's path too (shared/alerts/notify.ts).
 
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
+import { type ExpiryEventRecorder, recordExpiryEvents } from "../alerts/ack-expiry.ts";
 import type { Alert } from "../alerts/alert.ts";
 import { notificationFor } from "../alerts/alert.ts";
 import { callWithDeadline } from "../deadline.ts";
@@ -59,12 +62,22 @@ export interface CycleOptions {
   resolve?: (name: string) => Promise<string>;
   /** Called with each target's outcome as it comes. */
   onResult?: ProbeShardOptions["onResult"];
+  /**
+   * Records the events of acknowledgements that expired with their endpoint still exposed, as the enumerate
+   * function does (the embedded store); without one (a deployed table), the deployed enumerate records them.
+   */
+  expiryRecorder?: ExpiryEventRecorder;
+  /** The clock for acknowledgement expiries (default: the system clock). */
+  now?: () => Date;
 }
 
 export interface CycleResult {
   scan: ScanRecord;
+  /** The state-change events the scan's shards recorded. */
   events: StateChangeEvent[];
-  /** The notification of each event that makes one (what delivery sends; notificationFor). */
+  /** The events of acknowledgements that expired with their endpoint still exposed, recorded by this cycle. */
+  expiryEvents: StateChangeEvent[];
+  /** The notification of each event that makes one, expiries included (what delivery sends; notificationFor). */
   alerts: Alert[];
 }
 
@@ -82,6 +95,11 @@ export async function runScanCycle(options: CycleOptions): Promise<CycleResult> 
     shardLimits: { ...LOCAL_SHARD_LIMITS, maxTargets: options.shardTargets ?? LOCAL_SHARD_TARGETS },
   });
   let scan = started.scan;
+  // Where the enumerate function records them too: after the scan is started, before its shards are probed.
+  const expiryEvents = options.expiryRecorder
+    ? (await recordExpiryEvents({ store, recorder: options.expiryRecorder, now: options.now?.() ?? new Date() }))
+        .recorded
+    : [];
   const events: StateChangeEvent[] = [];
   for (let shards = queue.take(); shards.length > 0; shards = queue.take()) {
     for (const shard of shards) {
@@ -95,7 +113,8 @@ export async function runScanCycle(options: CycleOptions): Promise<CycleResult> 
       scan = outcome.scan;
     }
   }
-  return { scan, events, alerts: events.flatMap((event) => notificationFor(event) ?? []) };
+  const alerts = [...expiryEvents, ...events].flatMap((event) => notificationFor(event) ?? []);
+  return { scan, events, expiryEvents, alerts };
 }
 
 /** How long one name may take to resolve before its target is left to the probe (a probe error). */

@@ -7,7 +7,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findRedisServer, freePort, type LabServer, LocalLab, labCommands } from "../../cli/local-lab.ts";
 import { type MonitorSettings, monitorCycle } from "../../cli/monitor.ts";
+import { openStore } from "../../cli/store-args.ts";
+import type { Alert } from "../../shared/alerts/alert.ts";
 import { SqliteDeliveryState } from "../../shared/alerts/ledger-sqlite.ts";
+import { acknowledgementId } from "../../shared/exposure/acknowledgement.ts";
 import { AddressSet } from "../../shared/net/ip.ts";
 import { runScanCycle } from "../../shared/scan/local-cycle.ts";
 import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
@@ -183,6 +186,64 @@ describe("the monitor over a changing server", () => {
       expect(readFileSync(join(crashDir, "alerts.jsonl"), "utf8").trim().split("\n")).toHaveLength(1);
     } finally {
       rmSync(crashDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+describe("an acknowledgement that expires on the laptop", () => {
+  it("the cycle records its expiry as an event and alerts once through the embedded store, as the deployed monitor does", async () => {
+    const acked = await lab.add("acked", "pw-acked");
+    const ackDir = mkdtempSync(join(tmpdir(), "exposure-ack-expiry-test-"));
+    const opened = await openStore({ "store-dir": ackDir });
+    try {
+      const endpoint = `127.0.0.1:${acked.port}`;
+      const oneTarget = {
+        ...settings(),
+        targetSource: async () => ({ targets: [{ host: "127.0.0.1", port: acked.port }] }),
+      };
+      const alertLines = () =>
+        readFileSync(join(ackDir, "alerts.jsonl"), "utf8")
+          .trim()
+          .split("\n")
+          .map((line) => JSON.parse(line) as Alert);
+
+      const first = await monitorCycle(opened, oneTarget);
+      expect(alertKinds(first)).toEqual([`${endpoint} newly-internet-facing`]);
+      // Acknowledged an hour ago, until now: expired by the next cycle, the endpoint still exposed.
+      const createdAt = new Date(Date.now() - 3_600_000).toISOString();
+      await opened.store.putAcknowledgement({
+        id: acknowledgementId(endpoint, createdAt),
+        endpoint,
+        reason: "demo server for the sales team",
+        author: "alice",
+        createdAt,
+        until: new Date().toISOString(),
+        revokedAt: null,
+        revokedBy: null,
+        expiryAlertedAt: null,
+      });
+
+      const second = await monitorCycle(opened, oneTarget);
+      expect(second.events).toEqual([]);
+      expect(second.expiryEvents.map((event) => `${event.endpoint} ${event.alerts.join("+")}`)).toEqual([
+        `${endpoint} newly-internet-facing`,
+      ]);
+      expect(second.delivered).toBe(2); // the console and alerts.jsonl
+      const lines = alertLines();
+      expect(lines).toHaveLength(2);
+      expect(lines[1]!.remediation[0]).toContain('acknowledgement by alice ("demo server for the sales team") expired');
+      // Recorded in the history, like the deployed monitor's expiry event.
+      const history = (await opened.store.history(endpoint)).items;
+      expect(history.map((event) => event.acknowledgementExpired?.author ?? null)).toEqual([null, "alice"]);
+      expect((await opened.store.listAcknowledgements(endpoint))[0]?.expiryAlertedAt).not.toBeNull();
+
+      const third = await monitorCycle(opened, oneTarget);
+      expect(third.expiryEvents).toEqual([]);
+      expect(third.delivered).toBe(0);
+      expect(alertLines()).toHaveLength(2);
+    } finally {
+      await opened.close();
+      rmSync(ackDir, { recursive: true, force: true });
     }
   }, 60_000);
 });

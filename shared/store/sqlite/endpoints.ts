@@ -73,16 +73,27 @@ export class SqliteEndpoints {
       JSON.stringify(state),
       digest,
     );
-    if (event) {
-      this.#db.run(
-        "INSERT INTO events (endpoint, event_key, time_key, event) VALUES (?, ?, ?, ?)",
-        event.endpoint,
-        `${event.at}#${event.eventId}`,
-        `${event.at}#${event.endpoint}#${event.eventId}`,
-        JSON.stringify(event),
-      );
-    }
+    if (event) this.insertEvent(event);
     return digest;
+  }
+
+  /**
+   * Inserts an event (false, and nothing written, when it is there already). The delivery watermark
+   * (shared/alerts/ledger-sqlite.ts) says from which time recorded events may still lack a delivery, so an
+   * event recorded with an earlier time (an acknowledgement's expiry, recorded after later events) moves
+   * it back, in the same transaction: no crash in between can leave an event behind it, undelivered.
+   */
+  insertEvent(event: StateChangeEvent): boolean {
+    const inserted = this.#db.run(
+      "INSERT INTO events (endpoint, event_key, time_key, event) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+      event.endpoint,
+      `${event.at}#${event.eventId}`,
+      `${event.at}#${event.endpoint}#${event.eventId}`,
+      JSON.stringify(event),
+    );
+    if (inserted === 0) return false;
+    this.#db.run("UPDATE delivery_watermark SET at = ? WHERE id = 1 AND at > ?", event.at, event.at);
+    return true;
   }
 
   /** Records a shard's observations in one transaction (above); `afterRecords` runs in it last. */

@@ -251,6 +251,23 @@ export class SqliteExposureStore implements ExposureStore {
     return this.#acks().markExpiryAlerted(ack, at);
   }
 
+  /**
+   * Records the event of an acknowledgement's expiry and marks the acknowledgement, both or neither (as the
+   * DynamoDB side's recordExpiryEvent); false when either was done already. The laptop cycle's recorder for
+   * recordExpiryEvents (shared/alerts/ack-expiry.ts).
+   */
+  async recordExpiryEvent(ack: Acknowledgement, event: StateChangeEvent, at: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      const recorded = this.db.get(
+        "SELECT 1 AS found FROM events WHERE endpoint = ? AND event_key = ?",
+        event.endpoint,
+        `${event.at}#${event.eventId}`,
+      );
+      if (recorded !== undefined || !this.#acks().markExpiryAlerted(ack, at)) return false;
+      return this.#endpoints.insertEvent(event);
+    });
+  }
+
   #readScan(scanId: string): ScanRecord | null {
     const row = this.db.get("SELECT scan FROM scans WHERE scan_id = ?", scanId);
     return row ? (JSON.parse(row.scan as string) as ScanRecord) : null;
