@@ -50,6 +50,8 @@ export interface CycleMeasure {
   requests: Record<string, number>;
   readUnits: Record<string, number>;
   writeUnits: Record<string, number>;
+  /** Requests and units by "<command> <item kind>" (bench/cost.ts itemKind), failed conditional writes included. */
+  operations?: Record<string, { requests: number; units: number }>;
   /** Wall time of each probe invocation (a batch of shards), and of queueing the scan. */
   invocationMs: number[];
   enumerateMs: number;

@@ -68,13 +68,41 @@ interface ChildJob {
 
 const EMF_LINE_BYTES = 520; // one embedded-metric-format line (ScansCompleted or CoverageGaps)
 
+/** An item's size as DynamoDB counts it, near enough: names and values, binary as its bytes, numbers ~ their digits. */
 function itemBytes(item: Record<string, unknown>): number {
   let bytes = 0;
-  for (const [name, value] of Object.entries(item)) {
-    bytes +=
-      name.length + (typeof value === "string" ? Buffer.byteLength(value) : JSON.stringify(value ?? null).length);
-  }
+  for (const [name, value] of Object.entries(item)) bytes += name.length + valueBytes(value);
   return bytes;
+}
+
+function valueBytes(value: unknown): number {
+  if (typeof value === "string") return Buffer.byteLength(value);
+  if (value instanceof Uint8Array) return value.length;
+  if (value instanceof Set) return [...value].reduce((sum: number, v) => sum + valueBytes(v), 0);
+  if (Array.isArray(value)) return 3 + value.reduce((sum: number, v) => sum + 1 + valueBytes(v), 0);
+  if (value !== null && typeof value === "object")
+    return 3 + itemBytes(value as Record<string, unknown>) + Object.keys(value).length;
+  return JSON.stringify(value ?? null).length;
+}
+
+/** The kind of item a request is about, from its key's prefix (shared/store/schema.ts), or the index it queries. */
+function itemKind(input: Record<string, unknown>): string {
+  type Keyed = { PK?: unknown };
+  const prefix = (key: Keyed | undefined) => String(key?.PK ?? "?").split("#")[0] ?? "?";
+  if (input.Item) return prefix(input.Item as Keyed);
+  if (input.Key) return prefix(input.Key as Keyed);
+  if (input.RequestItems) {
+    const [request] = Object.values(input.RequestItems as Record<string, { Keys?: Keyed[] }>);
+    return prefix(request?.Keys?.[0]);
+  }
+  if (input.TransactItems) {
+    return (input.TransactItems as { Put?: { Item?: Keyed }; Update?: { Key?: Keyed } }[])
+      .map((t) => prefix(t.Put?.Item ?? t.Update?.Key))
+      .join("+");
+  }
+  if (input.IndexName) return String(input.IndexName);
+  const values = input.ExpressionAttributeValues as Record<string, unknown> | undefined;
+  return values?.[":pk"] !== undefined ? prefix({ PK: values[":pk"] }) : "?";
 }
 
 /** IP bytes sent on every link but loopback (tx bytes less 14 bytes of Ethernet header a packet). */
@@ -103,14 +131,20 @@ async function child(job: ChildJob): Promise<void> {
       const name = context.commandName ?? "?";
       const input = args.input as Record<string, unknown>;
       const read = /Get|Query|Scan/.test(name);
+      const operation = `${name.replace("Command", "")} ${itemKind(input)}`;
       if (m) {
         m.requests[name] = (m.requests[name] ?? 0) + 1;
+        m.operations ??= {};
+        m.operations[operation] ??= { requests: 0, units: 0 };
+        m.operations[operation].requests++;
         input.ReturnConsumedCapacity = "INDEXES";
       }
       const add = (target: string, n: number) => {
         if (!m) return;
         const into = read ? m.readUnits : m.writeUnits;
         into[target] = (into[target] ?? 0) + n;
+        const op = m.operations?.[operation];
+        if (op) op.units += n;
       };
       try {
         const result = await next(args);
@@ -142,15 +176,17 @@ async function child(job: ChildJob): Promise<void> {
   );
   const tableName = "exposure-bench";
   await ensureTable(client, tableName);
-  const store = new DynamoExposureStore({
-    client,
-    tableName,
-    retentionDays: 400,
-    scanRetentionDays: DEPLOYMENT.scanRetentionDays,
-  });
   const results: CycleMeasure[] = [];
   try {
     for (const [i, plan] of job.cycles.entries()) {
+      // A store per cycle: sweeps are 15 minutes apart, so nothing a process remembers (seen records it
+      // wrote, dynamo-digest.ts) carries over from one to the next.
+      const store = new DynamoExposureStore({
+        client,
+        tableName,
+        retentionDays: 400,
+        scanRetentionDays: DEPLOYMENT.scanRetentionDays,
+      });
       const measure: CycleMeasure = {
         scenario: plan.name,
         cycle: i + 1,
@@ -351,6 +387,13 @@ export async function main(argv: string[]): Promise<number> {
         .join(
           ", ",
         )}; read units ${JSON.stringify(c.readUnits)}, write units ${JSON.stringify(c.writeUnits)}; ${c.events} events, ${c.alerts} alerting; ${c.probeBytesOut} bytes out; right ${c.correct}/${c.targets}`,
+    );
+    // Units by operation and item kind (DIGEST, SEEN, SCAN, ENDPOINT...), failed conditional writes included.
+    lines.push(
+      `    by operation: ${Object.entries(c.operations ?? {})
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([op, { requests, units }]) => `${op} ${requests} requests ${Math.round(units * 10) / 10} units`)
+        .join("; ")}`,
     );
   }
   lines.push("", "prices (us-east-1 list):");

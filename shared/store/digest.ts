@@ -16,7 +16,9 @@
 //   the two leaves its marks, so the next reader reads those records instead of trusting a stale entry:
 //   a stale digest costs a read, never a hidden change or a second event (event ids are deterministic).
 //   seen:   last, every observation goes into its bucket's seen record (seen.ts), one write per bucket, so
-//           an unchanged endpoint's lastObservedAt is as fresh as the shard that last observed it.
+//           an unchanged endpoint's lastObservedAt is as fresh as the shard that last observed it. An
+//           endpoint is keyed there by its slot in its digest (slotKeys): digests only ever append entries,
+//           so a slot never changes, and a seen group is a bitmap of a few bytes per digest bucket.
 import { createHash, randomBytes } from "node:crypto";
 import {
   type Exposure,
@@ -27,7 +29,7 @@ import {
   type ProbeState,
 } from "../exposure/model.ts";
 import { canonicalTime, decideTransition, type EndpointState, recordedFactsKey } from "../exposure/transitions.ts";
-import { mergeSeen, type Seen, seenGroupId } from "./seen.ts";
+import { mergeSeen, type Seen, type SeenGroup, seenGroupId } from "./seen.ts";
 import type { ShardRecorder, ShardRecordOptions, ShardRecordResult } from "./store.ts";
 
 /** Fixed forever: an endpoint's bucket never changes. 512 keeps a digest of 5 million endpoints < 400 KB. */
@@ -69,14 +71,17 @@ export interface Digest {
 }
 
 export interface DigestBackend {
-  /** Consistent reads; a bucket without a digest is absent from the map. */
-  readDigests(buckets: readonly number[]): Promise<Map<number, Digest>>;
+  /** Consistent reads unless `consistent` is false (a reader's); a bucket without a digest is absent from the map. */
+  readDigests(buckets: readonly number[], consistent?: boolean): Promise<Map<number, Digest>>;
   /** Writes the digest if its rev is still `expectedRev` (0: none yet); false when another writer got there first. */
   writeDigest(bucket: number, digest: Digest, expectedRev: number): Promise<boolean>;
-  /** Consistent reads of the buckets' seen records (seen.ts); a bucket without one is absent. */
+  /** Reads the buckets' seen records (seen.ts) for a reader; a bucket without one is absent. */
   readSeen(buckets: readonly number[]): Promise<Map<number, Seen>>;
-  /** Writes the seen record if its rev is still `expectedRev` (0: none yet); false when another writer got there first. */
-  writeSeen(bucket: number, seen: Seen, expectedRev: number): Promise<boolean>;
+  /**
+   * Rewrites each bucket's seen record with `update(groups)`, conditional on the record read (retrying
+   * against the one that won a race), so no writer's groups are lost.
+   */
+  updateSeen(updates: Map<number, (groups: readonly SeenGroup[]) => SeenGroup[]>): Promise<void>;
   /** Consistent reads of current records; never-seen endpoints are absent. */
   readStates(endpoints: readonly string[]): Promise<Map<string, EndpointState>>;
   /**
@@ -150,7 +155,11 @@ export function decodeEntries(text: string): Map<string, DigestEntry> {
 const sameEntry = (a: DigestEntry | undefined, b: DigestEntry | undefined) =>
   a !== undefined && b !== undefined && encodeEntries(new Map([["e", a]])) === encodeEntries(new Map([["e", b]]));
 
-async function pool<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+export async function pool<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(concurrency, items.length) }, async () => {
@@ -159,8 +168,8 @@ async function pool<T>(items: readonly T[], concurrency: number, work: (item: T)
   );
 }
 
-const WRITE_CONCURRENCY = 16;
-const MAX_ATTEMPTS = 10;
+export const WRITE_CONCURRENCY = 16;
+export const MAX_ATTEMPTS = 10;
 
 /** Opens a shard's recording: reads its digests once, and the records they do not vouch for. */
 export async function openShardRecording(
@@ -246,24 +255,19 @@ export async function openShardRecording(
     }
   };
 
-  /** Every observation recorded (probe errors are never passed in) goes into its bucket's seen record. */
+  /**
+   * Every observation recorded (probe errors are never passed in) goes into its bucket's seen record, keyed
+   * by its digest slot. An endpoint without a digest entry has no record either: nothing to vouch for.
+   */
   const writeSeen = async (results: readonly ProbeResult[]) => {
-    const observed = observedByBucket(results);
-    if (observed.size === 0) return;
-    const stored = await backend.readSeen([...observed.keys()]);
-    await pool([...observed], WRITE_CONCURRENCY, async ([bucket, times]) => {
+    const keyOf = slotKeys(digests);
+    const updates = new Map<number, (groups: readonly SeenGroup[]) => SeenGroup[]>();
+    for (const [bucket, times] of observedByBucket(results)) {
       const group = seenGroupId(options.scanId, times);
-      let seen = stored.get(bucket) ?? { rev: 0, groups: [] };
-      for (let attempt = 1; ; attempt++) {
-        if (
-          await backend.writeSeen(bucket, { rev: seen.rev + 1, groups: mergeSeen(seen.groups, group, times) }, seen.rev)
-        ) {
-          break;
-        }
-        if (attempt >= MAX_ATTEMPTS) throw new Error(`seen record ${bucket} kept changing; giving up`);
-        seen = (await backend.readSeen([bucket])).get(bucket) ?? { rev: 0, groups: [] };
-      }
-    });
+      const keyed = new Map([...times].filter(([endpoint]) => keyOf(endpoint) !== undefined));
+      if (keyed.size > 0) updates.set(bucket, (groups) => mergeSeen(groups, group, keyed, (e) => keyOf(e) ?? ""));
+    }
+    if (updates.size > 0) await backend.updateSeen(updates);
   };
 
   return {
@@ -331,6 +335,30 @@ export async function openShardRecording(
 }
 
 const formatKey = (result: ProbeResult) => formatEndpoint(result.ip, result.port);
+
+/** Positions of a digest's entries, computed once per digest read or written. */
+const positions = new WeakMap<Digest, Map<string, number>>();
+
+/**
+ * The seen key of each endpoint (seen.ts) in a store with digests: "<digest bucket>:<slot>", the slot
+ * being the endpoint's position among its digest's entries. Entries are only ever appended (the
+ * rewrite keeps every stored entry in place), so a slot, once given, names the same endpoint for good.
+ * Undefined for an endpoint its digest does not list.
+ */
+export function slotKeys(digests: ReadonlyMap<number, Digest>): (endpoint: string) => string | undefined {
+  return (endpoint) => {
+    const bucket = bucketOf(endpoint);
+    const digest = digests.get(bucket);
+    if (digest === undefined) return undefined;
+    let slots = positions.get(digest);
+    if (slots === undefined) {
+      slots = new Map([...digest.entries.keys()].map((e, i) => [e, i]));
+      positions.set(digest, slots);
+    }
+    const slot = slots.get(endpoint);
+    return slot === undefined ? undefined : `${bucket}:${slot}`;
+  };
+}
 
 /** Observations by seen bucket (seenBucketOf): endpoint -> its earliest observation time among them (for seen.ts). */
 export function observedByBucket(results: readonly ProbeResult[]): Map<number, Map<string, string>> {

@@ -20,7 +20,7 @@ import type { Acknowledgement } from "../exposure/acknowledgement.ts";
 import { formatEndpoint, type ProbeResult, type ScanRecord, type StateChangeEvent } from "../exposure/model.ts";
 import { canonicalTime, decideTransition, type EndpointState } from "../exposure/transitions.ts";
 import { decodeCursor, encodeCursor, MAX_PAGE_SIZE, nextDay, pageSize, timeRangeBounds, utcDay } from "./contract.ts";
-import { openShardRecording, seenBucketOf } from "./digest.ts";
+import { bucketOf, openShardRecording, seenBucketOf, slotKeys } from "./digest.ts";
 import { DynamoAcknowledgements } from "./dynamo-acks.ts";
 import { DynamoDigestBackend, markInDigest } from "./dynamo-digest.ts";
 import { DynamoScans } from "./dynamo-scans.ts";
@@ -78,6 +78,8 @@ export class DynamoExposureStore implements ExposureStore {
   readonly #retentionDays: number | undefined;
   readonly #maxAttempts: number;
   readonly #scans: DynamoScans;
+  /** One for the store's life: it serializes this process's seen record updates (dynamo-digest.ts). */
+  readonly #digestBackend: DynamoDigestBackend;
 
   constructor(options: DynamoStoreOptions) {
     this.#client = options.client;
@@ -92,27 +94,36 @@ export class DynamoExposureStore implements ExposureStore {
       now: this.#now,
       ...(scanRetentionDays !== undefined ? { retentionDays: scanRetentionDays } : {}),
     });
-  }
-
-  // ---- observations -------------------------------------------------------------------------------
-
-  #digests(): DynamoDigestBackend {
-    return new DynamoDigestBackend({
+    this.#digestBackend = new DynamoDigestBackend({
       client: this.#client,
       tableName: this.tableName,
       ...(this.#retentionDays !== undefined ? { retentionDays: this.#retentionDays } : {}),
     });
   }
 
+  // ---- observations -------------------------------------------------------------------------------
+
   async beginShard(endpoints: readonly string[], options: ShardRecordOptions = {}): Promise<ShardRecorder> {
-    return openShardRecording(this.#digests(), endpoints, options);
+    return openShardRecording(this.#digestBackend, endpoints, options);
   }
 
-  /** Records as returned to readers: lastObservedAt from the seen records too (seen.ts), one batch read. */
+  /**
+   * Records as returned to readers: lastObservedAt from the seen records too (seen.ts), whose groups name
+   * an endpoint by its digest slot (digest.ts slotKeys) or, written before slots, by its hash. Two
+   * consistent batch reads, so a report made after a scan completed has that scan's times.
+   */
   async #withSeen(states: EndpointState[]): Promise<EndpointState[]> {
     if (states.length === 0) return states;
-    const seen = await this.#digests().readSeen([...new Set(states.map((state) => seenBucketOf(state.endpoint)))]);
-    return states.map((state) => withSeen(state, seen.get(seenBucketOf(state.endpoint))?.groups));
+    const backend = this.#digestBackend;
+    const [digests, seen] = await Promise.all([
+      backend.readDigests([...new Set(states.map((state) => bucketOf(state.endpoint)))]),
+      backend.readSeen([...new Set(states.map((state) => seenBucketOf(state.endpoint)))], true),
+    ]);
+    const keyOf = slotKeys(digests);
+    return states.map((state) => {
+      const groups = seen.get(seenBucketOf(state.endpoint))?.groups;
+      return withSeen(withSeen(state, groups, keyOf), groups);
+    });
   }
 
   async #withSeenPage(page: Page<EndpointState>): Promise<Page<EndpointState>> {

@@ -1,10 +1,12 @@
 // Seen records: the proof that an endpoint was observed, without rewriting its record when nothing
 // changed (docs/readme-store.md, "Seen records"). One record per seen bucket (digest.ts seenBucketOf),
-// rewritten by every shard that observed endpoints of the bucket: it groups a short hash of each endpoint
-// by the scan (or fast-path probe) that observed it last, with that observation time. A record's
+// rewritten by every shard that observed endpoints of the bucket: it groups a key of each endpoint by
+// the scan (or fast-path probe) that observed it last, with that observation time. A record's
 // `lastObservedAt` as the store returns it is the later of the record's own value and its seen time,
 // so it is accurate to the last shard that covered the endpoint, while an unchanged endpoint costs no
-// write of its own. This file knows no database; both stores keep the groups as given here.
+// write of its own. The key is a short hash of the endpoint (seenHash, the default), or what a store
+// gives instead: the DynamoDB store keys an endpoint by its slot in its digest, so a group is a bitmap
+// of a few bytes per digest bucket (dynamo-digest.ts). This file knows no database.
 import { createHash } from "node:crypto";
 import type { EndpointState } from "../exposure/transitions.ts";
 
@@ -12,7 +14,7 @@ import type { EndpointState } from "../exposure/transitions.ts";
 export interface SeenGroup {
   scanId: string;
   at: string;
-  /** seenHash() of each endpoint, each in exactly one group of a record (its latest). */
+  /** The key of each endpoint (seenHash() unless the store keys otherwise), each in exactly one group of a record (its latest). */
   hashes: Set<string>;
 }
 
@@ -55,7 +57,12 @@ export function unpackHashes(bytes: Uint8Array): Set<string> {
  * Another shard of the same scan merges into the same group (a bucket may span two shards); an endpoint
  * already seen later (a late redelivery of an older shard) keeps its later time.
  */
-export function mergeSeen(groups: readonly SeenGroup[], scanId: string, observed: Map<string, string>): SeenGroup[] {
+export function mergeSeen(
+  groups: readonly SeenGroup[],
+  scanId: string,
+  observed: Map<string, string>,
+  keyOf: (endpoint: string) => string = seenHash,
+): SeenGroup[] {
   if (observed.size === 0) return [...groups];
   const sliceAt = [...observed.values()].reduce((a, b) => (Date.parse(b) < Date.parse(a) ? b : a));
   const same = groups.find((group) => group.scanId === scanId);
@@ -63,7 +70,7 @@ export function mergeSeen(groups: readonly SeenGroup[], scanId: string, observed
   const latest = new Map<string, { scanId: string; at: string }>();
   for (const group of groups) for (const hash of group.hashes) latest.set(hash, { scanId: group.scanId, at: group.at });
   for (const endpoint of observed.keys()) {
-    const hash = seenHash(endpoint);
+    const hash = keyOf(endpoint);
     const current = latest.get(hash);
     if (current === undefined || current.scanId === scanId || Date.parse(current.at) < Date.parse(sliceAt)) {
       latest.set(hash, { scanId, at });
@@ -96,14 +103,22 @@ export function seenGroupId(scanId: string | undefined, observed: Map<string, st
 }
 
 /** When a seen record last saw the endpoint, or undefined. */
-export function seenAt(groups: readonly SeenGroup[], endpoint: string): string | undefined {
-  const hash = seenHash(endpoint);
-  return groups.find((group) => group.hashes.has(hash))?.at;
+export function seenAt(
+  groups: readonly SeenGroup[],
+  endpoint: string,
+  keyOf: (endpoint: string) => string | undefined = seenHash,
+): string | undefined {
+  const hash = keyOf(endpoint);
+  return hash === undefined ? undefined : groups.find((group) => group.hashes.has(hash))?.at;
 }
 
 /** The record with `lastObservedAt` the later of its own and its seen time. */
-export function withSeen(state: EndpointState, groups: readonly SeenGroup[] | undefined): EndpointState {
-  const at = groups === undefined ? undefined : seenAt(groups, state.endpoint);
+export function withSeen(
+  state: EndpointState,
+  groups: readonly SeenGroup[] | undefined,
+  keyOf?: (endpoint: string) => string | undefined,
+): EndpointState {
+  const at = groups === undefined ? undefined : seenAt(groups, state.endpoint, keyOf);
   return at !== undefined && Date.parse(at) > Date.parse(state.lastObservedAt)
     ? { ...state, lastObservedAt: at }
     : state;

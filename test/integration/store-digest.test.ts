@@ -6,7 +6,9 @@ import { GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import { describe, expect, it } from "vitest";
 import { formatEndpoint, type ProbeResult, type StateChangeEvent } from "../../shared/exposure/model.ts";
 import { bucketOf, decodeEntries, seenBucketOf } from "../../shared/store/digest.ts";
-import { DIGEST_SK, digestPk } from "../../shared/store/schema.ts";
+import { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
+import { DIGEST_SK, digestPk, SEEN_SK, seenPk } from "../../shared/store/schema.ts";
+import { packHashes, seenHash } from "../../shared/store/seen.ts";
 import { allItems, type ExposureStore } from "../../shared/store/store.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
 import { minutes, observation } from "../helpers/observations.ts";
@@ -58,8 +60,10 @@ describe("recording shards through digests", () => {
       ips.map((ip, i) => observation(i % 10 === 0 ? "open-unauthenticated" : "closed", minutes(n * 15), { ip }));
     const first = await recordShard(store, sweep(0), "scan-a");
     expect(first.filter((r) => r.event).length).toBe(30);
+    // Another process (a store of its own) records the next sweep.
+    const other = new DynamoExposureStore({ client: dynamodb.client, tableName: store.tableName });
     const counting = countRequests();
-    const second = await recordShard(store, sweep(1), "scan-b");
+    const second = await recordShard(other, sweep(1), "scan-b");
     counting.stop();
     expect(second.every((r) => r.outcome === "unchanged")).toBe(true);
     const buckets = new Set(ips.map((ip) => bucketOf(`${ip}:6379`))).size;
@@ -70,6 +74,12 @@ describe("recording shards through digests", () => {
       BatchGetItemCommand: Math.ceil(buckets / 100) + Math.ceil(seenBuckets / 100),
       PutItemCommand: seenBuckets,
     });
+    // The process that wrote the seen records last does not read them again.
+    const again = countRequests();
+    await recordShard(other, sweep(2), "scan-c");
+    again.stop();
+    expect(again.counts).toEqual({ BatchGetItemCommand: Math.ceil(buckets / 100), PutItemCommand: seenBuckets });
+    expect((await store.getEndpoint("198.19.0.1:6379"))?.lastObservedAt).toBe(minutes(30));
     // The confirmation of exposed endpoints comes from the digest.
     const recorder = await store.beginShard(ips.map((ip) => `${ip}:6379`));
     expect(recorder.recordedExposure("198.19.0.0:6379")).toBe("unauthenticated");
@@ -170,4 +180,68 @@ describe("recording shards through digests", () => {
     expect(outcome?.outcome).toBe("pending");
     expect((await store.getEndpoint(endpoint))?.pendingNone).toBe(1);
   });
+  it("keeps every endpoint's seen time when its digest bucket gains an endpoint (a slot never moves)", async () => {
+    const store = await dynamodb.newStore();
+    const ips = Array.from({ length: 2000 }, (_, i) => `198.20.${i >> 8}.${i & 255}`);
+    const bucket = bucketOf(`${ips[0]}:6379`);
+    const [a, b, c] = ips.filter((ip) => bucketOf(`${ip}:6379`) === bucket);
+    const seenAt = async (ip: string) => (await store.getEndpoint(`${ip}:6379`))?.lastObservedAt;
+    await recordShard(
+      store,
+      [observation("closed", minutes(0), { ip: a! }), observation("closed", minutes(0), { ip: c! })],
+      "s0",
+    );
+    // b is new and joins the bucket's digest; a is observed with it, c by a later probe of its own.
+    await recordShard(
+      store,
+      [observation("closed", minutes(15), { ip: b! }), observation("closed", minutes(15), { ip: a! })],
+      "s1",
+    );
+    await recordShard(store, [observation("closed", minutes(31), { ip: c! })], "s2");
+    expect(await seenAt(a!)).toBe(minutes(15));
+    expect(await seenAt(b!)).toBe(minutes(15));
+    expect(await seenAt(c!)).toBe(minutes(31));
+    // A new process reading the same records agrees.
+    const other = new DynamoExposureStore({ client: dynamodb.client, tableName: store.tableName });
+    expect((await other.getEndpoint(`${a}:6379`))?.lastObservedAt).toBe(minutes(15));
+  }, 180_000);
+
+  it("two shards of one process sharing a seen record write it once each, with no lost race", async () => {
+    const store = await dynamodb.newStore();
+    const ips = Array.from({ length: 200 }, (_, i) => `198.21.${i >> 8}.${i & 255}`);
+    const sweep = (n: number, list: string[]) => list.map((ip) => observation("closed", minutes(n), { ip }));
+    await recordShard(store, sweep(0, ips), "s0");
+    const halves = [ips.slice(0, 100), ips.slice(100)];
+    const other = new DynamoExposureStore({ client: dynamodb.client, tableName: store.tableName });
+    const counting = countRequests();
+    await Promise.all(halves.map((half) => recordShard(other, sweep(15, half), "s1")));
+    counting.stop();
+    const pairs = halves.reduce((n, half) => n + new Set(half.map((ip) => seenBucketOf(`${ip}:6379`))).size, 0);
+    // A lost race would show as a put more (and a read more) than one per shard and seen bucket.
+    expect(counting.counts.PutItemCommand).toBe(pairs);
+    for (const ip of ips) expect((await store.getEndpoint(`${ip}:6379`))?.lastObservedAt).toBe(minutes(15));
+  }, 180_000);
+
+  it("reads seen records written before slots (hashes) and keeps them when it rewrites the record", async () => {
+    const store = await dynamodb.newStore();
+    // Two endpoints of one seen bucket.
+    const ips = Array.from({ length: 1000 }, (_, i) => `198.22.${i >> 8}.${i & 255}`);
+    const old = ips[0]!;
+    const fresh = ips.find((ip) => ip !== old && seenBucketOf(`${ip}:6379`) === seenBucketOf(`${old}:6379`))!;
+    await recordShard(
+      store,
+      [observation("closed", minutes(0), { ip: old }), observation("closed", minutes(0), { ip: fresh })],
+      "s0",
+    );
+    const key = { PK: seenPk(seenBucketOf(`${old}:6379`)), SK: SEEN_SK };
+    const legacy = { s: "s-old", t: minutes(20), h: packHashes(new Set([seenHash(`${old}:6379`)])) };
+    await dynamodb.client.send(
+      new PutCommand({ TableName: store.tableName, Item: { ...key, type: "seen", rev: 7, g: [legacy] } }),
+    );
+    const other = new DynamoExposureStore({ client: dynamodb.client, tableName: store.tableName });
+    expect((await other.getEndpoint(`${old}:6379`))?.lastObservedAt).toBe(minutes(20));
+    await recordShard(other, [observation("closed", minutes(30), { ip: fresh })], "s1");
+    expect((await other.getEndpoint(`${old}:6379`))?.lastObservedAt).toBe(minutes(20));
+    expect((await other.getEndpoint(`${fresh}:6379`))?.lastObservedAt).toBe(minutes(30));
+  }, 180_000);
 });

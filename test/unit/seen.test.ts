@@ -2,6 +2,7 @@
 // observation, a bucket split over shards of one scan is one group, and bursts of single-endpoint
 // probes do not push a scan's group out.
 import { describe, expect, it } from "vitest";
+import { packSlots, unpackSlots } from "../../shared/store/dynamo-digest.ts";
 import {
   MAX_SEEN_GROUPS,
   mergeSeen,
@@ -50,5 +51,14 @@ describe("seen groups", () => {
     const [group] = mergeSeen([], "scan-1", observed(endpoints, 0));
     expect(unpackHashes(packHashes(group!.hashes))).toEqual(group!.hashes);
     expect(packHashes(group!.hashes).length).toBe(5 * endpoints.length);
+  });
+
+  it("packs slot keys as a bitmap per digest bucket: a few bytes for hundreds of endpoints", () => {
+    const keys = new Set([...Array.from({ length: 195 }, (_, i) => `7:${i}`), "300:0", "300:9", "511:1000"]);
+    const packed = packSlots(keys);
+    expect(unpackSlots(packed)).toEqual(keys);
+    // 4 bytes of header per digest bucket, then one bit per slot up to the highest.
+    expect(packed.length).toBe(4 + 25 + 4 + 2 + 4 + 126);
+    expect(unpackSlots(packSlots([]))).toEqual(new Set());
   });
 });
