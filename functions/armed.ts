@@ -1,5 +1,5 @@
 // Armed: invoked every minute by a schedule (docs/fastpath.md). Probes every endpoint whose path from the
-// internet is known open (exposed now, or armed by a refusal), so a Redis started or reconfigured without
+// internet is known open (exposed now, or armed by a refusal), so a server started or reconfigured without
 // any AWS call alerts within a minute (shared/fastpath/armed.ts).
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { MetricUnit } from "@aws-lambda-powertools/metrics";

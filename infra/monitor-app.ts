@@ -27,7 +27,7 @@ export interface MonitorApp {
 export function buildMonitorApp(app: App): MonitorApp {
   const config = monitorConfigFromContext(app.node);
   const monitor = new MonitorStack(app, MONITOR_STACK_NAME, {
-    description: "Exposure Monitor: continuous external Redis exposure scanning of an AWS organization",
+    description: "Exposure Monitor: continuous external exposure scanning of an AWS organization",
     config,
   });
   const fastPath = new FastPathStack(app, FAST_PATH_STACK_NAME, {

@@ -19,7 +19,7 @@ export const PROBE_SOCKET_CONCURRENCY = DEFAULT_SOCKETS;
 
 /**
  * Measured (bench/results, `npm run bench`, 2-core machine under load): the probe engine classified a
- * 10,000-endpoint fleet (60% filtered, 30% closed, 10% Redis in every state) with 1,000 sockets in 10.3 s,
+ * 10,000-endpoint fleet (60% filtered, 30% closed, 10% answering in every state) with 1,000 sockets in 10.3 s,
  * ~900 targets/s, at 177 MB peak RSS. A 500-target shard with 500 sockets is therefore ~1 s of probing.
  *
  * Probe memory: RSS is far below 512 MB, but CPU share scales with memory (1,769 MB = 1 vCPU) and the

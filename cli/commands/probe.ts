@@ -8,8 +8,8 @@ import {
   type ProbeResult,
 } from "../../shared/exposure/model.ts";
 import { printable } from "../../shared/printable.ts";
-import { serverOf } from "../../shared/probe/redis/facts.ts";
 import { probeAdaptive } from "../../shared/probe/scheduler.ts";
+import { protocolText } from "../../shared/protocols/registry.ts";
 import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
 import { formatTable, LineWriter, ProgressLine } from "../output.ts";
 import { adaptiveSettings, loadTargets, PROBE_HELP, PROBE_OPTIONS, probeSettings } from "../probe-args.ts";
@@ -38,15 +38,6 @@ A probe error (state "probe-error") is a failure of this machine, not an answer 
 for the address family, no descriptors, no buffers, a name that does not resolve. It says nothing about
 the target; a line on stderr counts them.`;
 
-function describeServer(result: ProbeResult): string {
-  const server = serverOf(result.protocol);
-  if (!server) return "";
-  const parts = [server.product, server.version ?? "?"];
-  if (server.mode && server.mode !== "standalone") parts.push(server.mode);
-  if (server.role === "replica") parts.push(`replica of ${server.masterHost ?? "?"}`);
-  return parts.join(" ");
-}
-
 function describeFindings(result: ProbeResult): string {
   if (result.findings.length === 0) return "";
   const compromise = result.findings.filter((finding) => finding.kind === "compromise").map((finding) => finding.id);
@@ -64,7 +55,7 @@ export function resultRow(outcome: ProbeOutcome): string[] {
     result.state,
     result.exposure,
     result.tls ? "tls" : "",
-    describeServer(result),
+    protocolText(result.protocol.name).describeServer(result.protocol) ?? "",
     describeFindings(result),
     `${result.durationMs}`,
   ];

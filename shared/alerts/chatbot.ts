@@ -3,7 +3,7 @@
 // (docs/readme-alerts.md, "Slack through AWS Chatbot"). Every alert of one endpoint carries the same
 // threadId, so an alert and its resolution group in one thread.
 import type { Alert } from "./alert.ts";
-import { describeServer, formatTime, KIND_HEADLINES, oneLine, ownerLabel, stateChange, truncate } from "./render.ts";
+import { describeServer, formatTime, headline, oneLine, ownerLabel, stateChange, truncate } from "./render.ts";
 
 export interface ChatbotNotification {
   version: "1.0";
@@ -80,7 +80,7 @@ export function chatbotNotification(alert: Alert): ChatbotNotification {
     id: alert.id,
     content: {
       textType: "client-markdown",
-      title: truncate(`${ICONS[alert.severity]} ${KIND_HEADLINES[alert.kind]}: ${alert.target}`, CHATBOT_LIMITS.title),
+      title: truncate(`${ICONS[alert.severity]} ${headline(alert)}: ${alert.target}`, CHATBOT_LIMITS.title),
       description: truncate(lines.join("\n"), CHATBOT_LIMITS.description),
       nextSteps: alert.remediation
         .slice(0, CHATBOT_LIMITS.nextSteps)

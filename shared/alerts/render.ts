@@ -5,12 +5,13 @@
 import type { AlertKind, ProtocolFacts } from "../exposure/model.ts";
 import { pathLine } from "../inventory/path/text.ts";
 import { oneLine, truncate } from "../printable.ts";
-import { serverOf } from "../probe/redis/facts.ts";
+import { protocolText } from "../protocols/registry.ts";
 import type { OwnerRef as AlertAsset } from "../remediation/remediation.ts";
 import type { Alert } from "./alert.ts";
 
-export const KIND_HEADLINES: Record<AlertKind, string> = {
-  "newly-unauthenticated": "Redis open without authentication",
+/** The neutral headline of each alert kind; a protocol may word its own (shared/protocols/text.ts). */
+const KIND_HEADLINES: Record<AlertKind, string> = {
+  "newly-unauthenticated": "Open without authentication",
   "newly-internet-facing": "Port newly reachable from the internet",
   "new-finding": "New security finding",
   resolved: "No longer reachable from the internet",
@@ -31,20 +32,14 @@ export function ownerLabel(asset: AlertAsset | null): string {
   return `${asset.account}/${asset.region} ${asset.resourceId}${name}`;
 }
 
-/** "Redis 7.2.4 standalone master", "Valkey 8.0.1 replica of 198.51.100.7:6379", or null. */
+/** The protocol's headline for the alert's kind, else the neutral one. */
+export function headline(alert: Pick<Alert, "kind" | "current">): string {
+  return protocolText(alert.current.protocol.name).headlines[alert.kind] ?? KIND_HEADLINES[alert.kind];
+}
+
+/** The server in a few words, in its protocol's terms (product, version, role), or null. */
 export function describeServer(protocol: ProtocolFacts): string | null {
-  const server = serverOf(protocol);
-  if (!server) return null;
-  const product = server.product === "unknown" ? "Redis-compatible" : server.product;
-  const parts = [
-    product.charAt(0).toUpperCase() + product.slice(1),
-    server.version,
-    server.mode,
-    server.role === "replica" && server.masterHost
-      ? `replica of ${server.masterHost}:${server.masterPort ?? 6379}`
-      : server.role,
-  ];
-  return oneLine(parts.filter((part) => part).join(" "));
+  return protocolText(protocol.name).describeServer(protocol);
 }
 
 /** "open-unauthenticated (was auth-required)", "open-unauthenticated (first sighting)". */
@@ -77,7 +72,7 @@ export function emailSubject(alert: Alert, max = 99): string {
 export function emailBody(alert: Alert): string {
   const server = describeServer(alert.current.protocol);
   const lines = [
-    `${KIND_HEADLINES[alert.kind]}: ${alert.target} is ${stateChange(alert)}.`,
+    `${headline(alert)}: ${alert.target} is ${stateChange(alert)}.`,
     "",
     `What:   ${alert.current.state}, exposure ${alert.current.exposure}, TLS ${alert.current.tls ? "yes" : "no"}${server ? `, ${server}` : ""}`,
     `Where:  ${alert.target}`,

@@ -8,7 +8,7 @@ import {
   describeServer,
   emailSubject,
   formatTime,
-  KIND_HEADLINES,
+  headline,
   oneLine,
   ownerLabel,
   stateChange,
@@ -61,7 +61,7 @@ function field(label: string, value: string): TextObject {
 
 export function slackMessage(alert: Alert): SlackMessage {
   const server = describeServer(alert.current.protocol);
-  const header = `${SEVERITY_MARK[alert.severity]} ${alert.severity.toUpperCase()}: ${KIND_HEADLINES[alert.kind]}`;
+  const header = `${SEVERITY_MARK[alert.severity]} ${alert.severity.toUpperCase()}: ${headline(alert)}`;
   const fields = [
     field("Target", code(alert.target)),
     field(

@@ -1,6 +1,6 @@
 // The armed tier (docs/fastpath.md): endpoints whose path from the internet is known open are probed every
-// minute by a schedule, so a Redis started or reconfigured without any AWS call (a restart, `CONFIG SET
-// requirepass ""`) still alerts within a minute. Known open: recorded exposure not `none` (the store's
+// minute by a schedule, so a server started or reconfigured without any AWS call (a restart, a password
+// removed by its own configuration) still alerts within a minute. Known open: recorded exposure not `none` (the store's
 // exposed-now index, one Query), or armed by a probe that saw the path (ledger.ts: a refusal proves it too).
 // Latent exposures (docs/readme-path.md: the configuration opens the path, nothing answers) join at the
 // hourly refresh run: read from the store as `exposed --latent` reads them, probed, and armed when they refuse.

@@ -1,5 +1,5 @@
 // When the fast path probes what an event exposed (docs/fastpath.md): a change often comes before the
-// service (the group opens, Redis starts a minute later), so each target is probed at +0, +30 s, +2 min and
+// service (the group opens, the server starts a minute later), so each target is probed at +0, +30 s, +2 min and
 // +10 min; after an instance or task start every 30 s for 3 minutes, then at +5 and +10 min. Each probe is
 // one SQS message with its own delay (SQS allows 0-900 s per message) and its own probe id, so that two
 // observations of one endpoint are always two probes (the two-observation rule for "resolved").

@@ -208,7 +208,7 @@ export async function probeTarget(
     if (local !== null) return probeError(ip, local);
   }
   // ECONNRESET while connecting means the handshake completed and the peer then reset: it accepted,
-  // so it is handled like a connection that closed without a byte (a TLS-only Redis does this).
+  // so it is handled like a connection that closed without a byte (a TLS-only server does this).
   if (plain.connectError && plain.connectError !== "reset") {
     return finishResult(ip, "filtered", { reply: `(no answer: ${plain.errorCode ?? plain.connectError})` });
   }

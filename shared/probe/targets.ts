@@ -1,5 +1,5 @@
 // Parses what a user (or a targets file) names into concrete targets:
-// "203.0.113.10", "203.0.113.10:6380", "[2001:db8::1]:6379", "2001:db8::1", "redis.example.com:6379",
+// "203.0.113.10", "203.0.113.10:6380", "[2001:db8::1]:6379", "2001:db8::1", "db.example.com:6379",
 // and CIDR blocks "198.51.100.0/24" (IPv4 /16 at most) or "2001:db8::/120" (IPv6 /112 at most), optionally ":port".
 // All specifications of one run together expand to MAX_TARGETS at most (docs/readme-probe.md, "Targets").
 import type { Target } from "../exposure/model.ts";

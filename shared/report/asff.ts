@@ -3,6 +3,7 @@
 // reachable or unauthenticated, ARCHIVED (Compliance PASSED, Workflow RESOLVED) once it is resolved.
 // CVEs and compromise indicators of the endpoint ride along as Vulnerabilities and raise the severity.
 import { type Asset, type EndpointSnapshot, type Finding, formatEndpoint, type Severity } from "../exposure/model.ts";
+import { protocolText } from "../protocols/registry.ts";
 import { toIso, toMs } from "./time.ts";
 
 /** The recorded state of one endpoint (a subset of the store's current-state item). */
@@ -72,7 +73,10 @@ export interface AsffFinding {
 }
 
 export const ASFF_SCHEMA_VERSION = "2018-10-08";
-export const ASFF_GENERATOR_ID = "exposure-monitor/redis-external-exposure";
+/** The generator of an endpoint's findings, per protocol ("exposure-monitor/<protocol>-external-exposure"). */
+export function asffGeneratorId(protocol: string): string {
+  return `exposure-monitor/${protocol}-external-exposure`;
+}
 /** Limits from the AwsSecurityFinding API reference. */
 export const ASFF_LIMITS = { id: 512, generatorId: 512, title: 256, description: 1024, recommendation: 512 } as const;
 
@@ -99,9 +103,9 @@ export function productArn(region: string, accountId: string): string {
   return `arn:aws:securityhub:${region}:${accountId}:product/${accountId}/default`;
 }
 
-/** Stable per endpoint: the same endpoint always updates the same Security Hub finding. */
-export function asffFindingId(region: string, accountId: string, endpoint: string): string {
-  return `arn:aws:securityhub:${region}:${accountId}:exposure-monitor/redis/${endpoint}`;
+/** Stable per endpoint (and its protocol): the same endpoint always updates the same Security Hub finding. */
+export function asffFindingId(region: string, accountId: string, endpoint: string, protocol: string): string {
+  return `arn:aws:securityhub:${region}:${accountId}:exposure-monitor/${protocol}/${endpoint}`;
 }
 
 const RESOURCE_TYPES: Record<string, string> = {
@@ -167,7 +171,8 @@ export function toAsff(subject: AsffSubject, options: AsffOptions): AsffFinding 
       : resolved
         ? "no longer answers"
         : "is reachable";
-  const title = truncate(`Redis at ${endpoint} ${what} from the internet`, ASFF_LIMITS.title);
+  const protocol = subject.protocol.name;
+  const title = truncate(`${protocolText(protocol).label} at ${endpoint} ${what} from the internet`, ASFF_LIMITS.title);
   const { product: name, version } = subject.protocol;
   const product = name !== undefined ? `${name} ${version ?? ""}`.trim() : "unknown";
   const owner = subject.asset
@@ -189,7 +194,7 @@ export function toAsff(subject: AsffSubject, options: AsffOptions): AsffFinding 
       : [
           resolved
             ? "No action needed: the port no longer answers from the internet."
-            : "Restrict the security group or firewall to known clients, require authentication (ACL users or requirepass), and upgrade affected versions.",
+            : "Restrict the security group or firewall to known clients, require authentication, and upgrade affected versions.",
         ]
     ).join(" "),
     ASFF_LIMITS.recommendation,
@@ -223,9 +228,9 @@ export function toAsff(subject: AsffSubject, options: AsffOptions): AsffFinding 
   const updatedAt = toIso(Math.max(toMs(subject.lastObservedAt), toMs(subject.since)));
   const finding: AsffFinding = {
     SchemaVersion: ASFF_SCHEMA_VERSION,
-    Id: asffFindingId(options.region, options.securityHubAccountId, endpoint),
+    Id: asffFindingId(options.region, options.securityHubAccountId, endpoint, protocol),
     ProductArn: productArn(options.region, options.securityHubAccountId),
-    GeneratorId: ASFF_GENERATOR_ID,
+    GeneratorId: asffGeneratorId(protocol),
     AwsAccountId: accountId,
     Types: types,
     FirstObservedAt: toIso(toMs(subject.firstSeenAt)),

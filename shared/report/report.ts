@@ -4,6 +4,7 @@ import { acknowledgementsOverlapping } from "../exposure/acknowledgement.ts";
 import type { Severity } from "../exposure/model.ts";
 import type { EndpointState } from "../exposure/transitions.ts";
 import { closingSteps, pathLine } from "../inventory/path/text.ts";
+import { protocolText } from "../protocols/registry.ts";
 import { computeCoverage } from "./coverage.ts";
 import { exposureRemediation, findingRemediation } from "./remediation.ts";
 import { median, percentile } from "./stats.ts";
@@ -106,9 +107,7 @@ export function openFindingsOf(endpoint: EndpointAtEnd): OpenFinding[] {
     findingId: `exposure:${endpoint.exposure}`,
     kind: "exposure",
     severity: unauthenticated ? "critical" : "high",
-    title: unauthenticated
-      ? "Redis answers without authentication from the internet"
-      : "Redis port reachable from the internet",
+    title: protocolText(endpoint.current.protocol.name).exposureTitle(endpoint.exposure),
     evidence: `state ${endpoint.current.state}`,
     // The exposure finding is per level: unauthenticated since it became unauthenticated.
     firstSeen: endpoint.levelSince ?? endpoint.window.start,

@@ -473,7 +473,7 @@ describe("exposure probe against the namespace lab", () => {
   it("prints a table without a control character, whatever the targets sent", async () => {
     const table = await exposure(["probe", lab.targets.escapes, lab.targets["tls-open"]]);
     expect(table.code).toBe(0);
-    expect(table.stdout).toContain("redis 7.0.15");
+    expect(table.stdout).toContain("Redis 7.0.15");
     expect(table.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
   });
 

@@ -10,6 +10,7 @@ import {
   findingCells,
   LATENT_COLUMNS,
   latentCells,
+  reportTitle,
   SCAN_COLUMNS,
   scanCells,
   summaryLines,
@@ -106,7 +107,7 @@ function table(
 }
 
 export function renderHtml(report: AuditReport): string {
-  const title = `Redis exposure report ${report.period.from} to ${report.period.to}`;
+  const title = reportTitle(report);
   const summary = summaryLines(report)
     .map(([label, value]) => `<dt>${escapeHtml(label)}</dt><dd>${escapeHtml(value)}</dd>`)
     .join("\n");

@@ -1,7 +1,13 @@
 // Wording shared by the human-readable renderers (Markdown and HTML), so both say the same thing.
 import type { Asset } from "../../exposure/model.ts";
+import { protocolsLabel } from "../../protocols/registry.ts";
 import { formatDuration } from "../time.ts";
 import type { AuditReport } from "../types.ts";
+
+/** "<protocols> exposure report <from> to <to>", named by the protocols the monitor speaks. */
+export function reportTitle(report: AuditReport, text: (value: string) => string = (value) => value): string {
+  return `${protocolsLabel()} exposure report ${text(report.period.from)} to ${text(report.period.to)}`;
+}
 
 export function ownerLabel(owner: Asset | null): string {
   if (!owner) return "unknown";

@@ -8,6 +8,7 @@ import {
   findingCells,
   LATENT_COLUMNS,
   latentCells,
+  reportTitle,
   SCAN_COLUMNS,
   scanCells,
   summaryLines,
@@ -34,7 +35,7 @@ function table(headers: string[], rows: Array<Array<string | number>>): string[]
 
 export function renderMarkdown(report: AuditReport): string {
   const lines: string[] = [
-    `# Redis exposure report ${markdownText(report.period.from)} to ${markdownText(report.period.to)}`,
+    `# ${reportTitle(report, markdownText)}`,
     "",
     ...summaryLines(report).map(([label, value]) => `- **${label}:** ${markdownText(value)}`),
     "",
