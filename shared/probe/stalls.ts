@@ -49,6 +49,8 @@ export class EventLoopStalls implements StallClock {
   #timer: NodeJS.Timeout | undefined;
   #expected = 0;
   #longest = 0;
+  /** Whether every stall recorded started after the one before it started. */
+  #startsInOrder = true;
 
   constructor(intervalMs = 10) {
     this.#intervalMs = intervalMs;
@@ -72,28 +74,38 @@ export class EventLoopStalls implements StallClock {
   record(at: number, ms: number): void {
     if (ms < 5) return;
     this.#longest = Math.max(this.#longest, ms);
+    const last = this.#stalls[this.#stalls.length - 1];
+    if (last !== undefined && at - ms < last.at - last.ms) this.#startsInOrder = false;
     this.#stalls.push({ at, ms });
     while (this.#stalls.length > 0 && (this.#stalls[0]?.at ?? at) < at - 60_000) this.#stalls.shift();
   }
 
   maxStallBetween(fromMs: number, toMs: number): number {
     let max = 0;
-    this.#overlapping(fromMs, toMs, (stall) => {
-      max = Math.max(max, stall.ms);
-    });
+    const stalls = this.#stalls;
+    for (let i = this.#firstEndingAfter(fromMs); i < stalls.length; i++) {
+      const stall = stalls[i] as { at: number; ms: number };
+      if (this.#startsAfter(stall, toMs)) break;
+      if (stall.at - stall.ms <= toMs) max = Math.max(max, stall.ms);
+    }
     return max;
   }
 
   stalledMsBetween(fromMs: number, toMs: number): number {
     let total = 0;
-    this.#overlapping(fromMs, toMs, (stall) => {
-      total += Math.max(0, Math.min(stall.at, toMs) - Math.max(stall.at - stall.ms, fromMs));
-    });
+    const stalls = this.#stalls;
+    for (let i = this.#firstEndingAfter(fromMs); i < stalls.length; i++) {
+      const stall = stalls[i] as { at: number; ms: number };
+      if (this.#startsAfter(stall, toMs)) break;
+      if (stall.at - stall.ms <= toMs) {
+        total += Math.max(0, Math.min(stall.at, toMs) - Math.max(stall.at - stall.ms, fromMs));
+      }
+    }
     return total;
   }
 
-  /** Stalls are kept in time order: from the first one ending after `fromMs` (binary search) to the last that can start before `toMs`. */
-  #overlapping(fromMs: number, toMs: number, visit: (stall: { at: number; ms: number }) => void): void {
+  /** Stalls are kept in time order of their end: the first one ending at or after `fromMs` (binary search). */
+  #firstEndingAfter(fromMs: number): number {
     let low = 0;
     let high = this.#stalls.length;
     while (low < high) {
@@ -101,10 +113,15 @@ export class EventLoopStalls implements StallClock {
       if ((this.#stalls[middle]?.at ?? 0) < fromMs) low = middle + 1;
       else high = middle;
     }
-    for (let i = low; i < this.#stalls.length; i++) {
-      const stall = this.#stalls[i] as { at: number; ms: number };
-      if (stall.at - this.#longest > toMs) break;
-      if (stall.at - stall.ms <= toMs) visit(stall);
-    }
+    return low;
+  }
+
+  /**
+   * Whether no stall from this one on can start by `toMs`. The watch's stalls follow one another
+   * (each starts a tick after the one before ended), so their starts are in order too and the first
+   * start after `toMs` ends the search; for stalls recorded otherwise, the longest one bounds it.
+   */
+  #startsAfter(stall: { at: number; ms: number }, toMs: number): boolean {
+    return this.#startsInOrder ? stall.at - stall.ms > toMs : stall.at - this.#longest > toMs;
   }
 }

@@ -18,6 +18,16 @@ describe("stall detection", () => {
     expect(stalls.stalledMsBetween(0, 1_000)).toBe(50 + 300 + 20);
   });
 
+  it("finds stalls recorded out of order of their starts too", () => {
+    const stalls = new EventLoopStalls();
+    stalls.record(200, 50); // 150-200
+    stalls.record(500, 100); // 400-500
+    stalls.record(520, 400); // 120-520: starts before both
+    expect(stalls.maxStallBetween(130, 140)).toBe(400);
+    expect(stalls.maxStallBetween(450, 460)).toBe(400);
+    expect(stalls.stalledMsBetween(100, 600)).toBe(50 + 100 + 400);
+  });
+
   it("calls a silence suspect only when one stall covered most of its timeout", () => {
     const stalls = new EventLoopStalls();
     stalls.record(1_000, 300); // 700-1,000
