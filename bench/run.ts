@@ -13,6 +13,7 @@ import type { ProbeResult, ProbeState } from "../shared/exposure/model.ts";
 import { classifyError } from "../shared/probe/redis/classify.ts";
 import type { EngineSummary } from "./engine-runner.ts";
 import { DEFAULT_FLEET, Fleet, type FleetOptions, teardownAllFleetsSync, truthCounts } from "./fleet.ts";
+import { type LambdaReport, printLambdaReport, runLambdaScenario } from "./lambda.ts";
 import { parseNmapXml, type Score, score, statesInOrder, type Verdict, verdictOf } from "./score.ts";
 import { printStoreReport, runStoreScenario, type StoreReport } from "./store.ts";
 
@@ -500,7 +501,8 @@ async function runScenario(
 const USAGE = `usage: npm run bench -- [options]   (as root)
        npm run -s bench -- cost [--size N] [--small N]   the monthly bill (bench/cost.ts)
        npm run -s bench -- fastpath [--events N] [--hour-seconds S]   fast-path latency and cost (bench/fastpath.ts)
-  --scenario default|lossy|ipv6|both|store|all   which fleet (default: all = default, lossy, ipv6, then store)
+  --scenario default|lossy|ipv6|both|store|lambda|all   which fleet (default: all = default, lossy, ipv6, then store)
+                  lambda: the engine at the probe function's shard sizes and sockets, then its bundle and cold start
   --runs N        rounds per scenario, each running every tool once (default 3)
   --no-cli        do not time \`exposure probe\` (the installed bundle, dist/exposure.js)
                   store: the embedded store's scan cycles and read commands (bench/store.ts)
@@ -539,8 +541,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const which = values.scenario ?? "all";
-  if (!["both", "store", "all"].includes(which) && !Object.hasOwn(SCENARIOS, which))
-    throw new UsageError(`--scenario must be default, lossy, ipv6, both, store or all, got "${which}"`);
+  if (!["both", "store", "lambda", "all"].includes(which) && !Object.hasOwn(SCENARIOS, which))
+    throw new UsageError(`--scenario must be default, lossy, ipv6, both, store, lambda or all, got "${which}"`);
   const rounds = intOption("runs", values.runs, 3, 1, 9);
   const overrides: Partial<FleetOptions> = {};
   if (values.size !== undefined) overrides.size = intOption("size", values.size, DEFAULT_FLEET.size, 10, 100_000);
@@ -575,7 +577,7 @@ export async function main(argv: string[]): Promise<number> {
       ? [SCENARIOS.default, SCENARIOS.lossy, SCENARIOS.ipv6]
       : which === "both"
         ? [SCENARIOS.default, SCENARIOS.lossy]
-        : which === "store"
+        : which === "store" || which === "lambda"
           ? []
           : [SCENARIOS[which]];
   if (withNmap && scenarios.length > 0) await ensureNmap();
@@ -594,6 +596,11 @@ export async function main(argv: string[]): Promise<number> {
     store = await runStoreScenario({ run, runEngine }, overrides, sockets);
     printStoreReport(store);
   }
+  let lambda: LambdaReport | undefined;
+  if (which === "lambda") {
+    lambda = await runLambdaScenario({ run, runEngine }, overrides, rounds);
+    printLambdaReport(lambda);
+  }
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `${new Date().toISOString().replace(/[:]/g, "-").replace(/\..+/, "")}.json`);
   const machine = {
@@ -603,10 +610,10 @@ export async function main(argv: string[]): Promise<number> {
   };
   writeFileSync(
     file,
-    `${JSON.stringify({ command: `npm run bench -- ${argv.join(" ")}`.trim(), machine, reports, ...(store ? { store } : {}) }, null, 2)}\n`,
+    `${JSON.stringify({ command: `npm run bench -- ${argv.join(" ")}`.trim(), machine, reports, ...(store ? { store } : {}), ...(lambda ? { lambda } : {}) }, null, 2)}\n`,
   );
   process.stdout.write(`\nresults written to ${file}\n`);
-  const checks = [...reports.flatMap((report) => report.checks), ...(store?.checks ?? [])];
+  const checks = [...reports.flatMap((report) => report.checks), ...(store?.checks ?? []), ...(lambda?.checks ?? [])];
   return checks.every((check) => check.pass) ? 0 : EXIT_FAILURE;
 }
 
