@@ -160,7 +160,7 @@ export async function main(argv: string[]): Promise<number> {
     const now = performance.now();
     for (const { alertId } of report.delivered) {
       const event = done.events.find((e) =>
-        report.notifications.some((n) => n.id === alertId && n.target === e.endpoint),
+        report.notifications.some((n) => n.id === alertId && n.endpoint === e.endpoint),
       );
       const arrival = arrivedAt.get(probe.message.eventId);
       if (event !== undefined && arrival !== undefined) latencies.push(now - arrival);

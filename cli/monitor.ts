@@ -163,7 +163,7 @@ export async function deliverLocally(
   });
   const delivery = await deliverRecordedEvents({ store: opened.store, ...alerting });
   for (const { alert, ack } of delivery.held) {
-    process.stderr.write(`exposure: ${alert.kind} ${alert.target} not paged: ${describeAcknowledgement(ack)}\n`);
+    process.stderr.write(`exposure: ${alert.kind} ${alert.endpoint} not paged: ${describeAcknowledgement(ack)}\n`);
   }
   for (const failure of delivery.failed) {
     process.stderr.write(

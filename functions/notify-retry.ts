@@ -39,7 +39,7 @@ async function retryAlert(record: SQSRecord): Promise<void> {
   }
   logger.info("queued alert retried", {
     alertId: message.alert.id,
-    endpoint: message.alert.target,
+    endpoint: message.alert.endpoint,
     delivered: report.delivered.length,
     alreadyDelivered: report.alreadyDelivered.length,
     receiveCount: record.attributes.ApproximateReceiveCount,

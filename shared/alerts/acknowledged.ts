@@ -12,7 +12,7 @@ export function holdAcknowledged(
   const page: Alert[] = [];
   const held: { alert: Alert; ack: Acknowledgement }[] = [];
   for (const alert of notifications) {
-    const ack = activeAcknowledgement(acks, alert.target, alert.observedAt);
+    const ack = activeAcknowledgement(acks, alert.endpoint, alert.observedAt);
     if (ack === null) page.push(alert);
     else held.push({ alert, ack });
   }

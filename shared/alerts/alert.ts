@@ -20,8 +20,8 @@ export interface Alert {
   id: string;
   kind: AlertKind;
   severity: Severity;
-  /** "ip:port" or "[ipv6]:port". */
-  target: string;
+  /** "ip:port" or "[ipv6]:port" (formatEndpoint), as events name it. */
+  endpoint: string;
   previous: ExposureLevel | null;
   current: EndpointSnapshot;
   /** new-finding: the findings that appeared; other kinds: all findings at this observation. */
@@ -104,7 +104,7 @@ export function alertsFromEvent(event: StateChangeEvent): Alert[] {
       id: alertId(event.eventId, kind),
       kind,
       severity,
-      target: event.endpoint,
+      endpoint: event.endpoint,
       previous,
       current,
       findings,

@@ -45,14 +45,14 @@ function plain(text: string): string {
 }
 
 /** The thread an endpoint's notifications share. */
-export function chatbotThreadId(target: string): string {
-  return `exposure-monitor/${target}`;
+export function chatbotThreadId(endpoint: string): string {
+  return `exposure-monitor/${endpoint}`;
 }
 
 export function chatbotNotification(alert: Alert): ChatbotNotification {
   const server = describeServer(alert.current.protocol);
   const lines = [
-    `*${alert.severity.toUpperCase()}* \`${alert.target}\` is ${plain(stateChange(alert))}.`,
+    `*${alert.severity.toUpperCase()}* \`${alert.endpoint}\` is ${plain(stateChange(alert))}.`,
     `*What:* ${alert.current.state}, exposure ${alert.current.exposure}, TLS ${alert.current.tls ? "yes" : "no"}${server ? `, ${plain(server)}` : ""}`,
     `*Owner:* ${plain(ownerLabel(alert.asset))}`,
     `*Since:* ${formatTime(alert.observedAt)} (first seen ${formatTime(alert.firstSeenAt)})`,
@@ -65,7 +65,7 @@ export function chatbotNotification(alert: Alert): ChatbotNotification {
     alertId: alert.id,
     kind: alert.kind,
     severity: alert.severity,
-    target: alert.target,
+    endpoint: alert.endpoint,
     state: alert.current.state,
     exposure: alert.current.exposure,
   };
@@ -80,7 +80,7 @@ export function chatbotNotification(alert: Alert): ChatbotNotification {
     id: alert.id,
     content: {
       textType: "client-markdown",
-      title: truncate(`${ICONS[alert.severity]} ${headline(alert)}: ${alert.target}`, CHATBOT_LIMITS.title),
+      title: truncate(`${ICONS[alert.severity]} ${headline(alert)}: ${alert.endpoint}`, CHATBOT_LIMITS.title),
       description: truncate(lines.join("\n"), CHATBOT_LIMITS.description),
       nextSteps: alert.remediation
         .slice(0, CHATBOT_LIMITS.nextSteps)
@@ -88,10 +88,10 @@ export function chatbotNotification(alert: Alert): ChatbotNotification {
       keywords: [alert.kind, alert.severity, ...(alert.asset ? [alert.asset.account] : [])],
     },
     metadata: {
-      threadId: chatbotThreadId(alert.target),
-      summary: truncate(`${alert.severity.toUpperCase()} ${alert.kind} ${alert.target}`, CHATBOT_LIMITS.title),
+      threadId: chatbotThreadId(alert.endpoint),
+      summary: truncate(`${alert.severity.toUpperCase()} ${alert.kind} ${alert.endpoint}`, CHATBOT_LIMITS.title),
       eventType: alert.kind,
-      relatedResources: [alert.target, ...(alert.asset ? [plain(alert.asset.resourceId)] : [])],
+      relatedResources: [alert.endpoint, ...(alert.asset ? [plain(alert.asset.resourceId)] : [])],
       additionalContext: context,
     },
   };

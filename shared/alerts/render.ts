@@ -60,7 +60,7 @@ export function formatTime(iso: string): string {
  */
 export function emailSubject(alert: Alert, max = 99): string {
   const ascii = (text: string) => oneLine(text).replace(/[^\x20-\x7e]/g, "?");
-  const head = ascii(`[${alert.severity.toUpperCase()}] ${alert.kind} ${alert.target}`);
+  const head = ascii(`[${alert.severity.toUpperCase()}] ${alert.kind} ${alert.endpoint}`);
   const asset = alert.asset;
   // The region is left to the body: the subject has room for account, resource and name.
   const owner = asset ? `${asset.account} ${asset.resourceId}${asset.name ? ` (${asset.name})` : ""}` : "owner unknown";
@@ -72,10 +72,10 @@ export function emailSubject(alert: Alert, max = 99): string {
 export function emailBody(alert: Alert): string {
   const server = describeServer(alert.current.protocol);
   const lines = [
-    `${headline(alert)}: ${alert.target} is ${stateChange(alert)}.`,
+    `${headline(alert)}: ${alert.endpoint} is ${stateChange(alert)}.`,
     "",
     `What:   ${alert.current.state}, exposure ${alert.current.exposure}, TLS ${alert.current.tls ? "yes" : "no"}${server ? `, ${server}` : ""}`,
-    `Where:  ${alert.target}`,
+    `Where:  ${alert.endpoint}`,
     `Owner:  ${alert.asset ? `AWS account ${alert.asset.account}, ${alert.asset.region}, ${oneLine(alert.asset.resourceType)} ${oneLine(alert.asset.resourceId)}${alert.asset.name ? ` "${oneLine(alert.asset.name)}"` : ""}` : "unknown (not found in the AWS inventory)"}`,
     `Since:  ${formatTime(alert.observedAt)} (first seen ${formatTime(alert.firstSeenAt)})`,
   ];
@@ -105,7 +105,7 @@ export function emailBody(alert: Alert): string {
 /** One to three lines for a terminal: what and where, the first step, the findings. */
 export function consoleLines(alert: Alert): string[] {
   const lines = [
-    `${formatTime(alert.observedAt)} ${alert.severity.toUpperCase()} ${alert.kind} ${alert.target} ${stateChange(alert)} ${alert.asset ? `owner ${ownerLabel(alert.asset)}` : ownerLabel(null)}`,
+    `${formatTime(alert.observedAt)} ${alert.severity.toUpperCase()} ${alert.kind} ${alert.endpoint} ${stateChange(alert)} ${alert.asset ? `owner ${ownerLabel(alert.asset)}` : ownerLabel(null)}`,
   ];
   const first = alert.remediation[0];
   if (first) lines.push(`  do: ${first}`);

@@ -32,18 +32,22 @@ export function decodeRetryMessage(body: string): RetryMessage {
   } catch {
     throw new Error("retry message is not JSON");
   }
-  const m = parsed as { v?: unknown; alert?: Partial<Alert>; channels?: unknown };
+  const m = parsed as { v?: unknown; alert?: Partial<Alert> & { target?: unknown }; channels?: unknown };
+  // A message queued by an earlier version names the endpoint `target` and keeps the facts at `current.server`.
+  if (m?.alert && m.alert.endpoint === undefined && typeof m.alert.target === "string") {
+    const { target, ...alert } = m.alert;
+    m.alert = { ...alert, endpoint: target };
+  }
   if (
     m?.v !== 1 ||
     typeof m.alert?.id !== "string" ||
-    typeof m.alert.target !== "string" ||
+    typeof m.alert.endpoint !== "string" ||
     !Array.isArray(m.channels) ||
     m.channels.length === 0 ||
     !m.channels.every((c) => typeof c === "string")
   ) {
     throw new Error("retry message lacks an alert id, its endpoint or its channels");
   }
-  // A message queued before alerts named their protocol carries `current.server` (docs/readme-probe.md).
   const alert = m.alert as Alert;
   return { alert: { ...alert, current: withProtocol(alert.current) }, channels: m.channels as string[] };
 }
@@ -52,7 +56,7 @@ export function decodeRetryMessage(body: string): RetryMessage {
 export function retryMessageIds(message: RetryMessage): { groupId: string; deduplicationId: string } {
   const channels = [...message.channels].sort().join("\n");
   return {
-    groupId: message.alert.target,
+    groupId: message.alert.endpoint,
     deduplicationId: createHash("sha256").update(`${message.alert.id}\n${channels}`).digest("hex"),
   };
 }
@@ -193,6 +197,6 @@ export async function deliverQueued(
   const report = await deliverAll([message.alert], targets, ledger, options);
   const failed = new Set(report.failed.map((f) => f.deliverer));
   const settled = message.channels.filter((name) => !failed.has(name));
-  await Promise.all(settled.map((channel) => owed.remove(message.alert.target, channel, message.alert.id)));
+  await Promise.all(settled.map((channel) => owed.remove(message.alert.endpoint, channel, message.alert.id)));
   return { ...report, unknownChannels };
 }

@@ -63,7 +63,7 @@ export function slackMessage(alert: Alert): SlackMessage {
   const server = describeServer(alert.current.protocol);
   const header = `${SEVERITY_MARK[alert.severity]} ${alert.severity.toUpperCase()}: ${headline(alert)}`;
   const fields = [
-    field("Target", code(alert.target)),
+    field("Endpoint", code(alert.endpoint)),
     field(
       "State",
       `${code(alert.current.state)} (exposure ${alert.current.exposure}, TLS ${alert.current.tls ? "yes" : "no"})`,
@@ -82,7 +82,7 @@ export function slackMessage(alert: Alert): SlackMessage {
     { type: "header", text: { type: "plain_text", text: truncate(header, SLACK_LIMITS.header), emoji: true } },
     {
       type: "section",
-      text: mrkdwn(`${code(alert.target)} is ${escapeMrkdwn(stateChange(alert))}.`, SLACK_LIMITS.sectionText),
+      text: mrkdwn(`${code(alert.endpoint)} is ${escapeMrkdwn(stateChange(alert))}.`, SLACK_LIMITS.sectionText),
     },
     { type: "section", fields: fields.slice(0, SLACK_LIMITS.fields) },
   ];

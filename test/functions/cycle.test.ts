@@ -505,7 +505,7 @@ describe("a scan cycle through the Lambda handlers", () => {
     expect(published.every((p) => p.TopicArn === TOPIC_ARN && p.MessageStructure === "json")).toBe(true);
     const sent = published.map((p) => {
       const alert = JSON.parse(JSON.parse(p.Message!).default);
-      return `${alert.target} ${p.MessageAttributes?.kind?.StringValue} ${p.MessageAttributes?.severity?.StringValue} ${p.MessageAttributes?.account?.StringValue}`;
+      return `${alert.endpoint} ${p.MessageAttributes?.kind?.StringValue} ${p.MessageAttributes?.severity?.StringValue} ${p.MessageAttributes?.account?.StringValue}`;
     });
     // One notification per event: the open server's critical CVEs (depending on the installed Redis) ride
     // inside its newly-unauthenticated alert, never as a second, new-finding notification.
@@ -586,7 +586,7 @@ describe("a scan cycle through the Lambda handlers", () => {
     expect(sent).toHaveLength(2);
     const bodies = sent.map((input) => JSON.parse(input.MessageBody!));
     // The whole alert, not a pointer: kind, endpoint, findings and remediation ride in the message.
-    expect(bodies.map((body) => body.alert.target)).toEqual([PROTECTED, PROTECTED]);
+    expect(bodies.map((body) => body.alert.endpoint)).toEqual([PROTECTED, PROTECTED]);
     expect(bodies[0].alert.kind).toBe("newly-internet-facing");
     expect(bodies[0].alert.remediation.length).toBeGreaterThan(0);
     expect(bodies.map((body) => body.channels)).toEqual([[`sns:${TOPIC_ARN}`], [`sns:${TOPIC_ARN}`]]);
@@ -619,11 +619,14 @@ describe("a scan cycle through the Lambda handlers", () => {
     const item = (await eventItems()).find((event) => event.endpoint === OPEN)!;
     const alertOf = (eventId: string) => ({
       v: 1,
-      alert: { ...JSON.parse(JSON.stringify(notifiedByHandler.find((a) => a.target === OPEN))), id: `held-${eventId}` },
+      alert: {
+        ...JSON.parse(JSON.stringify(notifiedByHandler.find((a) => a.endpoint === OPEN))),
+        id: `held-${eventId}`,
+      },
       channels: [`sns:${TOPIC_ARN}`],
     });
     // A third message, of another endpoint's group, whose alert the ledger already lists as sent.
-    const delivered = notifiedByHandler.find((a) => a.target === PROTECTED)!;
+    const delivered = notifiedByHandler.find((a) => a.endpoint === PROTECTED)!;
     const fifo = fifoEvent([
       { body: JSON.stringify(alertOf(`a-${randomUUID()}`)), group: OPEN },
       { body: JSON.stringify(alertOf(`b-${randomUUID()}`)), group: OPEN },
@@ -748,7 +751,7 @@ describe("an acknowledgement that expires in the deployed monitor", () => {
     const alerts = sns
       .commandCalls(PublishCommand)
       .map((call) => JSON.parse(JSON.parse(call.args[0].input.Message!).default) as Alert);
-    expect(alerts.map((alert) => `${alert.target} ${alert.kind} ${alert.severity}`)).toEqual([
+    expect(alerts.map((alert) => `${alert.endpoint} ${alert.kind} ${alert.severity}`)).toEqual([
       `${OPEN} newly-unauthenticated critical`,
     ]);
     expect(alerts[0]!.remediation[0]).toContain('acknowledgement by alice ("red-team honeypot") expired');
@@ -808,7 +811,7 @@ describe("notify with a webhook that never answers", () => {
       const queued = sqs.commandCalls(SendMessageCommand).map((call) => call.args[0].input);
       expect(queued).toHaveLength(1);
       const body = JSON.parse(queued[0]!.MessageBody!);
-      expect(body.alert.target).toBe(OPEN);
+      expect(body.alert.endpoint).toBe(OPEN);
       expect(body.channels).toHaveLength(1);
       expect(body.channels[0]).toMatch(/^webhook:http:\/\/127\.0\.0\.1:\d+#/);
       expect(stdout.slice(mark).join("")).not.toContain("SECRETPATH");

@@ -65,11 +65,11 @@ describe("acknowledgements and paging", () => {
     const report = await deliverEventAlerts(events, [pager], pager, {
       acknowledgements: await store.listAcknowledgements(),
     });
-    expect(pager.sent.map((a) => `${a.target} ${a.kind}`)).toEqual([
+    expect(pager.sent.map((a) => `${a.endpoint} ${a.kind}`)).toEqual([
       `${ENDPOINT} newly-internet-facing`,
       "198.51.100.7:6379 newly-unauthenticated",
     ]);
-    expect(report.held.map(({ alert, ack: a }) => `${alert.target} ${alert.kind} ${a.author}`)).toEqual([
+    expect(report.held.map(({ alert, ack: a }) => `${alert.endpoint} ${alert.kind} ${a.author}`)).toEqual([
       `${ENDPOINT} newly-unauthenticated alice`,
     ]);
     expect(report.failed).toEqual([]);
@@ -145,13 +145,13 @@ describe("acknowledgements and paging", () => {
     // Another endpoint changes after the acknowledgement expired, and is delivered before the expiry is recorded.
     await store.recordObservation(observation("open-unauthenticated", minutes(70), { ip: "198.51.100.7" }));
     await deliver(minutes(71));
-    expect(pager.sent.map((alert) => alert.target)).toEqual([ENDPOINT, "198.51.100.7:6379"]);
+    expect(pager.sent.map((alert) => alert.endpoint)).toEqual([ENDPOINT, "198.51.100.7:6379"]);
     expect(await deliveryState.read()).toBe("2026-03-01T11:10:00.001Z");
 
     const { recorded } = await recordExpiryEvents({ store, recorder: store, now: new Date(minutes(75)) });
     expect(await deliveryState.read()).toBe(minutes(60));
     await deliver(minutes(76));
-    expect(pager.sent.map((alert) => alert.target)).toEqual([ENDPOINT, "198.51.100.7:6379", ENDPOINT]);
+    expect(pager.sent.map((alert) => alert.endpoint)).toEqual([ENDPOINT, "198.51.100.7:6379", ENDPOINT]);
     expect(pager.sent[2]!.id).toBe(notificationFor(recorded[0]!)!.id);
     expect(pager.sent[2]!.remediation[0]).toContain('acknowledgement by alice ("honeypot of the red team") expired');
     await deliver(minutes(77));

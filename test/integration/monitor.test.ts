@@ -68,7 +68,7 @@ const cycle = () =>
   monitorCycle({ store, label: "test", storeDir, deliveryState: monitorDelivery, close: async () => {} }, settings());
 const flapping = () => `127.0.0.1:${server.port}`;
 const alertKinds = (report: Awaited<ReturnType<typeof cycle>>) =>
-  report.alerts.map((alert) => `${alert.target} ${alert.kind}`);
+  report.alerts.map((alert) => `${alert.endpoint} ${alert.kind}`);
 
 describe("the monitor over a changing server", () => {
   it("walks the whole sequence with exactly the expected events and alerts", async () => {
@@ -88,7 +88,7 @@ describe("the monitor over a changing server", () => {
     const unauthenticated = second.alerts.find((alert) => alert.kind === "newly-unauthenticated")!;
     expect(unauthenticated).toMatchObject({
       severity: "critical",
-      target: flapping(),
+      endpoint: flapping(),
       previous: { state: "auth-required", exposure: "reachable" },
       current: { state: "open-unauthenticated", exposure: "unauthenticated", tls: false },
     });
@@ -179,7 +179,7 @@ describe("the monitor over a changing server", () => {
       expect(first.alerts).toEqual([]); // nothing new was observed...
       expect(first.delivered).toBe(2); // ...but the recovered alert reached the console and alerts.jsonl
       const lines = readFileSync(join(crashDir, "alerts.jsonl"), "utf8").trim().split("\n");
-      expect(lines.map((line) => JSON.parse(line).target)).toEqual(["203.0.113.77:6379"]);
+      expect(lines.map((line) => JSON.parse(line).endpoint)).toEqual(["203.0.113.77:6379"]);
 
       const second = await monitorCycle(opened, quiet);
       expect(second.delivered).toBe(0);

@@ -12,9 +12,11 @@ describe("retry messages", () => {
     expect(decodeRetryMessage(encodeRetryMessage({ alert, channels: ["sns"] }))).toEqual({ alert, channels: ["sns"] });
   });
 
-  it("queued before alerts named their protocol, decode to the same alert", () => {
-    const old = { v: 1, alert: legacyRecord(JSON.parse(JSON.stringify(alert))), channels: ["webhook"] };
+  it("queued by an earlier version (the endpoint at `target`, the facts at `server`), decode to the same alert", () => {
+    const { endpoint, ...rest } = legacyRecord(JSON.parse(JSON.stringify(alert)));
+    const old = { v: 1, alert: { ...rest, target: endpoint }, channels: ["webhook"] };
     expect(JSON.stringify(old)).toContain('"server":{"product":"redis"');
+    expect(JSON.stringify(old)).not.toContain('"endpoint"');
     expect(decodeRetryMessage(JSON.stringify(old))).toEqual({ alert, channels: ["webhook"] });
   });
 

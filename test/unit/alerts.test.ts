@@ -26,7 +26,7 @@ describe("alertsFromEvent", () => {
       "id",
       "kind",
       "severity",
-      "target",
+      "endpoint",
       "previous",
       "current",
       "findings",
@@ -38,7 +38,7 @@ describe("alertsFromEvent", () => {
     expect(alert).toMatchObject({
       kind: "newly-unauthenticated",
       severity: "critical",
-      target: "203.0.113.10:6379",
+      endpoint: "203.0.113.10:6379",
       previous: { state: "auth-required", exposure: "reachable" },
       current: { state: "open-unauthenticated", exposure: "unauthenticated", tls: false, protocol: REDIS_7_2_4 },
       asset: {

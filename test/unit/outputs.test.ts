@@ -65,6 +65,7 @@ describe("AWS Chatbot custom notification on the SNS message", () => {
     expect(notification.metadata.threadId).toBe("exposure-monitor/203.0.113.10:6379");
     expect(notification.metadata.additionalContext).toMatchObject({
       kind: "newly-unauthenticated",
+      endpoint: "203.0.113.10:6379",
       account: "111122223333",
     });
     // Machine subscribers still get the alert object itself.
