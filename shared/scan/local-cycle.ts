@@ -58,6 +58,8 @@ export interface CycleOptions {
   coverage?: Pick<ScanRecord, "accountsRead" | "regionsRead" | "gaps">;
   /** Default LOCAL_SHARD_TARGETS. */
   shardTargets?: number;
+  /** Where sockets go, as the probe function's (functions/commons/probe-context.ts); default: the address. */
+  context?: ProbeShardOptions["context"];
   /** Resolves a host name to an address (default: the system resolver, with a deadline). */
   resolve?: (name: string) => Promise<string>;
   /** Called with each target's outcome as it comes. */
@@ -106,6 +108,7 @@ export async function runScanCycle(options: CycleOptions): Promise<CycleResult> 
       const outcome = await probeShard(shard, {
         store,
         ...(options.probe ? { probe: options.probe } : {}),
+        ...(options.context ? { context: options.context } : {}),
         ...(options.checkpointIntervalMs !== undefined ? { checkpointIntervalMs: options.checkpointIntervalMs } : {}),
         ...(options.onResult ? { onResult: options.onResult } : {}),
       });

@@ -11,8 +11,11 @@
 // Redis without a password, 3.80.20.2:6379 to one with a password, every other endpoint to a loopback
 // port where nothing listens. Everything else (messages, results, records, alerts) names the public address.
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { EventBridgeClient, PutEventsCommand } from "@aws-sdk/client-eventbridge";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import {
@@ -35,9 +38,12 @@ import {
   acknowledgementId,
 } from "../../shared/exposure/acknowledgement.ts";
 import { DIMENSION, METRIC } from "../../shared/metrics-names.ts";
+import { runScanCycle } from "../../shared/scan/local-cycle.ts";
 import type { ShardMessage } from "../../shared/scan/shards.ts";
 import { DynamoAcknowledgements } from "../../shared/store/dynamo-acks.ts";
 import type { DynamoExposureStore } from "../../shared/store/dynamo-store.ts";
+import { SqliteDatabase } from "../../shared/store/sqlite/database.ts";
+import { SqliteExposureStore } from "../../shared/store/sqlite/sqlite-store.ts";
 import { callerCredentials, installMockWorld, serviceError } from "../fixtures/aws/mock-world.ts";
 import * as org from "../fixtures/aws/organization.ts";
 import { useDynamoLocal } from "../helpers/dynamo.ts";
@@ -366,9 +372,11 @@ async function tableAsStreamRecords(): Promise<DynamoDBRecord[]> {
 
 let notifiedByHandler: Alert[] = [];
 
+// The handlers' scan, kept for the laptop's run on the same targets below.
+let scanId: string;
+let shards: ShardMessage[];
+
 describe("a scan cycle through the Lambda handlers", () => {
-  let scanId: string;
-  let shards: ShardMessage[];
   let events: DynamoDBRecord[];
 
   it("enumerate records the scan and queues its shards with SendMessageBatch, retrying a failed entry", async () => {
@@ -703,6 +711,47 @@ describe("the laptop and the notify function deliver the same way", () => {
     expect(sent).toHaveLength(notifiedByHandler.length);
     expect(report.failed).toEqual([]);
     expect(watermark).not.toBeNull();
+  });
+
+  it("the laptop cycle, run on the targets enumerate queued, delivers what the handlers delivered", async () => {
+    // The laptop's whole path: its own embedded store, runScanCycle (in-process queue, probeShard), then
+    // deliverRecordedEvents; sockets go where the probe function's go (the mocked probe context).
+    const { probeContext } = await import("../../functions/commons/probe-context.ts");
+    const dir = mkdtempSync(join(tmpdir(), "exposure-laptop-cycle-"));
+    const laptopStore = new SqliteExposureStore({ db: new SqliteDatabase({ path: join(dir, "store.sqlite") }) });
+    try {
+      const targets = shards.flatMap((shard) => shard.targets);
+      const cycle = await runScanCycle({ store: laptopStore, targets, context: probeContext });
+      expect(cycle.scan).toMatchObject({ targets: targets.length, completedAt: expect.any(String) });
+      expect(cycle.scan.countsByState).toEqual((await store.getScan(scanId))?.countsByState);
+      const sent: Alert[] = [];
+      const marks = new Set<string>();
+      let watermark: string | null = null;
+      await deliverRecordedEvents({
+        store: laptopStore,
+        deliverers: [{ name: "sns", deliver: async (alert) => void sent.push(alert) }],
+        ledger: { has: async (key) => marks.has(key), mark: async (key) => void marks.add(key) },
+        watermark: {
+          read: async () => watermark,
+          write: async (at) => {
+            watermark = at;
+          },
+        },
+      });
+      // Ids and times follow the observation's time; the server's uptime moves on between the two probes.
+      const comparable = ({ id: _id, observedAt: _o, firstSeenAt: _f, current, ...alert }: Alert) => {
+        const { uptimeSeconds: _u, ...protocol } = current.protocol;
+        return { ...alert, current: { ...current, protocol } };
+      };
+      const byEndpoint = (alerts: Alert[]) =>
+        alerts.map(comparable).sort((a, b) => (`${a.endpoint} ${a.kind}` < `${b.endpoint} ${b.kind}` ? -1 : 1));
+      const handlers = notifiedByHandler.filter((alert) => alert.endpoint === OPEN || alert.endpoint === PROTECTED);
+      expect(sent.map((alert) => alert.endpoint).sort()).toEqual([OPEN, PROTECTED].sort());
+      expect(byEndpoint(sent)).toEqual(byEndpoint(handlers));
+    } finally {
+      laptopStore.db.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
