@@ -12,7 +12,7 @@ import { intOption, UsageError } from "./args.ts";
 /** A connected peer's reply time plus a little: the deadline a longer --timeout-ms gets at least. */
 const DEADLINE_MARGIN_MS = DEFAULT_PROBE_OPTIONS.replyTimeoutMs + 500;
 
-/** Sockets at once by default on a machine of the command's own (docs/readme-probe.md, "Sockets"). */
+/** Sockets at once by default on a machine of the command's own (docs/readme-probe.md, "The engine"). */
 export const CLI_SOCKETS = 1_000;
 /** Descriptors kept for the process itself beside the sockets: as many as the probe function keeps. */
 export const RESERVED_DESCRIPTORS = 1_024 - DEFAULT_SOCKETS;
@@ -158,7 +158,7 @@ export function probeSettings(values: ProbeArgValues): { port: number; probe: Pr
       ...DEFAULT_PROBE_OPTIONS,
       concurrency,
       connectTimeoutMs,
-      // A TLS handshake always gets the long timeout (docs/readme-probe.md, "TLS").
+      // A TLS handshake always gets the long timeout (docs/readme-probe.md, "Transport").
       handshakeTimeoutMs: Math.max(DEFAULT_PROBE_OPTIONS.handshakeTimeoutMs, connectTimeoutMs),
       deadlineMs,
       replyTimeoutMs: Math.min(DEFAULT_PROBE_OPTIONS.replyTimeoutMs, deadlineMs),

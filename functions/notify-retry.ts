@@ -3,7 +3,7 @@
 // and ledger as the notify function (a channel already in the ledger is skipped), within a delivery budget.
 // A message that fails comes back (visibility timeout), and its group's later messages wait behind it: the
 // FIFO processor stops at the first failure of a group. After the queue's maxReceiveCount it moves to the
-// dead-letter queue, which is alarmed (docs/readme-alerts.md, "Retries").
+// dead-letter queue, which is alarmed (docs/readme-alerts.md, "Delivery guarantees").
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from "@aws-lambda-powertools/batch";
 import { injectLambdaContext } from "@aws-lambda-powertools/logger/middleware";
 import { logMetrics } from "@aws-lambda-powertools/metrics/middleware";

@@ -1,4 +1,4 @@
-// The alert retry path (docs/readme-alerts.md, "Retries"): a FIFO queue that holds whole alerts for the
+// The alert retry path (docs/readme-alerts.md, "Delivery guarantees"): a FIFO queue that holds whole alerts for the
 // channels that failed them (one message group per endpoint, so order per endpoint holds), the
 // notify-retry function that delivers from it with the notify function's channels and ledger, and a FIFO
 // dead-letter queue after ALERT_RETRY_MAX_RECEIVE_COUNT receives, alarmed to the operations topic.

@@ -1,6 +1,6 @@
 // An alert as an AWS Chatbot (Amazon Q Developer in chat applications) custom notification, the form
 // Chatbot renders in Slack, Teams or Chime when it arrives on an SNS topic the channel subscribes to
-// (docs/readme-alerts.md, "Slack through AWS Chatbot"). Every alert of one endpoint carries the same
+// (docs/readme-outputs.md, "Slack, Teams or Chime through AWS Chatbot"). Every alert of one endpoint carries the same
 // threadId, so an alert and its resolution group in one thread.
 import type { Alert } from "./alert.ts";
 import { describeServer, formatTime, headline, oneLine, ownerLabel, stateChange, truncate } from "./render.ts";

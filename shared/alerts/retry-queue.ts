@@ -1,4 +1,4 @@
-// The retry queue of the notify function (docs/readme-alerts.md, "Retries"): a channel that failed (or ran
+// The retry queue of the notify function (docs/readme-alerts.md, "Delivery guarantees"): a channel that failed (or ran
 // out of the delivery budget) gets the whole alert from an SQS FIFO queue, not a pointer to a stream record
 // that expires. One message per alert, naming the channels still owed; its group is the endpoint, so a
 // later alert of the endpoint queued behind it is delivered after it. The owed set (in the table) records,

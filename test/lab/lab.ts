@@ -25,7 +25,7 @@ export const REDIS_CASES = {
   "stale-replica": "203.0.113.21",
   "tmp-executable": "203.0.113.22",
   sentinel: "203.0.113.23",
-  // PONG without a password, then INFO refused: still open (docs/probe.md, "What an answer proves").
+  // PONG without a password, then INFO refused: still open (docs/readme-probe.md, "What an answer proves").
   "acl-nopass-nodangerous": "203.0.113.24",
   "info-renamed": "203.0.113.25",
   // A replica of a 70,000-character host name: INFO is ~75 KB, over the 64 KiB byte cap.

@@ -1,5 +1,5 @@
 // The retry queue's message: what notify puts on the FIFO queue is what notify-retry reads back, including
-// messages queued by an earlier version (docs/readme-alerts.md, "Retries").
+// messages queued by an earlier version (docs/readme-alerts.md, "Delivery guarantees").
 import { describe, expect, it } from "vitest";
 import { decodeRetryMessage, encodeRetryMessage } from "../../shared/alerts/retry-queue.ts";
 import { legacyRecord } from "../helpers/legacy-records.ts";
