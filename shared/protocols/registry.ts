@@ -1,7 +1,7 @@
 // The words of every protocol the probe speaks, by name (docs/architecture.md, "Protocol modules"): one
 // line per protocol, beside the probe's own registration (shared/probe/protocols.ts).
 import { DEFAULT_PROTOCOL, type ProtocolFacts } from "../exposure/model.ts";
-import { oneLine } from "../printable.ts";
+import { oneLine, truncate } from "../printable.ts";
 import { redisText } from "../probe/redis/text.ts";
 import type { ProtocolText } from "./text.ts";
 
@@ -19,7 +19,9 @@ function plainText(name: string): ProtocolText {
         ? `${label} answers without authentication from the internet`
         : `${label} port reachable from the internet`,
     describeServer: (facts: ProtocolFacts) =>
-      facts.product === undefined ? null : oneLine([facts.product, facts.version].filter(Boolean).join(" ")),
+      facts.product === undefined
+        ? null
+        : truncate(oneLine([facts.product, facts.version].filter(Boolean).join(" ")), 120),
     firstSteps: () => [],
     serverSteps: () => [],
     resolvedSteps: () => [],
