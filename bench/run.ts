@@ -593,7 +593,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   let store: StoreReport | undefined;
   if (which === "store" || which === "all") {
-    store = await runStoreScenario({ run, runEngine }, overrides, sockets);
+    if (!withCli) await buildCli(); // the store scenario runs the installed bundle too
+    store = await runStoreScenario({ run, runEngine, cli: CLI_BUNDLE }, overrides, sockets);
     printStoreReport(store);
   }
   let lambda: LambdaReport | undefined;

@@ -1,6 +1,7 @@
 // The store scenario of `npm run bench` (`--scenario store`): what the embedded store adds to the laptop's
 // main job. On the default fleet (10,000 endpoints: 6,000 filtered, 3,000 closed, 1,000 open) it times,
-// each as the user runs it (a fresh process, the CLI in the scanner namespace):
+// each as the user runs it (a fresh process of the installed command, dist/exposure.js, in the scanner
+// namespace):
 //   probing alone   bench/engine-runner.ts, the same engine and sockets, no store
 //   probe           `exposure probe --targets FLEET`: the same through the CLI, no store either
 //   first scan      `exposure scan --targets FLEET --store-dir DIR`: every endpoint new, 1,000 events and
@@ -16,7 +17,6 @@ import type { ProbeState, ScanRecord } from "../shared/exposure/model.ts";
 import { DEFAULT_STORE_DIR, localStorePath } from "../shared/store/local-store.ts";
 import { Fleet, type FleetOptions, truthCounts } from "./fleet.ts";
 
-const CLI = join(import.meta.dirname, "../cli/exposure.ts");
 
 /** The steady scan cycle may take at most this many times the probing alone. */
 export const STEADY_SCAN_FACTOR = 1.5;
@@ -36,6 +36,8 @@ export interface Timed {
 export interface StoreBenchTools {
   run(command: string, args: string[], timeoutMs: number): Promise<Timed>;
   runEngine(fleet: Fleet, sockets: number, extra: string[]): Promise<{ wallMs: number; cpuMs: number }>;
+  /** The `exposure` command as installed: the built bundle, dist/exposure.js (bench/run.ts builds it). */
+  cli: string;
 }
 
 export interface StoreStep {
@@ -89,7 +91,7 @@ export async function runStoreScenario(
         ...(profile
           ? ["--cpu-prof", `--cpu-prof-dir=${profile}`, `--cpu-prof-name=${name.replace(/\W+/g, "-")}.cpuprofile`]
           : []),
-        CLI,
+        tools.cli,
         ...args,
       ];
       const result = inScanner
@@ -198,7 +200,7 @@ export function printStoreReport(report: StoreReport): void {
   const lines = [
     "",
     `== scenario store: ${report.fleet.size.toLocaleString("en-US")} endpoints (${counts}), ${report.sockets} sockets, seed ${report.fleet.seed}`,
-    "   the embedded SQLite store, each command a fresh process as a user runs it",
+    "   the embedded SQLite store, each command a fresh process of the installed bundle (dist/exposure.js)",
     "",
     `${"step".padEnd(16)}${"wall".padStart(10)}${"CPU".padStart(10)}${"peak RSS".padStart(11)}${"x probing".padStart(11)}  command`,
     `${"probing alone".padEnd(16)}${secs(report.probeMs).padStart(10)}${secs(report.probeCpuMs).padStart(10)}${"".padStart(11)}${"1.00x".padStart(11)}  node bench/engine-runner.ts (no store)`,

@@ -1,6 +1,7 @@
 // `exposure scan`: one monitoring cycle: probe, record, alert.
 import { EXIT_EXPOSED, EXIT_OK, parseCommandArgs } from "../args.ts";
 import { cycleFails, MONITOR_HELP, MONITOR_OPTIONS, monitorCycle, monitorSettings, printCycle } from "../monitor.ts";
+import { LineWriter } from "../output.ts";
 import { openStore } from "../store-args.ts";
 
 const HELP = `usage: exposure scan [options] [TARGET...]
@@ -20,8 +21,10 @@ export async function run(argv: string[]): Promise<number> {
     return EXIT_OK;
   }
   const settings = await monitorSettings(values, positionals);
-  // --json: one object per target as it is probed (the probe's own JSON line), then the cycle's record.
-  if (settings.json) settings.onResult = (outcome) => process.stdout.write(`${JSON.stringify(outcome)}\n`);
+  // --json: one object per target as it is probed (the probe's own JSON line, written in chunks as by
+  // probe --json), then the cycle's record.
+  const json = settings.json ? new LineWriter() : null;
+  if (json) settings.onResult = (outcome) => json.line(JSON.stringify(outcome));
   const opened = await openStore(values);
   let exposed = false;
   try {
@@ -29,9 +32,11 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`exposure: recording into ${opened.label} without delivering: its notify function does\n`);
     }
     const report = await monitorCycle(opened, settings);
+    json?.flush();
     printCycle(report, settings.json);
     exposed = cycleFails(report, settings);
   } finally {
+    json?.flush();
     await opened.close();
   }
   return exposed ? EXIT_EXPOSED : EXIT_OK;
