@@ -321,7 +321,7 @@ function printReport(report: ScenarioReport): void {
     lines.push(
       "",
       `engine: ${s.attempts} connection attempts in ${s.attemptsByPass.length} passes (${s.attemptsByPass.join(" / ")}), mean connect timeout per pass ${s.meanTimeoutByPass.map((ms) => `${ms} ms`).join(" / ")},`,
-      `        ${s.recovered} answered only on a retry, ${s.droppedRechecks} dropped looked at again, silence rate ${(s.silenceRate * 100).toFixed(2)}%, at most ${s.maxInFlight} probes in flight, ${engine.peakSockets} descriptors at peak, event loop delay p99 ${engine.eventLoopDelayMs.p99} ms`,
+      `        ${s.recovered} answered only on a retry${s.recoveredByPass?.length ? ` (by pass: ${s.recoveredByPass.join(" / ")})` : ""}, ${s.droppedRechecks} dropped looked at again, silence rate ${(s.silenceRate * 100).toFixed(2)}%, at most ${s.maxInFlight} probes in flight, ${engine.peakSockets} descriptors at peak, event loop delay p99 ${engine.eventLoopDelayMs.p99} ms`,
     );
   }
   if (report.cpuPerAttemptUs !== undefined) {

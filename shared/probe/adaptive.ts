@@ -99,6 +99,8 @@ export interface AdaptiveStats {
   meanTimeoutByPass: number[];
   /** Endpoints that answered only on a later attempt. */
   recovered: number;
+  /** Of those, how many answered first on each pass (index 0 = pass 1, always 0): what each later pass found. */
+  recoveredByPass: number[];
   confirmations: number;
   maxInFlight: number;
   /** Estimated chance that one attempt at an answering endpoint goes unanswered (outside stalls). */
@@ -116,6 +118,7 @@ export function emptyStats(): AdaptiveStats {
     attemptsByPass: [],
     meanTimeoutByPass: [],
     recovered: 0,
+    recoveredByPass: [],
     confirmations: 0,
     maxInFlight: 0,
     silenceRate: 0,

@@ -135,6 +135,46 @@ export function failedResult(target: Target, error: unknown): ProbeErrorResult {
   return probeErrorOf(target, target.host, "EPROBE", Date.now(), `probe failed: ${message}`.slice(0, 160));
 }
 
+/** One connection attempt of a probe, plaintext or TLS, with the probe's settings and deadline. */
+function attemptOnce(
+  protocol: ProtocolModule,
+  socketAddress: { host: string; port: number },
+  servername: string | undefined,
+  useTls: boolean,
+  deadlineAt: number,
+  settings: ProbeOptions,
+): Promise<Attempt & { conversation?: Conversation }> {
+  // The TLS retry follows a plaintext connection that was accepted: the path answers, so its TCP
+  // handshake gets the long timeout too, never the engine's short silent-SYN one.
+  const transport = useTls
+    ? { ...settings, connectTimeoutMs: Math.max(settings.connectTimeoutMs, settings.handshakeTimeoutMs) }
+    : settings;
+  return connectOnce(socketAddress.host, socketAddress.port, servername, useTls, deadlineAt, transport, () =>
+    protocol.converse(settings.maxBytes),
+  );
+}
+
+/** The result of a connection that got bytes back: the protocol module's verdict on its conversation. */
+function resultOfExchange(
+  protocol: ProtocolModule,
+  settings: ProbeOptions,
+  target: Target,
+  address: string,
+  result: Attempt & { conversation?: Conversation },
+  tls: boolean,
+  started: number,
+): ProbeResult {
+  const verdict = protocol.verdict(result.conversation as Conversation, settings);
+  const fields: Partial<ProbeResult> = {
+    tls,
+    protocol: verdict.protocol,
+    findings: verdict.findings,
+    reply: verdict.reply,
+  };
+  if (result.certificate) fields.certificate = result.certificate;
+  return resultOf(target, address, verdict.state, fields, started);
+}
+
 /** Probes one target. Never throws: every outcome is a state, or a probe error of the prober's own side. */
 export async function probeTarget(
   target: Target,
@@ -144,14 +184,16 @@ export async function probeTarget(
   const settings: ProbeOptions = { ...DEFAULT_PROBE_OPTIONS, ...options };
   const started = Date.now();
   const deadlineAt = started + settings.deadlineMs;
-  const finishResult = (ip: string, state: ProbeState, fields: Partial<ProbeResult>): ProbeResult =>
-    resultOf(target, ip, state, fields, started);
-  const probeError = (ip: string, code: string, reason?: string): ProbeErrorResult =>
-    probeErrorOf(target, ip, code, started, reason);
 
   const protocol: ProtocolModule | undefined = protocolOf(target);
   if (protocol === undefined) {
-    return probeError(target.host, "EPROTONOSUPPORT", `unknown protocol "${String(target.protocol).slice(0, 40)}"`);
+    return probeErrorOf(
+      target,
+      target.host,
+      "EPROTONOSUPPORT",
+      started,
+      `unknown protocol "${String(target.protocol).slice(0, 40)}"`,
+    );
   }
 
   // An address needs no lookup (nor the timer and abort signal of one): most targets are addresses.
@@ -163,79 +205,91 @@ export async function probeTarget(
     } catch (error) {
       // The name did not resolve (or the resolver failed): nothing was learnt about any address.
       const code = (error as NodeJS.ErrnoException).code ?? "ERESOLVE";
-      return probeError(target.host, code, `name not resolved: ${(error as Error).message}`.slice(0, 160));
+      return probeErrorOf(
+        target,
+        target.host,
+        code,
+        started,
+        `name not resolved: ${(error as Error).message}`.slice(0, 160),
+      );
     }
   }
   const servername = literal ? undefined : target.host;
   const socketAddress = context.connectTo?.(ip, target.port) ?? { host: ip, port: target.port };
 
-  const attempt = (useTls: boolean) => {
-    // The TLS retry follows a plaintext connection that was accepted: the path answers, so its TCP
-    // handshake gets the long timeout too, never the engine's short silent-SYN one.
-    const transport = useTls
-      ? { ...settings, connectTimeoutMs: Math.max(settings.connectTimeoutMs, settings.handshakeTimeoutMs) }
-      : settings;
-    return connectOnce(socketAddress.host, socketAddress.port, servername, useTls, deadlineAt, transport, () =>
-      protocol.converse(settings.maxBytes),
-    );
-  };
-  const fromExchange = (
-    address: string,
-    result: Attempt & { conversation?: Conversation },
-    tls: boolean,
-  ): ProbeResult => {
-    const verdict = protocol.verdict(result.conversation as Conversation, settings);
-    return finishResult(address, verdict.state, {
-      tls,
-      protocol: verdict.protocol,
-      findings: verdict.findings,
-      reply: verdict.reply,
-      ...(result.certificate ? { certificate: result.certificate } : {}),
-    });
-  };
-
-  const plain = await attempt(false);
+  const plain = await attemptOnce(protocol, socketAddress, servername, false, deadlineAt, settings);
   if (plain.connectError === "refused") {
-    return finishResult(ip, "closed", {
-      reply: `(connection refused${plain.errorCode ? `: ${plain.errorCode}` : ""})`,
-    });
+    return resultOf(
+      target,
+      ip,
+      "closed",
+      {
+        reply: `(connection refused${plain.errorCode ? `: ${plain.errorCode}` : ""})`,
+      },
+      started,
+    );
   }
-  if (plain.connectError === "local") return probeError(ip, plain.errorCode ?? "EUNKNOWN");
+  if (plain.connectError === "local") return probeErrorOf(target, ip, plain.errorCode ?? "EUNKNOWN", started);
   if (plain.connectError === "unreachable") {
     // Unreachable from this machine (no route for the address, or for its whole family) is the prober's
     // failure; unreachable with a local route is the network's answer (an ICMP error from a router or filter).
     const local = await localRouteError(socketAddress.host, socketAddress.port);
-    if (local !== null) return probeError(ip, local);
+    if (local !== null) return probeErrorOf(target, ip, local, started);
   }
   // ECONNRESET while connecting means the handshake completed and the peer then reset: it accepted,
   // so it is handled like a connection that closed without a byte (a TLS-only server does this).
   if (plain.connectError && plain.connectError !== "reset") {
-    return finishResult(ip, "filtered", { reply: `(no answer: ${plain.errorCode ?? plain.connectError})` });
+    return resultOf(
+      target,
+      ip,
+      "filtered",
+      { reply: `(no answer: ${plain.errorCode ?? plain.connectError})` },
+      started,
+    );
   }
-  if (plain.bytes > 0) return fromExchange(ip, plain, false);
+  if (plain.bytes > 0) return resultOfExchange(protocol, settings, target, ip, plain, false, started);
 
   // Connected, but not a byte back: a TLS-only port resets plaintext. Try TLS before calling it dropped.
   if (settings.tlsFallback && deadlineAt - Date.now() > 50) {
-    const secure = await attempt(true);
+    const secure = await attemptOnce(protocol, socketAddress, servername, true, deadlineAt, settings);
     // The endpoint accepted TCP a moment ago: a TLS attempt this machine could not make proves nothing.
-    if (secure.connectError === "local") return probeError(ip, secure.errorCode ?? "EUNKNOWN");
+    if (secure.connectError === "local") return probeErrorOf(target, ip, secure.errorCode ?? "EUNKNOWN", started);
     if (secure.connectError === "client-certificate") {
-      return finishResult(ip, "auth-required", {
-        tls: true,
-        reply: "(TLS handshake requires a client certificate)",
-        ...(secure.certificate ? { certificate: secure.certificate } : {}),
-      });
+      return resultOf(
+        target,
+        ip,
+        "auth-required",
+        {
+          tls: true,
+          reply: "(TLS handshake requires a client certificate)",
+          ...(secure.certificate ? { certificate: secure.certificate } : {}),
+        },
+        started,
+      );
     }
-    if (!secure.connectError && secure.bytes > 0) return fromExchange(ip, secure, true);
+    if (!secure.connectError && secure.bytes > 0)
+      return resultOfExchange(protocol, settings, target, ip, secure, true, started);
     if (!secure.connectError) {
-      return finishResult(ip, "dropped", {
-        tls: true,
-        reply: "(TLS handshake completed, then no reply)",
-        ...(secure.certificate ? { certificate: secure.certificate } : {}),
-      });
+      return resultOf(
+        target,
+        ip,
+        "dropped",
+        {
+          tls: true,
+          reply: "(TLS handshake completed, then no reply)",
+          ...(secure.certificate ? { certificate: secure.certificate } : {}),
+        },
+        started,
+      );
     }
   }
-  return finishResult(ip, "dropped", {
-    reply: plain.silent ? "(connection accepted, then silent)" : "(connection accepted, then closed without a byte)",
-  });
+  return resultOf(
+    target,
+    ip,
+    "dropped",
+    {
+      reply: plain.silent ? "(connection accepted, then silent)" : "(connection accepted, then closed without a byte)",
+    },
+    started,
+  );
 }

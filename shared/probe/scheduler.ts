@@ -324,7 +324,12 @@ export class Scheduler {
     if (sample !== null) {
       this.#roundTrips.add(job.target.host, sample);
       this.#loss.addAnswering(job.silences, { from: startedAt, to: now, timeoutMs });
-      if (job.attempts > 1) this.#stats.recovered++;
+      if (job.attempts > 1) {
+        const stats = this.#stats;
+        stats.recovered++;
+        for (let pass = stats.recoveredByPass.length; pass < job.attempts; pass++) stats.recoveredByPass[pass] = 0;
+        stats.recoveredByPass[job.attempts - 1] = (stats.recoveredByPass[job.attempts - 1] ?? 0) + 1;
+      }
       this.#finish(result);
       return;
     }

@@ -152,6 +152,7 @@ describe("adaptive scheduler", () => {
     const { byHost, stats } = await runAll(endpoints);
     expect(byHost.get("198.18.3.1")?.state).toBe("open-unauthenticated");
     expect(stats.recovered).toBe(1);
+    expect(stats.recoveredByPass).toEqual([0, 1]);
   });
 
   it("runs more passes while the loss it measures could still hide answering endpoints", async () => {

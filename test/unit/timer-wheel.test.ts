@@ -61,4 +61,16 @@ describe("timer wheel", () => {
       expect(atOf.get(fired[k] as number) as number).toBeGreaterThanOrEqual(atOf.get(fired[k - 1] as number) as number);
     }
   });
+
+  it("calls an entry's function with its argument, so one function serves every connection", async () => {
+    const wheel = new TimerWheel();
+    const seen: string[] = [];
+    const record = (state: { name: string }) => seen.push(state.name);
+    wheel.schedule(10, record, { name: "a" });
+    const cancelled = wheel.schedule(5, record, { name: "b" });
+    wheel.schedule(1, record, { name: "c" });
+    wheel.cancel(cancelled);
+    await sleep(60);
+    expect(seen).toEqual(["c", "a"]);
+  });
 });
