@@ -17,7 +17,6 @@ import type { ProbeState, ScanRecord } from "../shared/exposure/model.ts";
 import { DEFAULT_STORE_DIR, localStorePath } from "../shared/store/local-store.ts";
 import { Fleet, type FleetOptions, truthCounts } from "./fleet.ts";
 
-
 /** The steady scan cycle may take at most this many times the probing alone. */
 export const STEADY_SCAN_FACTOR = 1.5;
 /** "Well under a second" for a read command, as the check reads it. */
