@@ -3,6 +3,8 @@
 // - recordObservation reads the record, lets decideTransition() decide, and when something is to be
 //   written, takes the write lock (BEGIN IMMEDIATE), reads and decides again, and writes the record
 //   and the event in that one transaction. The common case, nothing to write, takes no lock at all.
+// - a shard's observations are recorded in one transaction against the records' digests, with the
+//   same decisions (endpoints.ts);
 // - event ids come from (endpoint, observedAt) and an observation not newer than lastObservedAt
 //   writes nothing, so redeliveries and out-of-order results yield at most one event;
 // - a shard is counted only if its id was not yet in scan_shards, in the transaction that adds its counts.
