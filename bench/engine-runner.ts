@@ -1,5 +1,5 @@
 // Runs the project's probe engine over a target list, as the bench's child process inside the
-// scanner namespace (`ip netns exec xs-... node bench/engine-runner.ts ...`), so nothing it sends
+// scanner namespace (`ip netns exec xs-... node <bundle of this file> ...`), so nothing it sends
 // can leave the lab. Writes one ProbeResult per line to --out and prints a summary as JSON on stdout:
 // wall time, peak RSS, the most sockets it ever held and what the scheduler did.
 // For experiments, EXPOSURE_BENCH_PERCENTILE and EXPOSURE_BENCH_LAUNCHES_PER_TICK override the

@@ -218,7 +218,7 @@ export function printStoreReport(report: StoreReport): void {
     "   the embedded SQLite store, each command a fresh process of the installed bundle (dist/exposure.js)",
     "",
     `${"step".padEnd(16)}${"wall".padStart(10)}${"CPU".padStart(10)}${"peak RSS".padStart(11)}${"x probing".padStart(11)}  command`,
-    `${"probing alone".padEnd(16)}${secs(report.probeMs).padStart(10)}${secs(report.probeCpuMs).padStart(10)}${"".padStart(11)}${"1.00x".padStart(11)}  node bench/engine-runner.ts (no store), median of ${report.probeRuns.map((run) => secs(run.wallMs)).join(" / ")}`,
+    `${"probing alone".padEnd(16)}${secs(report.probeMs).padStart(10)}${secs(report.probeCpuMs).padStart(10)}${"".padStart(11)}${"1.00x".padStart(11)}  the engine runner, bundled (no store), median of ${report.probeRuns.map((run) => secs(run.wallMs)).join(" / ")}`,
   ];
   for (const step of report.steps) {
     const ratio = step.countsByState ? `${(step.wallMs / report.probeMs).toFixed(2)}x` : "";
