@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS endpoints (
   owner_key     TEXT,              -- <resourceId>#<endpoint>
   version       INTEGER NOT NULL,
   record        TEXT NOT NULL,     -- the EndpointState, JSON
-  digest        TEXT               -- the record's digest entry (sqlite-shard.ts); NULL: not vouched for
+  digest        TEXT               -- the record's digest entry (endpoints.ts); NULL: not vouched for
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS endpoints_by_ip ON endpoints (ip, port);
 CREATE INDEX IF NOT EXISTS endpoints_exposed ON endpoints (exposed_key) WHERE exposed_key IS NOT NULL;
