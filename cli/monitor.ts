@@ -8,7 +8,7 @@ import type { InventoryConfig } from "../shared/inventory/config.ts";
 import { type CycleResult, runScanCycle } from "../shared/scan/local-cycle.ts";
 import { FAIL_ON_HELP, type FailOnLevel, failOnLevel, failsOn, UsageError } from "./args.ts";
 import { INVENTORY_OPTIONS, type InventoryOptionValues, inventoryConfigFromOptions } from "./commands/inventory.ts";
-import { formatTable, ProgressLine } from "./output.ts";
+import { alertCell, formatTable, ProgressLine } from "./output.ts";
 import {
   adaptiveSettings,
   loadExclusions,
@@ -187,19 +187,19 @@ export function printCycle(report: CycleReport, json: boolean, startedAt?: Date)
     ...report.expiryEvents.map((event) => [
       event.endpoint,
       `acknowledgement expired, still ${event.current.state}`,
-      event.alerts.join(", "),
+      alertCell(event),
     ]),
     ...report.events.map((event) => [
       event.endpoint,
       event.previous ? `${event.previous.state} -> ${event.current.state}` : `first seen: ${event.current.state}`,
-      event.alerts.join(", "),
+      alertCell(event),
     ]),
   ];
   const stamp = startedAt ? `${startedAt.toISOString()} ` : "";
   process.stdout.write(
     `${stamp}scan ${scan.scanId}: ${scan.targets} targets (${counts || "none"}), ${plural(report.events.length, "change")}, ${plural(report.alerts.length, "alert")}\n`,
   );
-  if (changes.length > 0) process.stdout.write(`${formatTable(["ENDPOINT", "CHANGE", "ALERTS"], changes)}\n`);
+  if (changes.length > 0) process.stdout.write(`${formatTable(["ENDPOINT", "CHANGE", "ALERT"], changes)}\n`);
 }
 
 function plural(count: number, noun: string): string {

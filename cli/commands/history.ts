@@ -14,7 +14,7 @@ import { parseTarget, TargetError } from "../../shared/probe/targets.ts";
 import { type HistorySubject, queryHistory } from "../../shared/report/queries.ts";
 import { formatDuration } from "../../shared/report/time.ts";
 import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
-import { formatTable } from "../output.ts";
+import { alertCell, formatTable } from "../output.ts";
 import { openStore, STORE_HELP, STORE_OPTIONS } from "../store-args.ts";
 import { timeOption } from "../time-args.ts";
 
@@ -39,12 +39,12 @@ export function eventRow(event: StateChangeEvent): string[] {
     event.endpoint,
     event.previous ? `${event.previous.state} (${event.previous.exposure})` : "-",
     `${event.current.state} (${event.current.exposure})`,
-    event.alerts.join(", "),
+    alertCell(event),
     pathCell(event.asset?.path ?? undefined),
   ];
 }
 
-export const EVENT_COLUMNS = ["TIME", "ENDPOINT", "FROM", "TO", "ALERTS", "PATH"];
+export const EVENT_COLUMNS = ["TIME", "ENDPOINT", "FROM", "TO", "ALERT", "PATH"];
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {

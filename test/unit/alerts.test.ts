@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { alertCell } from "../../cli/output.ts";
 import { alertId, alertsFromEvent } from "../../shared/alerts/alert.ts";
 import { consoleLines, emailBody, emailSubject } from "../../shared/alerts/render.ts";
 import { type SlackBlock, type SlackMessage, slackMessage } from "../../shared/alerts/slack.ts";
@@ -101,6 +102,15 @@ describe("alertsFromEvent", () => {
   it("has a null asset when the owner is unknown", () => {
     expect(alertOf("newly-unauthenticated", { asset: null }).asset).toBeNull();
     expect(alertOf("newly-unauthenticated", { asset: { ...WEB_1, name: undefined } }).asset!.name).toBeNull();
+  });
+});
+
+describe("the ALERT cell of the scan and history tables", () => {
+  it("names the one notification a change made, then the rules that went out inside it", () => {
+    const both = stateChangeEvent({ alerts: ["newly-unauthenticated", "new-finding"], newFindings: [ROGUE_MASTER] });
+    expect(alertCell(both)).toBe("newly-unauthenticated (+new-finding)");
+    expect(alertCell(stateChangeEvent({ alerts: ["newly-unauthenticated"] }))).toBe("newly-unauthenticated");
+    expect(alertCell(stateChangeEvent({ alerts: [] }))).toBe("-");
   });
 });
 
