@@ -157,7 +157,7 @@ describe("the path in the product", { timeout: 90_000 }, () => {
       /52\.20\.40\.4:6379\s+reachable\s+auth-required\s+\S+\s+closed network-acl\s+111111111111 us-east-1 db-nlb/,
     );
     const history = await exposure(["history", "52.20.40.4:6379", "--store-dir", dir]);
-    expect(history.stdout).toMatch(/path-anomaly, newly-internet-facing\s+closed network-acl/);
+    expect(history.stdout).toMatch(/path-anomaly \(\+newly-internet-facing\)\s+closed network-acl/);
   });
 
   it("the report lists the latent exposure with the rule and the command that closes it", async () => {
