@@ -135,6 +135,7 @@ export class FastPath extends Construct {
         : (() => {
             const deadLetterQueue = queue("FastProbeIpv6DeadLetterQueue", Duration.seconds(0));
             return {
+              scanner: props.ipv6,
               deadLetterQueue,
               queue: queue("FastProbeIpv6Queue", Duration.seconds(6 * FAST_PROBE_TIMEOUT_SECONDS), deadLetterQueue),
             };
@@ -227,15 +228,24 @@ export class FastPath extends Construct {
     // ---- Fast probe and armed tier: the probe function's code path, outside any VPC; with props.ipv6, twins
     // in the scanner VPC for IPv6 endpoints (no X-Ray there: no IPv4 way out, as for the IPv6 probe function).
     const probeEnv = { socketConcurrency: PROBE_SOCKET_CONCURRENCY, allowedMasters: config.allowedMasters };
-    const fastProbe = (id: string, queue: Queue, ipv6?: FastPathProps["ipv6"]) => {
+    // What a twin in the scanner subnets differs in: its self-test, its network, no tracing.
+    const placement = (scanner?: FastPathProps["ipv6"]) =>
+      scanner === undefined
+        ? { probeEnv, inVpc: {} }
+        : {
+            probeEnv: { ...probeEnv, ipv6SelfTest: scanner.selfTest },
+            inVpc: { network: scanner.network, tracing: false },
+          };
+    const fastProbe = (id: string, queue: Queue, scanner?: FastPathProps["ipv6"]) => {
+      const where = placement(scanner);
       const fn = new MonitorFunction(this, id, {
         handler: "fast-probe",
-        description: `Fast path: probes an event's ${ipv6 ? "IPv6 " : ""}targets at one step of the re-probe schedule and records them`,
+        description: `Fast path: probes an event's ${scanner ? "IPv6 " : ""}targets at one step of the re-probe schedule and records them`,
         memoryMb: PROBE_MEMORY_MB,
         timeout: Duration.seconds(FAST_PROBE_TIMEOUT_SECONDS),
         logRetention: props.logRetention,
-        environment: probeEnvironment({ ...probeEnv, ...(ipv6 ? { ipv6SelfTest: ipv6.selfTest } : {}) }),
-        ...(ipv6 ? { network: ipv6.network, tracing: false } : {}),
+        environment: probeEnvironment(where.probeEnv),
+        ...where.inVpc,
       });
       fn.bindTable(props.table, "readWrite");
       fn.fn.addEventSource(
@@ -247,42 +257,37 @@ export class FastPath extends Construct {
       );
       return fn;
     };
-    const armed = (id: string, family: "ipv4" | "ipv6", ipv6?: FastPathProps["ipv6"]) =>
-      new MonitorFunction(this, id, {
+    const armed = (id: string, family: "ipv4" | "ipv6", scanner?: FastPathProps["ipv6"]) => {
+      const where = placement(scanner);
+      const fn = new MonitorFunction(this, id, {
         handler: "armed",
         description: `Fast path: probes every ${family === "ipv6" ? "IPv6" : "IPv4"} endpoint whose path from the internet is known open, every minute`,
         memoryMb: PROBE_MEMORY_MB,
         timeout: Duration.seconds(ARMED_TIMEOUT_SECONDS),
         logRetention: props.logRetention,
         environment: armedEnvironment({
-          ...probeEnv,
+          ...where.probeEnv,
           maxTargets: DEFAULT_MAX_ARMED,
           // Without IPv6 twins the one armed function takes both families (IPv6 ones end as probe errors).
           ...(props.ipv6 ? { family } : {}),
-          ...(ipv6 ? { ipv6SelfTest: ipv6.selfTest } : {}),
         }),
-        ...(ipv6 ? { network: ipv6.network, tracing: false } : {}),
+        ...where.inVpc,
       });
+      fn.bindTable(props.table, "readWrite");
+      return fn;
+    };
     this.fastProbe = fastProbe("FastProbe", this.fastProbeQueue);
     this.armed = armed("Armed", "ipv4");
     this.ipv6 =
-      props.ipv6 === undefined || ipv6Queues === null
+      ipv6Queues === null
         ? null
         : {
             fastProbeQueue: ipv6Queues.queue,
             fastProbeDeadLetterQueue: ipv6Queues.deadLetterQueue,
-            fastProbe: fastProbe("FastProbeIpv6", ipv6Queues.queue, props.ipv6),
-            armed: armed("ArmedIpv6", "ipv6", props.ipv6),
+            fastProbe: fastProbe("FastProbeIpv6", ipv6Queues.queue, ipv6Queues.scanner),
+            armed: armed("ArmedIpv6", "ipv6", ipv6Queues.scanner),
           };
     const armedFunctions = [this.armed, ...(this.ipv6 ? [this.ipv6.armed] : [])];
-    for (const monitorFn of armedFunctions) monitorFn.bindTable(props.table, "readWrite");
-    for (const monitorFn of this.ipv6 ? [this.ipv6.fastProbe, this.ipv6.armed] : []) {
-      Validations.of(monitorFn.role).acknowledge({
-        id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
-        reason:
-          "Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to attach the function to the scanner subnets; AWS's managed policy is exactly that.",
-      });
-    }
     const schedulerRole = new Role(this, "ArmedSchedulerRole", {
       assumedBy: new ServicePrincipal("scheduler.amazonaws.com", {
         conditions: { StringEquals: { "aws:SourceAccount": stack.account } },

@@ -147,11 +147,6 @@ export class Ipv6Scanner extends Construct {
         reportBatchItemFailures: true,
       }),
     );
-    Validations.of(this.probe.role).acknowledge({
-      id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
-      reason:
-        "Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to attach the function to the scanner subnets; AWS's managed policy is exactly that.",
-    });
 
     for (const alarm of [
       new Alarm(this, "DeadLetterAlarm", {

@@ -117,6 +117,14 @@ export class MonitorFunction extends Construct {
       },
     });
 
+    if (props.network !== undefined) {
+      // Given a VPC, Lambda attaches AWS's managed VPC-access policy to the role.
+      Validations.of(this.role).acknowledge({
+        id: "AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]",
+        reason:
+          "Lambda needs ec2:CreateNetworkInterface/DescribeNetworkInterfaces/DeleteNetworkInterface to attach the function to its subnets; AWS's managed policy is exactly that.",
+      });
+    }
     Validations.of(this.fn).acknowledge({
       id: "AwsSolutions::AwsSolutions-L1",
       reason:
