@@ -109,17 +109,20 @@ export class DynamoAcknowledgements {
     return revoked;
   }
 
+  /** The acknowledgement's expiry mark: set once, on an acknowledgement that exists. */
+  #expiryMark(ack: Acknowledgement, at: string) {
+    return {
+      TableName: this.#table,
+      Key: { PK: ACK_PK, SK: sortKey(ack) },
+      UpdateExpression: "SET expiryAlertedAt = :at",
+      ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(expiryAlertedAt)",
+      ExpressionAttributeValues: { ":at": at },
+    };
+  }
+
   async markExpiryAlerted(ack: Acknowledgement, at: string): Promise<boolean> {
     try {
-      await this.#client.send(
-        new UpdateCommand({
-          TableName: this.#table,
-          Key: { PK: ACK_PK, SK: sortKey(ack) },
-          UpdateExpression: "SET expiryAlertedAt = :at",
-          ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(expiryAlertedAt)",
-          ExpressionAttributeValues: { ":at": at },
-        }),
-      );
+      await this.#client.send(new UpdateCommand(this.#expiryMark(ack, at)));
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
@@ -143,15 +146,7 @@ export class DynamoAcknowledgements {
                 ConditionExpression: "attribute_not_exists(PK)",
               },
             },
-            {
-              Update: {
-                TableName: this.#table,
-                Key: { PK: ACK_PK, SK: sortKey(ack) },
-                UpdateExpression: "SET expiryAlertedAt = :at",
-                ConditionExpression: "attribute_exists(PK) AND attribute_not_exists(expiryAlertedAt)",
-                ExpressionAttributeValues: { ":at": at },
-              },
-            },
+            { Update: this.#expiryMark(ack, at) },
           ],
         }),
       );
