@@ -57,6 +57,7 @@ import { ACK_PK } from "../shared/store/dynamo-acks.ts";
 import { TABLE_SCHEMA } from "../shared/store/schema.ts";
 import type { MonitorConfig } from "./config.ts";
 import { allowAlarmPublishing } from "./constructs/alarm-publishing.ts";
+import { functionErrorsAlarm, messagesWaitingAlarm, notifyOnAlarmAndOk, shardQueues } from "./constructs/alarms.ts";
 import { AlertRetry, DELIVERY_ITEMS } from "./constructs/alert-retry.ts";
 import { Ipv6Scanner } from "./constructs/ipv6-scanner.ts";
 import { MonitorFunction, type TableGrant } from "./constructs/monitor-function.ts";
@@ -73,9 +74,7 @@ import {
   PROBE_MEMORY_MB,
   PROBE_SOCKET_CONCURRENCY,
   PROBE_TIMEOUT_SECONDS,
-  SHARD_MAX_RECEIVE_COUNT,
   SHARD_SIZE,
-  SHARD_VISIBILITY_TIMEOUT_SECONDS,
 } from "./sizing.ts";
 
 export interface MonitorStackProps extends StackProps {
@@ -135,17 +134,7 @@ export class MonitorStack extends Stack {
     }
 
     // ---- Queues: shards to probe, and what could not be processed.
-    this.shardDeadLetterQueue = new Queue(this, "ShardDeadLetterQueue", {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.shardQueue = new Queue(this, "ShardQueue", {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(SHARD_VISIBILITY_TIMEOUT_SECONDS),
-      deadLetterQueue: { queue: this.shardDeadLetterQueue, maxReceiveCount: SHARD_MAX_RECEIVE_COUNT },
-    });
+    ({ queue: this.shardQueue, deadLetterQueue: this.shardDeadLetterQueue } = shardQueues(this));
     this.streamFailureQueue = new Queue(this, "StreamFailureQueue", {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -439,32 +428,25 @@ export class MonitorStack extends Stack {
       ["StreamFailureQueueAlarm", this.streamFailureQueue],
     ] as const) {
       alarms.push(
-        new Alarm(this, name, {
-          alarmDescription: `Messages are waiting in ${queue.node.id}: work that failed every retry.`,
-          metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: "Maximum" }),
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          threshold: 1,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
+        messagesWaitingAlarm(
+          this,
+          name,
+          queue,
+          `Messages are waiting in ${queue.node.id}: work that failed every retry.`,
+        ),
       );
     }
     for (const monitorFn of [this.enumerate, this.probe, this.notify]) {
       alarms.push(
-        new Alarm(this, `${monitorFn.node.id}ErrorsAlarm`, {
-          alarmDescription: `The ${monitorFn.node.id.toLowerCase()} function failed.`,
-          metric: monitorFn.fn.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          threshold: 1,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
+        functionErrorsAlarm(
+          this,
+          `${monitorFn.node.id}ErrorsAlarm`,
+          monitorFn,
+          `The ${monitorFn.node.id.toLowerCase()} function failed.`,
+        ),
       );
     }
-    for (const alarm of alarms) {
-      alarm.addAlarmAction(alarmAction);
-      alarm.addOkAction(alarmAction);
-    }
+    notifyOnAlarmAndOk(alarms, alarmAction);
 
     // ---- Dashboard (optional, `dashboard` in the context): the alarmed metrics and the AWS metrics.
     const hour = Duration.hours(1);

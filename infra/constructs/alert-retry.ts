@@ -3,7 +3,7 @@
 // notify-retry function that delivers from it with the notify function's channels and ledger, and a FIFO
 // dead-letter queue after ALERT_RETRY_MAX_RECEIVE_COUNT receives, alarmed to the operations topic.
 import { Duration, Validations } from "aws-cdk-lib";
-import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import type { Alarm } from "aws-cdk-lib/aws-cloudwatch";
 import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import type { ParamsAndSecretsLayerVersion } from "aws-cdk-lib/aws-lambda";
@@ -20,6 +20,7 @@ import {
   NOTIFY_MEMORY_MB,
   NOTIFY_TIMEOUT_SECONDS,
 } from "../sizing.ts";
+import { functionErrorsAlarm, messagesWaitingAlarm, notifyOnAlarmAndOk } from "./alarms.ts";
 import { MonitorFunction } from "./monitor-function.ts";
 
 export interface AlertRetryProps {
@@ -85,29 +86,14 @@ export class AlertRetry extends Construct {
     this.retry.fn.addEventSource(new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }));
 
     const action = new SnsAction(props.opsTopic);
-    this.deadLetterAlarm = new Alarm(this, "DeadLetterAlarm", {
-      alarmDescription: "Alerts wait in the alert retry dead-letter queue: a channel failed every retry.",
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(5),
-        statistic: "Maximum",
-      }),
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      threshold: 1,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    const errors = new Alarm(this, "NotifyRetryErrorsAlarm", {
-      alarmDescription: "The notify-retry function failed.",
-      metric: this.retry.fn.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      threshold: 1,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
-    for (const alarm of [this.deadLetterAlarm, errors]) {
-      alarm.addAlarmAction(action);
-      alarm.addOkAction(action);
-    }
+    this.deadLetterAlarm = messagesWaitingAlarm(
+      this,
+      "DeadLetterAlarm",
+      this.deadLetterQueue,
+      "Alerts wait in the alert retry dead-letter queue: a channel failed every retry.",
+    );
+    const errors = functionErrorsAlarm(this, "NotifyRetryErrorsAlarm", this.retry, "The notify-retry function failed.");
+    notifyOnAlarmAndOk([this.deadLetterAlarm, errors], action);
   }
 
   /** The notify function only sends to the queue (it marks what it queued with DELIVERY_ITEMS' grants). */

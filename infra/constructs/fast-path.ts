@@ -23,6 +23,7 @@ import { DIMENSION, FASTPATH_METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../
 import type { MonitorConfig } from "../config.ts";
 import { FASTPATH_READ_ACTIONS, INVENTORY_READ_ACTIONS } from "../member-role-actions.ts";
 import { PROBE_MEMORY_MB, PROBE_SOCKET_CONCURRENCY, PROBE_TIMEOUT_SECONDS } from "../sizing.ts";
+import { functionErrorsAlarm, messagesWaitingAlarm, notifyOnAlarmAndOk } from "./alarms.ts";
 import { MonitorFunction, type MonitorFunctionProps } from "./monitor-function.ts";
 
 /** The central bus's name, fixed so the member template's parameter can be written down before deploying. */
@@ -358,32 +359,25 @@ export class FastPath extends Construct {
     );
     for (const dlq of deadLetterQueues) {
       this.alarms.push(
-        new Alarm(this, `${dlq.node.id}Alarm`, {
-          alarmDescription: `Messages are waiting in ${dlq.node.id}: fast-path work that failed every retry.`,
-          metric: dlq.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: "Maximum" }),
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          threshold: 1,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
+        messagesWaitingAlarm(
+          this,
+          `${dlq.node.id}Alarm`,
+          dlq,
+          `Messages are waiting in ${dlq.node.id}: fast-path work that failed every retry.`,
+        ),
       );
     }
     for (const monitorFn of this.functions) {
       this.alarms.push(
-        new Alarm(this, `${monitorFn.node.id}ErrorsAlarm`, {
-          alarmDescription: `The fast path's ${monitorFn.node.id} function failed.`,
-          metric: monitorFn.fn.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
-          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          threshold: 1,
-          evaluationPeriods: 1,
-          treatMissingData: TreatMissingData.NOT_BREACHING,
-        }),
+        functionErrorsAlarm(
+          this,
+          `${monitorFn.node.id}ErrorsAlarm`,
+          monitorFn,
+          `The fast path's ${monitorFn.node.id} function failed.`,
+        ),
       );
     }
-    for (const alarm of this.alarms) {
-      alarm.addAlarmAction(props.alarmAction);
-      alarm.addOkAction(props.alarmAction);
-    }
+    notifyOnAlarmAndOk(this.alarms, props.alarmAction);
   }
 }
 

@@ -5,7 +5,6 @@
 // outside), and a DynamoDB gateway endpoint for the table. Every invocation first makes a self-test
 // connection over IPv6; without it the shard fails, is retried and finally dead-lettered, never recorded.
 import { Duration, Stack, Validations } from "aws-cdk-lib";
-import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import type { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
 import type { Table } from "aws-cdk-lib/aws-dynamodb";
 import {
@@ -21,7 +20,7 @@ import {
 } from "aws-cdk-lib/aws-ec2";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import { LogGroup, type RetentionDays } from "aws-cdk-lib/aws-logs";
-import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import type { Queue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { probeEnvironment } from "../../shared/function-env.ts";
 import {
@@ -30,9 +29,8 @@ import {
   PROBE_MEMORY_MB,
   PROBE_SOCKET_CONCURRENCY,
   PROBE_TIMEOUT_SECONDS,
-  SHARD_MAX_RECEIVE_COUNT,
-  SHARD_VISIBILITY_TIMEOUT_SECONDS,
 } from "../sizing.ts";
+import { functionErrorsAlarm, messagesWaitingAlarm, notifyOnAlarmAndOk, shardQueues } from "./alarms.ts";
 import { MonitorFunction, type MonitorFunctionProps, type TableGrant } from "./monitor-function.ts";
 
 export interface Ipv6ScannerProps {
@@ -106,17 +104,7 @@ export class Ipv6Scanner extends Construct {
     };
     this.selfTest = props.selfTest ?? `s3.dualstack.${stack.region}.amazonaws.com:443`;
 
-    this.deadLetterQueue = new Queue(this, "ShardDeadLetterQueue", {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new Queue(this, "ShardQueue", {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.seconds(SHARD_VISIBILITY_TIMEOUT_SECONDS),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: SHARD_MAX_RECEIVE_COUNT },
-    });
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = shardQueues(this));
     Validations.of(this.deadLetterQueue).acknowledge({
       id: "AwsSolutions::AwsSolutions-SQS3",
       reason: "This queue is itself the dead-letter queue of the IPv6 shard queue; it is alarmed when not empty.",
@@ -148,29 +136,22 @@ export class Ipv6Scanner extends Construct {
       }),
     );
 
-    for (const alarm of [
-      new Alarm(this, "DeadLetterAlarm", {
-        alarmDescription: "IPv6 shards failed every retry (self-test or probe errors): IPv6 addresses were not probed.",
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          period: Duration.minutes(5),
-          statistic: "Maximum",
-        }),
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        threshold: 1,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-      new Alarm(this, "ErrorsAlarm", {
-        alarmDescription: "The IPv6 probe function failed (its self-test connection over IPv6 included).",
-        metric: this.probe.fn.metricErrors({ period: Duration.minutes(5), statistic: "Sum" }),
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        threshold: 1,
-        evaluationPeriods: 1,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      }),
-    ]) {
-      alarm.addAlarmAction(props.alarmAction);
-      alarm.addOkAction(props.alarmAction);
-    }
+    notifyOnAlarmAndOk(
+      [
+        messagesWaitingAlarm(
+          this,
+          "DeadLetterAlarm",
+          this.deadLetterQueue,
+          "IPv6 shards failed every retry (self-test or probe errors): IPv6 addresses were not probed.",
+        ),
+        functionErrorsAlarm(
+          this,
+          "ErrorsAlarm",
+          this.probe,
+          "The IPv6 probe function failed (its self-test connection over IPv6 included).",
+        ),
+      ],
+      props.alarmAction,
+    );
   }
 }
