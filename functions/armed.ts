@@ -10,6 +10,7 @@ import { probeArmed } from "../shared/fastpath/armed.ts";
 import { DynamoFastPathLedger } from "../shared/fastpath/ledger-dynamodb.ts";
 import { ENV } from "../shared/function-env.ts";
 import { FASTPATH_METRIC, METRIC } from "../shared/metrics-names.ts";
+import type { IpFamily } from "../shared/net/ip.ts";
 import { DynamoExposureStore } from "../shared/store/dynamo-store.ts";
 import { allowedMasters } from "./commons/allowed-masters.ts";
 import { documentClient } from "./commons/clients.ts";
@@ -61,9 +62,7 @@ export const handler = middy<ArmedScheduleEvent>()
     return run(event);
   });
 
-function addressFamily(value: string | undefined): 4 | 6 | undefined {
-  if (value === undefined) return undefined;
-  if (value === "ipv4") return 4;
-  if (value === "ipv6") return 6;
+function addressFamily(value: string | undefined): IpFamily | undefined {
+  if (value === undefined || value === "ipv4" || value === "ipv6") return value;
   throw new FunctionConfigError(`environment variable ${ENV.armedFamily}: "${value}" is not ipv4 or ipv6`);
 }

@@ -3,6 +3,8 @@
 // the handlers read the same names (functions/commons/config.ts), so neither side spells a name as a
 // string of its own and a variable cannot be set without being read. docs/readme-handlers.md lists them.
 
+import type { IpFamily } from "./net/ip.ts";
+
 export const ENV = {
   /** Every function: the monitor's DynamoDB table (set by MonitorFunction.bindTable). */
   tableName: "TABLE_NAME",
@@ -166,7 +168,7 @@ export function routerEnvironment(env: RouterEnvironment): Record<string, string
 }
 
 export function armedEnvironment(
-  env: ProbeEnvironment & { maxTargets: number; family?: "ipv4" | "ipv6" },
+  env: ProbeEnvironment & { maxTargets: number; family?: IpFamily },
 ): Record<string, string> {
   return {
     ...probeEnvironment(env),

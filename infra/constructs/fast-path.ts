@@ -20,6 +20,7 @@ import { Construct } from "constructs";
 import { DEFAULT_MAX_ARMED } from "../../shared/fastpath/armed.ts";
 import { armedEnvironment, probeEnvironment, routerEnvironment } from "../../shared/function-env.ts";
 import { DIMENSION, FASTPATH_METRIC, METRICS_NAMESPACE, SERVICE_NAME } from "../../shared/metrics-names.ts";
+import type { IpFamily } from "../../shared/net/ip.ts";
 import type { MonitorConfig } from "../config.ts";
 import { FASTPATH_READ_ACTIONS, INVENTORY_READ_ACTIONS } from "../member-role-actions.ts";
 import { PROBE_MEMORY_MB, PROBE_SOCKET_CONCURRENCY, PROBE_TIMEOUT_SECONDS } from "../sizing.ts";
@@ -258,7 +259,7 @@ export class FastPath extends Construct {
       );
       return fn;
     };
-    const armed = (id: string, family: "ipv4" | "ipv6", scanner?: FastPathProps["ipv6"]) => {
+    const armed = (id: string, family: IpFamily, scanner?: FastPathProps["ipv6"]) => {
       const where = placement(scanner);
       const fn = new MonitorFunction(this, id, {
         handler: "armed",

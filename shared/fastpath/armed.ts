@@ -4,9 +4,9 @@
 // exposed-now index, one Query), or armed by a probe that saw the path (ledger.ts: a refusal proves it too).
 // Latent exposures (docs/readme-path.md: the configuration opens the path, nothing answers) join at the
 // hourly refresh run: read from the store as `exposed --latent` reads them, probed, and armed when they refuse.
-import { isIP } from "node:net";
 import type { StateChangeEvent, Target } from "../exposure/model.ts";
 import { formatEndpoint } from "../exposure/model.ts";
+import { type IpFamily, ipFamily } from "../net/ip.ts";
 import { loadLatentExposures } from "../report/latent.ts";
 import { type ProbeShardOptions, probeAndRecord } from "../scan/shards.ts";
 import { allItems } from "../store/store.ts";
@@ -23,7 +23,7 @@ export interface ArmedOptions extends ProbeShardOptions {
    * Only endpoints of this address family: in AWS the function outside a VPC probes IPv4 and its twin in
    * the dual-stack scanner VPC IPv6 (docs/fastpath.md, "IPv6 targets"). Unset: both (the laptop).
    */
-  family?: 4 | 6;
+  family?: IpFamily;
 }
 
 export interface ArmedOutcome {
@@ -48,7 +48,7 @@ export async function armedTargets(
 ): Promise<{ targets: Target[]; armedBefore: Set<string> }> {
   const max = options.maxTargets ?? DEFAULT_MAX_ARMED;
   const family = options.family;
-  const ours = (host: string) => family === undefined || (isIP(host) === 6 ? 6 : 4) === family;
+  const ours = (host: string) => family === undefined || ipFamily(host) === family;
   const targets = new Map<string, Target>();
   for await (const state of allItems((cursor) =>
     options.store.listExposed({ limit: 1000, ...(cursor ? { cursor } : {}) }),

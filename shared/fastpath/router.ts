@@ -4,8 +4,8 @@
 // (same event id, e.g. a retry or a replay) schedules nothing, and an endpoint already scheduled within the
 // last minute, by this batch or another, is not scheduled again. An account that cannot be read is
 // reported in the outcome, never dropped silently.
-import { isIP } from "node:net";
 import type { CoverageGap, Target } from "../exposure/model.ts";
+import { ipFamily } from "../net/ip.ts";
 import { type BusEvent, type Change, changeFromEvent, isIrrelevant } from "./catalog.ts";
 import { type FastPathLedger, TOMBSTONE_TTL_SECONDS } from "./ledger.ts";
 import type { FastPathResolver } from "./resolve.ts";
@@ -41,8 +41,8 @@ export class FamilyProbeScheduler implements ProbeScheduler {
     const ipv4: PlannedProbe[] = [];
     const ipv6: PlannedProbe[] = [];
     for (const probe of probes) {
-      const v6 = probe.message.targets.filter((target) => isIP(target.host) === 6);
-      const v4 = probe.message.targets.filter((target) => isIP(target.host) !== 6);
+      const v6 = probe.message.targets.filter((target) => ipFamily(target.host) === "ipv6");
+      const v4 = probe.message.targets.filter((target) => ipFamily(target.host) !== "ipv6");
       const half = (targets: typeof v4): PlannedProbe => ({
         delaySeconds: probe.delaySeconds,
         message: {

@@ -6,6 +6,7 @@ import { findRedisServer, freePort, type LabServer, LocalLab } from "../../cli/l
 import { armedProbeId, armedTargets, probeArmed } from "../../shared/fastpath/armed.ts";
 import { updateArmed } from "../../shared/fastpath/fast-probe.ts";
 import { MemoryFastPathLedger } from "../../shared/fastpath/ledger.ts";
+import type { IpFamily } from "../../shared/net/ip.ts";
 import { SqliteDatabase } from "../../shared/store/sqlite/database.ts";
 import { SqliteExposureStore } from "../../shared/store/sqlite/sqlite-store.ts";
 import { observation } from "../helpers/observations.ts";
@@ -124,12 +125,12 @@ describe("armed tier", () => {
     }
     await ledger.arm({ host: "35.171.0.31", port: 6379 }, 3_600);
     await ledger.arm({ host: "2600:1f18:4a3:6a01::31", port: 6379 }, 3_600);
-    const hosts = async (family?: 4 | 6) => {
+    const hosts = async (family?: IpFamily) => {
       const { targets, armedBefore } = await armedTargets({ store, ledger, ...(family ? { family } : {}) });
       return { targets: targets.map((t) => t.host).sort(), armedBefore: [...armedBefore].sort() };
     };
-    expect(await hosts(4)).toEqual({ targets: ["35.171.0.30", "35.171.0.31"], armedBefore: ["35.171.0.31:6379"] });
-    expect(await hosts(6)).toEqual({
+    expect(await hosts("ipv4")).toEqual({ targets: ["35.171.0.30", "35.171.0.31"], armedBefore: ["35.171.0.31:6379"] });
+    expect(await hosts("ipv6")).toEqual({
       targets: ["2600:1f18:4a3:6a01::30", "2600:1f18:4a3:6a01::31"],
       armedBefore: ["[2600:1f18:4a3:6a01::31]:6379"],
     });
