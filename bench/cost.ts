@@ -37,7 +37,7 @@ import {
   PRICES,
   total,
 } from "./cost-model.ts";
-import { Fleet, teardownAllFleetsSync } from "./fleet.ts";
+import { Fleet, runBenchEntry } from "./fleet.ts";
 
 /** The deployment as infra/ builds it (test/infra/cost-doc.test.ts checks these counts against the template). */
 export const DEPLOYMENT: Omit<Deployment, "initSeconds"> = {
@@ -421,20 +421,4 @@ export async function main(argv: string[]): Promise<number> {
   return accurate ? 0 : 1;
 }
 
-if (import.meta.main) {
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    process.on(signal, () => {
-      teardownAllFleetsSync();
-      process.exit(130);
-    });
-  }
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`cost: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
+if (import.meta.main) runBenchEntry("cost", () => main(process.argv.slice(2)));

@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { EXIT_FAILURE, EXIT_USAGE } from "../cli/args.ts";
 import type { ProbeState } from "../shared/exposure/model.ts";
 import { LabUnavailableError, runCommand, stopProcesses } from "../test/lab/netns.ts";
 import { baseConfig, REDIS_SERVER } from "../test/lab/redis.ts";
@@ -301,6 +302,33 @@ export function teardownAllFleetsSync(): void {
   for (const fleet of liveFleets) fleet.teardownSync();
 }
 process.on("exit", teardownAllFleetsSync);
+
+/**
+ * Runs a bench command's main as the process's entry: its fleets torn down on SIGINT, SIGTERM and SIGHUP
+ * (exit 130), its exit code set from main's result; an error is one line prefixed with `label`, exit
+ * EXIT_USAGE for a usage error (`usageError`), EXIT_FAILURE otherwise.
+ */
+export function runBenchEntry(
+  label: string,
+  main: () => Promise<number>,
+  usageError: (error: unknown) => boolean = () => false,
+): void {
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    process.on(signal, () => {
+      teardownAllFleetsSync();
+      process.exit(130);
+    });
+  }
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error: unknown) => {
+      process.stderr.write(`${label}: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n`);
+      process.exitCode = usageError(error) ? EXIT_USAGE : EXIT_FAILURE;
+    },
+  );
+}
 
 export class Fleet {
   readonly run: string;

@@ -9,11 +9,11 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { cpus, getPriority, loadavg, setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
-import { EXIT_FAILURE, EXIT_USAGE, intOption, parseCommandArgs, UsageError } from "../cli/args.ts";
+import { EXIT_FAILURE, intOption, parseCommandArgs, UsageError } from "../cli/args.ts";
 import type { ProbeResult, ProbeState } from "../shared/exposure/model.ts";
 import { classifyError } from "../shared/probe/redis/classify.ts";
 import type { EngineSummary } from "./engine-runner.ts";
-import { DEFAULT_FLEET, Fleet, type FleetOptions, teardownAllFleetsSync, truthCounts } from "./fleet.ts";
+import { DEFAULT_FLEET, Fleet, type FleetOptions, runBenchEntry, truthCounts } from "./fleet.ts";
 import { type LambdaReport, printLambdaReport, runLambdaScenario } from "./lambda.ts";
 import { parseNmapXml, type Score, score, statesInOrder, type Verdict, verdictOf } from "./score.ts";
 import { printStoreReport, runStoreScenario, type StoreReport } from "./store.ts";
@@ -655,19 +655,9 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.on(signal, () => {
-      teardownAllFleetsSync();
-      process.exit(130);
-    });
-  }
-  main(process.argv.slice(2)).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (error: unknown) => {
-      process.stderr.write(`bench: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n`);
-      process.exitCode = error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
-    },
+  runBenchEntry(
+    "bench",
+    () => main(process.argv.slice(2)),
+    (error) => error instanceof UsageError,
   );
 }
