@@ -6,9 +6,10 @@ import { describeAcknowledgement } from "../shared/exposure/acknowledgement.ts";
 import { exposureOf, type ProbeOutcome, type ProbeState, type Target } from "../shared/exposure/model.ts";
 import type { InventoryConfig } from "../shared/inventory/config.ts";
 import { type CycleResult, runScanCycle } from "../shared/scan/local-cycle.ts";
+import { alertCell } from "./alert-cell.ts";
 import { FAIL_ON_HELP, type FailOnLevel, failOnLevel, failsOn, UsageError } from "./args.ts";
 import { INVENTORY_OPTIONS, type InventoryOptionValues, inventoryConfigFromOptions } from "./commands/inventory.ts";
-import { alertCell, formatTable, ProgressLine } from "./output.ts";
+import { formatTable, ProgressLine } from "./output.ts";
 import {
   adaptiveSettings,
   loadExclusions,

@@ -1,20 +1,5 @@
 // Terminal output helpers shared by the commands.
 
-import { notificationFor } from "../shared/alerts/alert.ts";
-import type { StateChangeEvent } from "../shared/exposure/model.ts";
-
-/**
- * The ALERT cell of a change: the one notification it made (the most severe rule it fired,
- * docs/architecture.md "One notification per change"), then the other rules it fired, which went out
- * inside that notification, never on their own: "newly-unauthenticated (+new-finding)"; "-" for none.
- */
-export function alertCell(event: StateChangeEvent): string {
-  const sent = notificationFor(event)?.kind;
-  if (sent === undefined) return "-";
-  const inside = [...new Set(event.alerts)].filter((kind) => kind !== sent);
-  return inside.length === 0 ? sent : `${sent} (+${inside.join(", +")})`;
-}
-
 /** A plain left-aligned table with a header row; empty columns still keep their place. */
 export function formatTable(columns: string[], rows: string[][]): string {
   const widths = columns.map((column, i) => Math.max(column.length, ...rows.map((row) => (row[i] ?? "").length)));

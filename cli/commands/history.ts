@@ -13,8 +13,9 @@ import { oneLine } from "../../shared/printable.ts";
 import { parseTarget, TargetError } from "../../shared/probe/targets.ts";
 import { type HistorySubject, queryHistory } from "../../shared/report/queries.ts";
 import { formatDuration } from "../../shared/report/time.ts";
+import { alertCell } from "../alert-cell.ts";
 import { EXIT_OK, parseCommandArgs, UsageError } from "../args.ts";
-import { alertCell, formatTable } from "../output.ts";
+import { formatTable } from "../output.ts";
 import { openStore, STORE_HELP, STORE_OPTIONS } from "../store-args.ts";
 import { timeOption } from "../time-args.ts";
 

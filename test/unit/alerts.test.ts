@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { alertCell } from "../../cli/output.ts";
+import { alertCell } from "../../cli/alert-cell.ts";
 import { alertId, alertsFromEvent } from "../../shared/alerts/alert.ts";
 import { consoleLines, emailBody, emailSubject } from "../../shared/alerts/render.ts";
 import { type SlackBlock, type SlackMessage, slackMessage } from "../../shared/alerts/slack.ts";
